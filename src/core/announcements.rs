@@ -1,0 +1,66 @@
+//! The foca broadcast handler for [`Announcement`]s.
+//!
+//! foca owns the handler and offers no way back to it, so the handler shares its state
+//! with the core: it decides whether an announcement is news (and so worth gossiping
+//! further), and queues news for the core to apply.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::identity::NodeName;
+use crate::wire::{Announcement, AnnouncementKey, WireError, decode_exact};
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// News not yet applied by the core, in arrival order.
+    inbox: VecDeque<Announcement>,
+    /// The newest version seen per subject.
+    newest: BTreeMap<NodeName, u64>,
+}
+
+/// The handler foca calls for every announcement, and the core's side of it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Announcements {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl Announcements {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // Nothing can panic while the lock is held, so it is never poisoned; recover anyway.
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next announcement to apply.
+    pub(crate) fn next(&self) -> Option<Announcement> {
+        self.lock().inbox.pop_front()
+    }
+
+    /// Forgets what was seen about `name`, when the member itself is forgotten.
+    pub(crate) fn forget(&self, name: &NodeName) {
+        self.lock().newest.remove(name);
+    }
+}
+
+impl<T> foca::BroadcastHandler<T> for Announcements {
+    type Key = AnnouncementKey;
+    type Error = WireError;
+
+    fn receive_item(
+        &mut self,
+        data: &[u8],
+        _sender: Option<&T>,
+    ) -> Result<Option<AnnouncementKey>, WireError> {
+        let announcement: Announcement = decode_exact(data)?;
+        let key = announcement.key();
+        let mut shared = self.lock();
+        let newest = shared.newest.get(key.subject());
+        if newest.is_some_and(|&seen| seen >= key.version()) {
+            return Ok(None);
+        }
+        shared.newest.insert(key.subject().clone(), key.version());
+        shared.inbox.push_back(announcement);
+        Ok(Some(key))
+    }
+}

@@ -1,0 +1,23 @@
+//! What the core tells its user, drained with [`super::Core::poll_event`].
+
+use crate::identity::{NodeId, NodeName};
+
+/// Something that happened, in the order it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A member came alive (joined, or came back under a newer generation).
+    MemberUp(NodeId),
+    /// A member was declared down by the failure detector; it still counts in the
+    /// population until reaped or force-left.
+    MemberDown(NodeId),
+    /// A member left on purpose, or was force-left while down; it no longer counts.
+    MemberLeft(NodeId),
+    /// A member that was down or gone for `reap_down_after` was forgotten.
+    MemberReaped(NodeName),
+    /// This node reached the cluster: at least one member knows it.
+    Joined,
+    /// This node knows no live member any more; it re-announces to its join addresses.
+    Isolated,
+    /// This node was declared down by the others and rejoined under a new generation.
+    Rejoined(NodeId),
+}

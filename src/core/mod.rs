@@ -1,0 +1,497 @@
+//! The sans-IO protocol core: one node's whole state machine, with no socket, clock or OS
+//! randomness inside.
+//!
+//! Inputs carry the current time: [`Core::handle_datagram`], [`Core::handle_timeout`] and
+//! the commands ([`Core::join`], [`Core::leave`], [`Core::force_leave`]). Outputs are
+//! drained: [`Core::poll_transmit`], [`Core::poll_event`], [`Core::poll_timeout`]. The
+//! tokio node and the simulator both drive this same type.
+
+mod announcements;
+mod event;
+mod membership;
+mod timers;
+
+pub use event::Event;
+pub use membership::{Member, MemberStatus};
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use foca::{AccumulatingRuntime, Foca, OwnedNotification};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::clock::{LamportClock, LamportTime};
+use crate::config::{Config, InvalidConfig};
+use crate::identity::{NodeId, NodeName};
+use crate::wire::{self, Announcement, Body, FocaCodec, Kind, PolityMessage, WireError};
+use announcements::Announcements;
+use membership::Membership;
+use timers::Timers;
+
+/// How often the core forgets long-down members.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A datagram the core wants sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to send it.
+    pub to: SocketAddr,
+    /// The whole datagram, envelope included.
+    pub bytes: Vec<u8>,
+}
+
+/// What a core starts from, beyond its [`Config`]: everything it would otherwise read
+/// from the operating system.
+#[derive(Debug, Clone, Copy)]
+pub struct Startup {
+    /// The address this node is reached at.
+    pub addr: SocketAddr,
+    /// This start's generation; must exceed every earlier start's (the tokio node uses
+    /// the wall-clock time in microseconds).
+    pub generation: u64,
+    /// Seed of the core's random number generator.
+    pub rng_seed: u64,
+    /// The Lamport clock starts above this (the tokio node passes the wall-clock time in
+    /// microseconds), so terms keep growing across restarts.
+    pub clock_floor: u64,
+}
+
+/// Counters of what the core has seen, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams handed to [`Core::handle_datagram`].
+    pub datagrams_received: u64,
+    /// Datagrams queued for sending.
+    pub datagrams_sent: u64,
+    /// Dropped: larger than `max_datagram_size`.
+    pub rejected_oversized: u64,
+    /// Dropped: not polity's magic, or an unknown version or kind.
+    pub rejected_envelope: u64,
+    /// Dropped: the payload did not parse.
+    pub rejected_malformed: u64,
+    /// Dropped by the SWIM layer after parsing (from ourselves, or not addressed to us).
+    pub rejected_by_swim: u64,
+    /// Ignored because this node has left.
+    pub ignored_after_leave: u64,
+}
+
+/// Why [`Core::force_leave`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForceLeaveError {
+    /// No member of that name is known; check the name with `members`.
+    #[error("no member named {0} is known")]
+    UnknownMember(NodeName),
+    /// The member is not down: only failed members can be removed. A live node leaves by
+    /// itself with `leave`.
+    #[error("member {0} is {1:?}, not down: only failed members can be force-left")]
+    NotDown(NodeName, MemberStatus),
+}
+
+type Swim = Foca<NodeId, FocaCodec, StdRng, Announcements>;
+
+#[derive(Debug)]
+enum Timer {
+    Swim(foca::Timer<NodeId>),
+    Rejoin,
+    Housekeeping,
+}
+
+/// One node's protocol state machine. See the [module docs](self).
+pub struct Core {
+    config: Config,
+    id: NodeId,
+    swim: Swim,
+    runtime: AccumulatingRuntime<NodeId>,
+    announcements: Announcements,
+    membership: Membership,
+    clock: LamportClock,
+    timers: Timers<Timer>,
+    seeds: Vec<SocketAddr>,
+    connected: bool,
+    rejoin_pending: bool,
+    left: bool,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    stats: Stats,
+    last_reject_log: Option<Instant>,
+    buf: Vec<u8>,
+}
+
+impl Core {
+    /// A new core; it joins `config.join` at once. Fails if the config is invalid.
+    pub fn new(config: Config, startup: Startup, now: Instant) -> Result<Self, InvalidConfig> {
+        config.validate()?;
+        let id = NodeId::new(config.name.clone(), startup.addr, startup.generation);
+        let announcements = Announcements::default();
+        let swim = Foca::with_custom_broadcast(
+            id.clone(),
+            config.foca_config(),
+            StdRng::seed_from_u64(startup.rng_seed),
+            FocaCodec::default(),
+            announcements.clone(),
+        );
+        let mut timers = Timers::new();
+        timers.schedule(now + HOUSEKEEPING_INTERVAL, Timer::Housekeeping);
+        let mut core = Core {
+            membership: Membership::new(&id),
+            clock: LamportClock::starting_above(startup.clock_floor),
+            seeds: Vec::new(),
+            connected: false,
+            rejoin_pending: false,
+            left: false,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            last_reject_log: None,
+            buf: Vec::new(),
+            runtime: AccumulatingRuntime::new(),
+            announcements,
+            timers,
+            swim,
+            id,
+            config,
+        };
+        let seeds = core.config.join.clone();
+        core.join(now, &seeds);
+        Ok(core)
+    }
+
+    /// This node's current identity (its generation grows if it had to rejoin).
+    pub fn id(&self) -> &NodeId {
+        &self.id
+    }
+
+    /// The config this core runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every known member, this node included, by name.
+    pub fn members(&self) -> Vec<Member> {
+        let suspects: Vec<&NodeId> = self
+            .swim
+            .iter_membership_state()
+            .filter(|m| m.state() == foca::State::Suspect)
+            .map(|m| m.id())
+            .collect();
+        self.membership.members(|id| suspects.contains(&id))
+    }
+
+    /// The electorate's population as this node counts it: distinct names alive or down,
+    /// this node included, not counting members that left, were force-left or reaped.
+    pub fn population(&self) -> usize {
+        self.membership.population()
+    }
+
+    /// Whether this node currently knows at least one live member.
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// The Lamport clock's current time.
+    pub fn clock(&self) -> LamportTime {
+        self.clock.time()
+    }
+
+    /// Counters for metrics.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Announces this node to `seeds` now, and again every `rejoin_interval` for as long
+    /// as it knows no live member. Seeds are remembered for later rejoins.
+    pub fn join(&mut self, now: Instant, seeds: &[SocketAddr]) {
+        for &seed in seeds {
+            if seed != self.id.addr() && !self.seeds.contains(&seed) {
+                self.seeds.push(seed);
+            }
+        }
+        self.announce_to_seeds(now);
+    }
+
+    /// Leaves the cluster gracefully: tells the members that this node is gone, so it
+    /// stops counting in their population, and then ignores all further input. Drain
+    /// [`Core::poll_transmit`] afterwards to send the goodbyes.
+    pub fn leave(&mut self, now: Instant) {
+        if self.left {
+            return;
+        }
+        let goodbye = Announcement::Left {
+            id: self.id.clone(),
+        };
+        let live: Vec<NodeId> = self.swim.iter_members().map(|m| m.id().clone()).collect();
+        for member in &live {
+            self.send_message(member.addr(), Body::Announce(goodbye.clone()));
+        }
+        self.broadcast(now, &goodbye);
+        if let Err(error) = self.swim.leave_cluster(&mut self.runtime) {
+            tracing::debug!(%error, "swim refused to leave");
+        }
+        self.drain(now);
+        self.left = true;
+    }
+
+    /// Removes a failed member from the population on every node, as serf's
+    /// `force-leave` does. Refused for unknown members and for members not down.
+    pub fn force_leave(&mut self, now: Instant, name: &NodeName) -> Result<(), ForceLeaveError> {
+        let (id, status) = self
+            .membership
+            .lookup(name)
+            .ok_or_else(|| ForceLeaveError::UnknownMember(name.clone()))?;
+        if status != MemberStatus::Down {
+            return Err(ForceLeaveError::NotDown(name.clone(), status));
+        }
+        let removal = Announcement::ForceLeft {
+            name: name.clone(),
+            generation: id.generation(),
+            by: self.id.name().clone(),
+        };
+        let live: Vec<SocketAddr> = self.swim.iter_members().map(|m| m.id().addr()).collect();
+        for addr in live {
+            self.send_message(addr, Body::Announce(removal.clone()));
+        }
+        self.broadcast(now, &removal);
+        self.drain(now);
+        Ok(())
+    }
+
+    /// Feeds one received datagram. Anything malformed is dropped and counted, and
+    /// changes nothing else.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.stats.datagrams_received += 1;
+        if self.left {
+            self.stats.ignored_after_leave += 1;
+            return;
+        }
+        if let Err(error) = self.accept(now, datagram) {
+            self.reject(now, from, &error);
+        }
+        self.drain(now);
+    }
+
+    fn accept(&mut self, now: Instant, datagram: &[u8]) -> Result<(), WireError> {
+        let (kind, body) = wire::open(datagram, self.config.max_datagram_size)?;
+        match kind {
+            Kind::Swim => {
+                wire::check_swim_packet(body)?;
+                if let Err(error) = self.swim.handle_data(body, &mut self.runtime) {
+                    self.stats.rejected_by_swim += 1;
+                    tracing::trace!(%error, "swim packet refused");
+                }
+            }
+            Kind::Polity => {
+                let message: PolityMessage = wire::decode_exact(body)?;
+                if message.from == self.id {
+                    self.stats.rejected_by_swim += 1;
+                    return Ok(());
+                }
+                self.clock.witness(message.clock);
+                match message.body {
+                    Body::Announce(announcement) => self.broadcast(now, &announcement),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, now: Instant, from: SocketAddr, error: &WireError) {
+        match error {
+            WireError::Oversized { .. } => self.stats.rejected_oversized += 1,
+            WireError::TooShort { .. }
+            | WireError::BadMagic
+            | WireError::UnsupportedVersion { .. }
+            | WireError::UnknownKind { .. } => self.stats.rejected_envelope += 1,
+            _ => self.stats.rejected_malformed += 1,
+        }
+        let quiet = self
+            .last_reject_log
+            .is_some_and(|last| now.saturating_duration_since(last) < Duration::from_secs(1));
+        if !quiet {
+            self.last_reject_log = Some(now);
+            tracing::warn!(%from, %error, "dropped a bad datagram (logged at most once a second)");
+        }
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.left {
+            return;
+        }
+        while let Some(timer) = self.timers.pop_due(now) {
+            match timer {
+                Timer::Swim(timer) => {
+                    if let Err(error) = self.swim.handle_timer(timer, &mut self.runtime) {
+                        tracing::debug!(%error, "swim timer failed");
+                    }
+                }
+                Timer::Rejoin => {
+                    self.rejoin_pending = false;
+                    if !self.connected {
+                        self.announce_to_seeds(now);
+                    }
+                }
+                Timer::Housekeeping => {
+                    let reaped = self.membership.reap(now, self.config.reap_down_after);
+                    for event in reaped {
+                        if let Event::MemberReaped(name) = &event {
+                            self.announcements.forget(name);
+                        }
+                        self.events.push_back(event);
+                    }
+                    self.timers
+                        .schedule(now + HOUSEKEEPING_INTERVAL, Timer::Housekeeping);
+                }
+            }
+            self.drain(now);
+        }
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the user.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Core::handle_timeout`] must next be called; `None` once the node has left.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.left {
+            None
+        } else {
+            self.timers.next_deadline()
+        }
+    }
+
+    fn announce_to_seeds(&mut self, now: Instant) {
+        if self.seeds.is_empty() {
+            return;
+        }
+        for seed in self.seeds.clone() {
+            if let Err(error) = self.swim.announce(NodeId::seed(seed), &mut self.runtime) {
+                tracing::debug!(%error, %seed, "announce failed");
+            }
+        }
+        if !self.rejoin_pending {
+            self.rejoin_pending = true;
+            self.timers
+                .schedule(now + self.config.rejoin_interval, Timer::Rejoin);
+        }
+        self.drain(now);
+    }
+
+    /// Hands an announcement to the gossip layer, which applies it here (through the
+    /// broadcast handler) if it is news and spreads it.
+    fn broadcast(&mut self, now: Instant, announcement: &Announcement) {
+        self.buf.clear();
+        match wire::encode_into(announcement, &mut self.buf) {
+            Ok(()) => {
+                if let Err(error) = self.swim.add_broadcast(&self.buf) {
+                    tracing::debug!(%error, "broadcast refused");
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot encode an announcement"),
+        }
+        self.drain(now);
+    }
+
+    fn send_message(&mut self, to: SocketAddr, body: Body) {
+        let message = PolityMessage {
+            from: self.id.clone(),
+            clock: self.clock.time(),
+            body,
+        };
+        let mut bytes = Vec::new();
+        wire::write_envelope(Kind::Polity, &mut bytes);
+        match wire::encode_into(&message, &mut bytes) {
+            Ok(()) => self.push_transmit(to, bytes),
+            Err(error) => tracing::error!(%error, "cannot encode a message"),
+        }
+    }
+
+    fn push_transmit(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+        self.stats.datagrams_sent += 1;
+        self.transmits.push_back(Transmit { to, bytes });
+    }
+
+    /// Moves everything foca queued (packets, timers, notifications) and every announcement
+    /// the handler received into the core's own queues and state.
+    fn drain(&mut self, now: Instant) {
+        loop {
+            if let Some((to, data)) = self.runtime.to_send() {
+                let mut bytes = Vec::with_capacity(wire::ENVELOPE_LEN + data.len());
+                wire::write_envelope(Kind::Swim, &mut bytes);
+                bytes.extend_from_slice(&data);
+                self.push_transmit(to.addr(), bytes);
+            } else if let Some((after, timer)) = self.runtime.to_schedule() {
+                self.timers.schedule(now + after, Timer::Swim(timer));
+            } else if let Some(notification) = self.runtime.to_notify() {
+                self.notified(now, notification);
+            } else if let Some(announcement) = self.announcements.next() {
+                self.apply(now, announcement);
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn notified(&mut self, now: Instant, notification: OwnedNotification<NodeId>) {
+        let events = match notification {
+            OwnedNotification::MemberUp(id) => self.membership.up(&id).into_iter().collect(),
+            OwnedNotification::MemberDown(id) => {
+                self.membership.down(&id, now).into_iter().collect()
+            }
+            OwnedNotification::Rename(old, new) => {
+                let alive = self.swim.iter_members().any(|m| *m.id() == new);
+                self.membership.renamed(&old, &new, alive, now)
+            }
+            OwnedNotification::Active => {
+                self.connected = true;
+                vec![Event::Joined]
+            }
+            OwnedNotification::Idle => {
+                self.connected = false;
+                self.announce_to_seeds(now);
+                vec![Event::Isolated]
+            }
+            OwnedNotification::Rejoin(id) => {
+                self.membership.renew_me(&id);
+                self.id = id.clone();
+                vec![Event::Rejoined(id)]
+            }
+            OwnedNotification::Defunct => {
+                if !self.left {
+                    tracing::warn!("declared down by the cluster and unable to rejoin");
+                }
+                Vec::new()
+            }
+        };
+        self.events.extend(events);
+    }
+
+    fn apply(&mut self, now: Instant, announcement: Announcement) {
+        let event = match &announcement {
+            Announcement::Left { id } => self.membership.left(id, now),
+            Announcement::ForceLeft {
+                name, generation, ..
+            } => self.membership.force_left(name, *generation, now),
+        };
+        self.events.extend(event);
+    }
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("id", &self.id)
+            .field("connected", &self.connected)
+            .field("left", &self.left)
+            .field("population", &self.population())
+            .field("timers", &self.timers.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,16 @@
+//! polity elects named roles among the peers of a gossip cluster.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod config;
+pub mod core;
+pub mod identity;
+pub mod quorum;
+pub mod wire;
+
+pub use clock::{LamportClock, LamportTime, LamportWindow};
+pub use config::{Config, ConfigError, InvalidConfig, Profile};
+pub use core::{Core, Event, Member, MemberStatus, Startup, Transmit};
+pub use identity::{InvalidName, NodeId, NodeName};
+pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};
