@@ -7,10 +7,12 @@ pub mod config;
 pub mod core;
 pub mod identity;
 pub mod quorum;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod wire;
 
 pub use clock::{LamportClock, LamportTime, LamportWindow};
 pub use config::{Config, ConfigError, InvalidConfig, Profile};
-pub use core::{Core, Event, Member, MemberStatus, Startup, Transmit};
+pub use core::{Core, Event, ForceLeaveError, Member, MemberStatus, Startup, Stats, Transmit};
 pub use identity::{InvalidName, NodeId, NodeName};
 pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};

@@ -1,0 +1,567 @@
+//! The simulator proper: nodes, the event queue in virtual time, faults and the trace.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::clock::LocalClock;
+use super::network::{Fate, Faults, Network};
+use crate::config::{Config, Profile};
+use crate::core::{Core, Event, ForceLeaveError, MemberStatus, Startup};
+use crate::identity::NodeName;
+
+/// The wall clock of the simulated world at true time zero, in microseconds since the
+/// UNIX epoch (a date in 2023); cores take their clock floor from it.
+const WALL_CLOCK_AT_ZERO_MICROS: u64 = 1_700_000_000_000_000;
+
+/// How often [`Sim::run_until`] checks its condition, in simulated time.
+const CHECK_EVERY: Duration = Duration::from_millis(10);
+
+/// How to build a simulation.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Seed of everything random: network faults, each core's generator.
+    pub seed: u64,
+    /// Number of nodes at the start, named `n0`, `n1`, ...
+    pub nodes: usize,
+    /// The config every node starts from; the simulator sets `name`, `bind` and `join`
+    /// (every node joins through the first three nodes).
+    pub template: Config,
+    /// Network faults from the start.
+    pub faults: Faults,
+    /// Keep the trace text (its digest is always kept). Turn off for very large runs.
+    pub record_trace: bool,
+}
+
+impl SimConfig {
+    /// `nodes` nodes with the `lan` profile on a healthy network.
+    pub fn lan(nodes: usize, seed: u64) -> Self {
+        Self::new(Profile::Lan, nodes, seed)
+    }
+
+    /// `nodes` nodes with `profile` on a healthy network.
+    pub fn new(profile: Profile, nodes: usize, seed: u64) -> Self {
+        let name = NodeName::new("template").unwrap_or_else(|_| unreachable!());
+        SimConfig {
+            seed,
+            nodes,
+            template: Config::new(name, profile),
+            faults: Faults::default(),
+            record_trace: true,
+        }
+    }
+}
+
+#[derive(Debug)]
+enum What {
+    Deliver {
+        to: usize,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    Wake {
+        node: usize,
+        token: u64,
+    },
+    Resume {
+        node: usize,
+    },
+}
+
+#[derive(Debug)]
+struct Pending {
+    at: Duration,
+    seq: u64,
+    what: What,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+#[derive(Debug)]
+struct SimNode {
+    config: Config,
+    core: Option<Core>,
+    clock: LocalClock,
+    paused: bool,
+    /// Datagrams that arrived while paused, as a socket buffer holds them.
+    backlog: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Only the wake-up with this token is current; older ones are stale.
+    wake_token: u64,
+    wake_at: Option<Duration>,
+    starts: u64,
+    events: Vec<(Duration, Event)>,
+}
+
+/// A simulated cluster. See the [module docs](super).
+#[derive(Debug)]
+pub struct Sim {
+    seed: u64,
+    rng: StdRng,
+    epoch: Instant,
+    now: Duration,
+    template: Config,
+    nodes: Vec<SimNode>,
+    queue: BinaryHeap<Reverse<Pending>>,
+    seq: u64,
+    network: Network,
+    record_trace: bool,
+    trace: String,
+    digest: u64,
+}
+
+/// The address of node `i`; nothing is ever sent on a real network.
+fn addr_of(i: usize) -> SocketAddr {
+    let port = u16::try_from(10_000 + i).unwrap_or(u16::MAX);
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl Sim {
+    /// Starts `config.nodes` nodes at simulated time zero.
+    ///
+    /// # Panics
+    /// If `config.template` is invalid, or there are more than 50,000 nodes.
+    pub fn new(config: SimConfig) -> Self {
+        if let Err(invalid) = config.template.validate() {
+            panic!("simulation template: {invalid}");
+        }
+        let mut sim = Sim {
+            seed: config.seed,
+            rng: StdRng::seed_from_u64(config.seed),
+            epoch: Instant::now(),
+            now: Duration::ZERO,
+            template: config.template,
+            nodes: Vec::new(),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            network: Network::new(config.faults),
+            record_trace: config.record_trace,
+            trace: String::new(),
+            digest: 0xcbf2_9ce4_8422_2325,
+        };
+        let seeds: Vec<usize> = (0..config.nodes.min(3)).collect();
+        for _ in 0..config.nodes {
+            sim.add_node(&seeds);
+        }
+        sim
+    }
+
+    /// Adds a node that joins through the nodes in `seeds`; returns its index.
+    ///
+    /// # Panics
+    /// Beyond 50,000 nodes.
+    pub fn add_node(&mut self, seeds: &[usize]) -> usize {
+        let i = self.nodes.len();
+        assert!(i < 50_000, "the simulator addresses at most 50,000 nodes");
+        let mut config = self.template.clone();
+        config.name = NodeName::new(format!("n{i}")).unwrap_or_else(|_| unreachable!());
+        config.bind = addr_of(i);
+        config.join = seeds
+            .iter()
+            .filter(|&&s| s != i)
+            .map(|&s| addr_of(s))
+            .collect();
+        self.nodes.push(SimNode {
+            config,
+            core: None,
+            clock: LocalClock::new(1.0),
+            paused: false,
+            backlog: VecDeque::new(),
+            wake_token: 0,
+            wake_at: None,
+            starts: 0,
+            events: Vec::new(),
+        });
+        self.start(i);
+        i
+    }
+
+    fn start(&mut self, i: usize) {
+        let rng_seed = self.rng.random();
+        let wall = WALL_CLOCK_AT_ZERO_MICROS + u64::try_from(self.now.as_micros()).unwrap_or(0);
+        let node = &mut self.nodes[i];
+        node.starts += 1;
+        let startup = Startup {
+            addr: addr_of(i),
+            // Leaves room for 2^32 rejoins per start, each of which adds one.
+            generation: node.starts << 32,
+            rng_seed,
+            clock_floor: wall,
+        };
+        let local = node.clock.local(self.epoch, self.now, None);
+        match Core::new(node.config.clone(), startup, local) {
+            Ok(core) => node.core = Some(core),
+            Err(invalid) => panic!("node n{i}: {invalid}"),
+        }
+        self.log(format_args!("start n{i}"));
+        self.after_input(i);
+    }
+
+    // ---- faults -------------------------------------------------------------------
+
+    /// Crashes node `i`: it stops at once, says nothing, and loses all its state.
+    pub fn crash(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        node.core = None;
+        node.paused = false;
+        node.backlog.clear();
+        node.wake_token += 1;
+        node.wake_at = None;
+        self.log(format_args!("crash n{i}"));
+    }
+
+    /// Restarts a crashed node with a fresh core (a new generation, same name and address).
+    pub fn restart(&mut self, i: usize) {
+        if self.nodes[i].core.is_some() {
+            self.crash(i);
+        }
+        self.start(i);
+    }
+
+    /// Freezes node `i` for `how_long`: it handles nothing, and datagrams sent to it wait
+    /// in its socket buffer until it resumes, as with SIGSTOP and SIGCONT.
+    pub fn pause(&mut self, i: usize, how_long: Duration) {
+        if self.nodes[i].core.is_none() {
+            return;
+        }
+        self.nodes[i].paused = true;
+        let at = self.now + how_long;
+        self.push(at, What::Resume { node: i });
+        self.log(format_args!("pause n{i} for {how_long:?}"));
+    }
+
+    /// Node `i` leaves gracefully; it is then gone, as a stopped process is.
+    pub fn leave(&mut self, i: usize) {
+        let local = self.local_now(i);
+        if let Some(core) = self.nodes[i].core.as_mut() {
+            core.leave(local);
+        }
+        self.log(format_args!("leave n{i}"));
+        self.after_input(i);
+        self.crash(i);
+    }
+
+    /// Asks node `by` to force-leave node `target`.
+    pub fn force_leave(&mut self, by: usize, target: usize) -> Result<(), ForceLeaveError> {
+        let name = self.name(target);
+        let local = self.local_now(by);
+        let result = match self.nodes[by].core.as_mut() {
+            Some(core) => core.force_leave(local, &name),
+            None => Ok(()),
+        };
+        self.log(format_args!("force-leave n{target} by n{by}: {result:?}"));
+        self.after_input(by);
+        result
+    }
+
+    /// Cuts the network between the groups `a` and `b`, both ways.
+    pub fn partition(&mut self, a: &[usize], b: &[usize]) {
+        self.network.cut(a, b);
+        self.network.cut(b, a);
+        self.log(format_args!("partition {a:?} | {b:?}"));
+    }
+
+    /// Cuts the links from every node in `from` to every node in `to`, one way only.
+    pub fn cut_one_way(&mut self, from: &[usize], to: &[usize]) {
+        self.network.cut(from, to);
+        self.log(format_args!("cut {from:?} -> {to:?}"));
+    }
+
+    /// Restores every link.
+    pub fn heal(&mut self) {
+        self.network.heal();
+        self.log(format_args!("heal"));
+    }
+
+    /// Replaces the network faults.
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.log(format_args!("faults {faults:?}"));
+        self.network.faults = faults;
+    }
+
+    /// Makes node `i`'s clock run at `rate` times true time from now on (1.1 = 10% fast).
+    ///
+    /// # Panics
+    /// If `rate` is not within 0.1 to 10.
+    pub fn set_clock_rate(&mut self, i: usize, rate: f64) {
+        assert!(
+            (0.1..=10.0).contains(&rate),
+            "clock rate {rate} out of 0.1..=10"
+        );
+        self.nodes[i].clock.set_rate(self.now, rate);
+        self.log(format_args!("rate n{i} {rate}"));
+        self.reschedule(i);
+    }
+
+    // ---- running ------------------------------------------------------------------
+
+    /// Runs the simulation for `how_long` of simulated time.
+    pub fn run_for(&mut self, how_long: Duration) {
+        let until = self.now + how_long;
+        while self.queue.peek().is_some_and(|Reverse(p)| p.at <= until) {
+            self.step();
+        }
+        self.now = until;
+    }
+
+    /// Runs until `done` holds (checked every 10 ms of simulated time) or `limit` has
+    /// passed; returns how long it took, or `None` if it never held.
+    pub fn run_until(&mut self, limit: Duration, done: impl Fn(&Sim) -> bool) -> Option<Duration> {
+        let start = self.now;
+        loop {
+            if done(self) {
+                return Some(self.now - start);
+            }
+            if self.now - start >= limit {
+                return None;
+            }
+            self.run_for(CHECK_EVERY.min(limit - (self.now - start)));
+        }
+    }
+
+    fn step(&mut self) {
+        let Some(Reverse(pending)) = self.queue.pop() else {
+            return;
+        };
+        self.now = pending.at;
+        match pending.what {
+            What::Deliver { to, from, bytes } => {
+                let node = &mut self.nodes[to];
+                if node.core.is_none() {
+                    return;
+                }
+                if node.paused {
+                    node.backlog.push_back((from, bytes));
+                    return;
+                }
+                let local = self.local_now(to);
+                if let Some(core) = self.nodes[to].core.as_mut() {
+                    core.handle_datagram(local, from, &bytes);
+                }
+                self.after_input(to);
+            }
+            What::Wake { node: i, token } => {
+                let node = &mut self.nodes[i];
+                if token != node.wake_token || node.paused {
+                    return;
+                }
+                node.wake_at = None;
+                let Some(core) = node.core.as_mut() else {
+                    return;
+                };
+                let deadline = core.poll_timeout();
+                let local = node.clock.local(self.epoch, self.now, deadline);
+                core.handle_timeout(local);
+                self.after_input(i);
+            }
+            What::Resume { node: i } => {
+                let node = &mut self.nodes[i];
+                if !node.paused {
+                    return;
+                }
+                node.paused = false;
+                let local = node.clock.local(self.epoch, self.now, None);
+                self.log(format_args!("resume n{i}"));
+                let node = &mut self.nodes[i];
+                if let Some(core) = node.core.as_mut() {
+                    for (from, bytes) in node.backlog.drain(..) {
+                        core.handle_datagram(local, from, &bytes);
+                    }
+                    core.handle_timeout(local);
+                }
+                self.after_input(i);
+            }
+        }
+    }
+
+    fn local_now(&mut self, i: usize) -> Instant {
+        self.nodes[i].clock.local(self.epoch, self.now, None)
+    }
+
+    fn push(&mut self, at: Duration, what: What) {
+        self.seq += 1;
+        self.queue.push(Reverse(Pending {
+            at,
+            seq: self.seq,
+            what,
+        }));
+    }
+
+    /// Sends what node `i` queued, records its events and re-arms its timer.
+    fn after_input(&mut self, i: usize) {
+        while let Some(transmit) = self.nodes[i].core.as_mut().and_then(Core::poll_transmit) {
+            let to = usize::from(transmit.to.port()).checked_sub(10_000);
+            let Some(to) = to.filter(|&to| to < self.nodes.len()) else {
+                continue;
+            };
+            let len = transmit.bytes.len();
+            let hash = fnv1a(0xcbf2_9ce4_8422_2325, &transmit.bytes) as u32;
+            match self.network.route(i, to, &mut self.rng) {
+                Fate::Blocked => self.log(format_args!("n{i}>n{to} {len}B {hash:08x} cut")),
+                Fate::Lost => self.log(format_args!("n{i}>n{to} {len}B {hash:08x} lost")),
+                Fate::Delivered(delays) => {
+                    self.log(format_args!("n{i}>n{to} {len}B {hash:08x} +{delays:?}"));
+                    for delay in delays {
+                        let what = What::Deliver {
+                            to,
+                            from: addr_of(i),
+                            bytes: transmit.bytes.clone(),
+                        };
+                        self.push(self.now + delay, what);
+                    }
+                }
+            }
+        }
+        while let Some(event) = self.nodes[i].core.as_mut().and_then(Core::poll_event) {
+            self.log(format_args!("n{i} {event:?}"));
+            self.nodes[i].events.push((self.now, event));
+        }
+        self.reschedule(i);
+    }
+
+    fn reschedule(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        let Some(deadline) = node.core.as_ref().and_then(Core::poll_timeout) else {
+            return;
+        };
+        let at = node.clock.true_time(self.epoch, deadline).max(self.now);
+        if node.wake_at == Some(at) {
+            return;
+        }
+        node.wake_at = Some(at);
+        node.wake_token += 1;
+        let token = node.wake_token;
+        self.push(at, What::Wake { node: i, token });
+    }
+
+    fn log(&mut self, line: std::fmt::Arguments<'_>) {
+        let start = self.trace.len();
+        let _ = writeln!(self.trace, "{:>10.6} {line}", self.now.as_secs_f64());
+        self.digest = fnv1a(self.digest, &self.trace.as_bytes()[start..]);
+        if !self.record_trace {
+            self.trace.clear();
+        }
+    }
+
+    // ---- looking ------------------------------------------------------------------
+
+    /// The seed this simulation runs with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Simulated time since the start.
+    pub fn now(&self) -> Duration {
+        self.now
+    }
+
+    /// Number of nodes, running or not.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the simulation has no node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Node `i`'s name.
+    pub fn name(&self, i: usize) -> NodeName {
+        self.nodes[i].config.name.clone()
+    }
+
+    /// Node `i`'s config.
+    pub fn config(&self, i: usize) -> &Config {
+        &self.nodes[i].config
+    }
+
+    /// Node `i`'s core, unless it is crashed.
+    pub fn core(&self, i: usize) -> Option<&Core> {
+        self.nodes[i].core.as_ref()
+    }
+
+    /// Whether node `i` runs (neither crashed nor paused).
+    pub fn is_running(&self, i: usize) -> bool {
+        self.nodes[i].core.is_some() && !self.nodes[i].paused
+    }
+
+    /// Every event node `i` reported, with the simulated time it happened.
+    pub fn events(&self, i: usize) -> &[(Duration, Event)] {
+        &self.nodes[i].events
+    }
+
+    /// How node `by` sees node `of`, if it knows it.
+    pub fn status_seen(&self, by: usize, of: usize) -> Option<MemberStatus> {
+        let name = &self.nodes[of].config.name;
+        self.core(by)?
+            .members()
+            .into_iter()
+            .find(|m| m.id.name() == name)
+            .map(|m| m.status)
+    }
+
+    /// Whether every running node sees every running node alive (or suspect).
+    pub fn converged(&self) -> bool {
+        let running: Vec<usize> = (0..self.len()).filter(|&i| self.is_running(i)).collect();
+        running.iter().all(|&by| {
+            let Some(core) = self.core(by) else {
+                return false;
+            };
+            let members = core.members();
+            running.iter().all(|&of| {
+                members.iter().any(|m| {
+                    *m.id.name() == self.nodes[of].config.name
+                        && matches!(m.status, MemberStatus::Alive | MemberStatus::Suspect)
+                })
+            })
+        })
+    }
+
+    /// Whether every running node other than `of` sees `of` with `status`.
+    pub fn all_see(&self, of: usize, status: MemberStatus) -> bool {
+        (0..self.len())
+            .filter(|&by| by != of && self.is_running(by))
+            .all(|by| self.status_seen(by, of) == Some(status))
+    }
+
+    /// Whether every running node other than `of` sees `of` down.
+    pub fn all_see_down(&self, of: usize) -> bool {
+        self.all_see(of, MemberStatus::Down)
+    }
+
+    /// The trace: one line per datagram sent (with its size, a hash of its bytes and its
+    /// fate), per event and per fault. Empty when `record_trace` is off.
+    pub fn trace(&self) -> &str {
+        &self.trace
+    }
+
+    /// A 64-bit digest of the whole trace, kept even when the text is not.
+    pub fn trace_digest(&self) -> u64 {
+        self.digest
+    }
+}
