@@ -226,11 +226,12 @@ impl Core {
             self.send_message(member.addr(), Body::Announce(goodbye.clone()));
         }
         self.broadcast(now, &goodbye);
+        // Set first: leaving makes foca report this node defunct, which is expected now.
+        self.left = true;
         if let Err(error) = self.swim.leave_cluster(&mut self.runtime) {
             tracing::debug!(%error, "swim refused to leave");
         }
         self.drain(now);
-        self.left = true;
     }
 
     /// Removes a failed member from the population on every node, as serf's

@@ -1,0 +1,148 @@
+//! The node's one task: it owns the socket, the core and the timers, feeds the core every
+//! datagram, timeout and command with the current time, and after each one sends what
+//! the core wants sent and publishes what it reports.
+
+use std::future;
+use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{broadcast, mpsc};
+
+use super::command::Command;
+use crate::core::{Core, Event};
+
+/// Size of the receive buffer, in bytes: larger than any UDP payload, so an oversized
+/// datagram reaches the core whole, which counts and drops it.
+const RECV_BUFFER_LEN: usize = 65_536;
+
+/// Whether the task carries on after an input.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Everything the node's task owns.
+pub(crate) struct Driver {
+    socket: UdpSocket,
+    core: Core,
+    commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<Event>,
+    buf: Vec<u8>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        socket: UdpSocket,
+        core: Core,
+        commands: mpsc::Receiver<Command>,
+        events: broadcast::Sender<Event>,
+    ) -> Self {
+        Driver {
+            socket,
+            core,
+            commands,
+            events,
+            buf: vec![0; RECV_BUFFER_LEN],
+        }
+    }
+
+    /// Runs until the node leaves, is shut down, or every handle is dropped. Everything
+    /// the driver owns, the socket included, is closed when this returns.
+    pub(crate) async fn run(mut self) {
+        // What the core queued while starting (its first announcements to the seeds).
+        self.flush().await;
+        loop {
+            let deadline = self.core.poll_timeout();
+            let timer = async {
+                match deadline {
+                    Some(deadline) => {
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await
+                    }
+                    None => future::pending().await,
+                }
+            };
+            let flow = tokio::select! {
+                received = self.socket.recv_from(&mut self.buf) => {
+                    match received {
+                        Ok((len, from)) => {
+                            let datagram = self.buf.get(..len).unwrap_or_default();
+                            self.core.handle_datagram(Instant::now(), from, datagram);
+                        }
+                        // An ICMP port-unreachable surfaces here as ConnectionReset on
+                        // some systems; the peer's failure is the failure detector's
+                        // business, not the socket's.
+                        Err(error) => tracing::debug!(%error, "receiving a datagram failed"),
+                    }
+                    Flow::Continue
+                }
+                () = timer => {
+                    self.core.handle_timeout(Instant::now());
+                    Flow::Continue
+                }
+                command = self.commands.recv() => match command {
+                    Some(command) => self.command(command).await,
+                    None => {
+                        tracing::debug!(id = ?self.core.id(), "every handle dropped; stopping");
+                        Flow::Stop
+                    }
+                },
+            };
+            if let Flow::Stop = flow {
+                return;
+            }
+            self.flush().await;
+        }
+    }
+
+    async fn command(&mut self, command: Command) -> Flow {
+        match command {
+            Command::CurrentId(reply) => {
+                let _ = reply.send(self.core.id().clone());
+            }
+            Command::Members(reply) => {
+                let _ = reply.send(self.core.members());
+            }
+            Command::Population(reply) => {
+                let _ = reply.send(self.core.population());
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(self.core.stats().clone());
+            }
+            Command::Join(seeds, reply) => {
+                self.core.join(Instant::now(), &seeds);
+                self.flush().await;
+                let _ = reply.send(());
+            }
+            Command::ForceLeave(name, reply) => {
+                let result = self.core.force_leave(Instant::now(), &name);
+                self.flush().await;
+                let _ = reply.send(result);
+            }
+            Command::Leave(reply) => {
+                tracing::debug!(id = ?self.core.id(), "leaving");
+                self.core.leave(Instant::now());
+                self.flush().await;
+                let _ = reply.send(());
+                return Flow::Stop;
+            }
+            Command::Shutdown => {
+                tracing::debug!(id = ?self.core.id(), "shutting down without goodbye");
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Sends every datagram the core queued and publishes every event it reported.
+    async fn flush(&mut self) {
+        while let Some(transmit) = self.core.poll_transmit() {
+            if let Err(error) = self.socket.send_to(&transmit.bytes, transmit.to).await {
+                tracing::debug!(%error, to = %transmit.to, "sending a datagram failed");
+            }
+        }
+        while let Some(event) = self.core.poll_event() {
+            // An error only means that nobody is subscribed right now.
+            let _ = self.events.send(event);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! What can go wrong when starting a node or talking to a running one.
+
+use std::io;
+use std::net::SocketAddr;
+
+use crate::config::InvalidConfig;
+use crate::core::ForceLeaveError;
+
+/// Why [`super::Node::start`] could not start a node. Nothing is left running.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config broke one or more rules; fix the fields named in the message (see
+    /// [`crate::Config::validate`]).
+    #[error(transparent)]
+    Config(#[from] InvalidConfig),
+    /// The UDP socket could not bind `addr`: another process may hold the port, or the IP
+    /// is not one of this host's. Pick another port (0 picks a free one) or another IP.
+    #[error("cannot bind a UDP socket to {addr}: {source}")]
+    Bind {
+        /// The address that was tried (`config.bind`).
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The node binds a wildcard address (such as `0.0.0.0`) and no address to tell the
+    /// other members could be worked out: there is no `advertise` address, and no `join`
+    /// address to find the route towards (or no route to it). Set `advertise`, or bind a
+    /// specific IP.
+    #[error(
+        "cannot tell which address other nodes should reach this node on: it binds the \
+         wildcard address {bind}{}; set `advertise`, or bind a specific IP",
+        route_note(.route_error)
+    )]
+    NoAdvertiseAddress {
+        /// The wildcard address the socket was bound to.
+        bind: SocketAddr,
+        /// Why the route towards the first join address could not be found, when there
+        /// was one to look for.
+        route_error: Option<io::Error>,
+    },
+}
+
+fn route_note(error: &Option<io::Error>) -> String {
+    match error {
+        Some(error) => {
+            format!(" and the route towards its first join address is unknown ({error})")
+        }
+        None => String::from(" and has no join address to find a route towards"),
+    }
+}
+
+/// Why a request to a running node failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeError {
+    /// The node's task has ended: it left, was shut down, or every handle was dropped.
+    /// A node does not restart; start a new one with [`super::Node::start`].
+    #[error("the node has shut down; start a new one")]
+    ShutDown,
+    /// [`super::NodeHandle::force_leave`] was refused; the inner error says why (an unknown
+    /// name, or a member that is not down).
+    #[error(transparent)]
+    ForceLeave(#[from] ForceLeaveError),
+}

@@ -1,0 +1,103 @@
+//! The tokio node: a thin driver that runs the sans-IO [`Core`] over a real UDP socket.
+//!
+//! [`Node::start`] binds the socket and spawns one task that owns the socket, the core
+//! and its timers. The task waits for whichever comes first (a datagram, the core's next
+//! deadline, or a request from a [`NodeHandle`]), hands it to the core with the current
+//! time, then sends every datagram the core queued and publishes every event it
+//! reported. Nothing else touches the core, so it needs no lock.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use polity::{Config, Node, NodeName};
+//!
+//! let mut config = Config::lan(NodeName::new("web-1")?);
+//! config.bind = "127.0.0.1:0".parse()?;
+//! let node = Node::start(config).await?;
+//! let mut events = node.events();
+//! while let Ok(event) = events.recv().await {
+//!     println!("{event:?}; population {}", node.population().await?);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod command;
+mod driver;
+mod error;
+mod handle;
+mod startup;
+
+pub use error::{NodeError, StartError};
+pub use handle::NodeHandle;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::config::Config;
+use crate::core::Core;
+use driver::Driver;
+
+/// How many events each subscriber may fall behind before it misses the oldest.
+const EVENT_CAPACITY: usize = 1024;
+
+/// How many requests from handles may wait for the node's task.
+const COMMAND_CAPACITY: usize = 64;
+
+/// Starts nodes; see [`Node::start`]. A running node is reached through its
+/// [`NodeHandle`].
+#[derive(Debug)]
+pub struct Node {
+    _no_instances: (),
+}
+
+impl Node {
+    /// Starts a node: validates `config`, binds a UDP socket to `config.bind`, works out
+    /// the address to advertise, and spawns the node's task on the current tokio runtime.
+    /// The node announces itself to `config.join` at once, and again every
+    /// `rejoin_interval` for as long as it knows no live member.
+    ///
+    /// The advertised address is `config.advertise` if set; else the bound address if its
+    /// IP is specific; else (a wildcard bind) the local IP that routes towards the first
+    /// `config.join` address, with the bound port. The node's generation and the floor of
+    /// its Lamport clock are the wall-clock time in microseconds since the UNIX epoch, so
+    /// a restarted node wins over its old self.
+    ///
+    /// Must be called within a tokio runtime (any flavour).
+    pub async fn start(config: Config) -> Result<NodeHandle, StartError> {
+        config.validate()?;
+        let requested = config.bind;
+        let socket = UdpSocket::bind(requested)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: requested,
+                source,
+            })?;
+        let bound = socket.local_addr().map_err(|source| StartError::Bind {
+            addr: requested,
+            source,
+        })?;
+        let startup = startup::startup(&config, bound)?;
+        let core = Core::new(config, startup, std::time::Instant::now())?;
+        let id = core.id().clone();
+
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (event_tx, _) = broadcast::channel(EVENT_CAPACITY);
+        let (ended_tx, ended_rx) = watch::channel(());
+        let handle = NodeHandle::new(
+            id.clone(),
+            startup.addr,
+            command_tx,
+            event_tx.downgrade(),
+            ended_rx,
+        );
+        tracing::debug!(?id, %bound, "node started");
+        let driver = Driver::new(socket, core, command_rx, event_tx);
+        tokio::spawn(async move {
+            // The driver, socket included, is dropped when `run` returns; only then is the
+            // end signalled, so `shutdown` and `leave` return with the socket closed.
+            driver.run().await;
+            drop(ended_tx);
+        });
+        Ok(handle)
+    }
+}
