@@ -231,7 +231,14 @@ impl Config {
     /// The lease a holder may count on, measured from when it sent the request that won
     /// it: `lease * (1 - max_drift)`. Voters' leases always outlast it.
     pub fn holder_lease(&self) -> Duration {
-        self.lease.mul_f64(1.0 - self.max_drift.clamp(0.0, 0.5))
+        // Out-of-range drifts (NaN included) are reported by `validate`; here they only
+        // must not panic, so they count as the largest allowed.
+        let drift = if self.max_drift.is_nan() {
+            0.5
+        } else {
+            self.max_drift.clamp(0.0, 0.5)
+        };
+        Duration::try_from_secs_f64(self.lease.as_secs_f64() * (1.0 - drift)).unwrap_or(self.lease)
     }
 
     /// How long, with no packet loss, every live member takes at most to declare a

@@ -121,7 +121,16 @@ pub struct NodeId {
 
 impl NodeId {
     /// An identity from its parts.
-    pub fn new(name: NodeName, addr: SocketAddr, generation: u64) -> Self {
+    ///
+    /// An IPv6 address loses its flow label and scope id: they do not cross the wire, so
+    /// an identity that kept them would not match itself after a round trip. Link-local
+    /// IPv6 addresses are therefore not usable as node addresses; use global or
+    /// unique-local ones.
+    pub fn new(name: NodeName, mut addr: SocketAddr, generation: u64) -> Self {
+        if let SocketAddr::V6(v6) = &mut addr {
+            v6.set_flowinfo(0);
+            v6.set_scope_id(0);
+        }
         Self {
             name,
             addr,

@@ -71,7 +71,8 @@ pub struct Stats {
     pub rejected_envelope: u64,
     /// Dropped: the payload did not parse.
     pub rejected_malformed: u64,
-    /// Dropped by the SWIM layer after parsing (from ourselves, or not addressed to us).
+    /// Dropped after parsing: sent by this node itself, or an indirect probe that names
+    /// this node (a protocol violation).
     pub rejected_by_swim: u64,
     /// Ignored because this node has left.
     pub ignored_after_leave: u64,
@@ -276,7 +277,11 @@ impl Core {
         let (kind, body) = wire::open(datagram, self.config.max_datagram_size)?;
         match kind {
             Kind::Swim => {
-                wire::check_swim_packet(body)?;
+                let header = wire::check_swim_packet(body)?;
+                if wire::indirect_subject(&header) == Some(&self.id) {
+                    self.stats.rejected_by_swim += 1;
+                    return Ok(());
+                }
                 if let Err(error) = self.swim.handle_data(body, &mut self.runtime) {
                     self.stats.rejected_by_swim += 1;
                     tracing::trace!(%error, "swim packet refused");

@@ -74,8 +74,8 @@ impl foca::Codec<NodeId> for FocaCodec {
 ///
 /// foca applies the updates of a packet before it reads the broadcasts behind them, so a
 /// packet with a bad tail would change state and then fail. Checking it whole first
-/// means a bad packet changes nothing.
-pub fn check_swim_packet(mut packet: &[u8]) -> Result<(), WireError> {
+/// means a bad packet changes nothing. Returns the header, for checks of its own.
+pub fn check_swim_packet(mut packet: &[u8]) -> Result<Header<NodeId>, WireError> {
     let malformed = |reason: &str| WireError::Malformed {
         reason: reason.to_owned(),
     };
@@ -101,7 +101,19 @@ pub fn check_swim_packet(mut packet: &[u8]) -> Result<(), WireError> {
         packet.advance(len);
     }
     match packet.len() {
-        0 => Ok(()),
+        0 => Ok(header),
         extra => Err(WireError::TrailingBytes { extra }),
+    }
+}
+
+/// The identity an indirect-probe message asks the receiver to reach or vouch for.
+///
+/// foca refuses such a message when it names the receiver itself, but only after it has
+/// applied the sender's liveness and updates; the core refuses it first instead.
+pub fn indirect_subject(header: &Header<NodeId>) -> Option<&NodeId> {
+    match &header.message {
+        Message::PingReq { target, .. } | Message::IndirectAck { target, .. } => Some(target),
+        Message::IndirectPing { origin, .. } | Message::ForwardedAck { origin, .. } => Some(origin),
+        _ => None,
     }
 }

@@ -1,7 +1,7 @@
-//! The wire format: every datagram is an [`envelope`] (magic, version, kind) followed by
+//! The wire format: every datagram is an envelope (magic, version, kind; see [`open`]) followed by
 //! either a SWIM packet (encoded by [`FocaCodec`]) or a [`PolityMessage`].
 //!
-//! Every decode goes through [`decode_prefix`] or [`decode_exact`], which cap what bincode
+//! Every decode goes through one pair of helpers that cap what bincode
 //! may allocate at [`DECODE_LIMIT`] bytes: a short datagram that claims a huge string or
 //! list is refused instead of making the process allocate it.
 
@@ -10,7 +10,7 @@ mod foca_codec;
 mod message;
 
 pub use envelope::{ENVELOPE_LEN, Kind, MAGIC, VERSION, open, write_envelope};
-pub use foca_codec::{FocaCodec, check_swim_packet};
+pub use foca_codec::{FocaCodec, check_swim_packet, indirect_subject};
 pub use message::{Announcement, AnnouncementKey, Body, PolityMessage};
 
 use serde::Serialize;
@@ -102,6 +102,34 @@ pub(crate) fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<
 /// Decodes one value from the front of `bytes`; returns it and how many bytes it used.
 pub(crate) fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), WireError> {
     bincode::serde::decode_from_slice(bytes, config()).map_err(malformed)
+}
+
+/// Encodes `message` as the body of a [`Kind::Polity`] datagram; the datagram is the
+/// envelope ([`write_envelope`]) followed by these bytes.
+pub fn encode_message(message: &PolityMessage) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::new();
+    encode_into(message, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes the body of a [`Kind::Polity`] datagram as a node does on receipt: within
+/// [`DECODE_LIMIT`], and refusing bytes left over after the message.
+pub fn decode_message(body: &[u8]) -> Result<PolityMessage, WireError> {
+    decode_exact(body)
+}
+
+/// Encodes `announcement` as one foca custom broadcast item (without the `u16` length
+/// that precedes each item in a SWIM packet).
+pub fn encode_announcement(announcement: &Announcement) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::new();
+    encode_into(announcement, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes one foca custom broadcast item as a node does on receipt: within
+/// [`DECODE_LIMIT`], and refusing bytes left over after the announcement.
+pub fn decode_announcement(item: &[u8]) -> Result<Announcement, WireError> {
+    decode_exact(item)
 }
 
 /// Decodes one value that must use every byte of `bytes`.
