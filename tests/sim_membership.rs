@@ -312,3 +312,47 @@ fn one_seed_gives_the_same_trace_byte_for_byte() {
     assert_ne!(first, other, "different seeds should differ");
     assert_ne!(first_digest, other_digest);
 }
+
+#[test]
+fn an_isolated_node_re_announces_to_its_seeds() {
+    for_each_seed("an_isolated_node_re_announces", 0..20, |seed| {
+        // n0 joins nobody; n1 joins through n0. When n0 comes back, only n1's
+        // re-announcing can bring the two together again.
+        let mut sim = Sim::new(SimConfig::lan(1, seed));
+        let n1 = sim.add_node(&[0]);
+        converge(&mut sim, 5 * SECOND)?;
+        sim.crash(0);
+        let bound = sim.config(n1).failure_detection_bound(2);
+        sim.run_until(bound, |sim| {
+            sim.events(n1).iter().any(|(_, e)| *e == Event::Isolated)
+        })
+        .ok_or("n1 never noticed it was alone")?;
+        sim.restart(0);
+        let limit = sim.config(n1).rejoin_interval + SECOND;
+        sim.run_until(limit, |sim| {
+            sim.status_seen(0, n1) == Some(MemberStatus::Alive)
+                && sim.status_seen(n1, 0) == Some(MemberStatus::Alive)
+        })
+        .ok_or_else(|| format!("not rejoined within {limit:?}"))?;
+        Ok(())
+    });
+}
+
+#[test]
+fn a_node_joins_through_any_live_seed() {
+    for_each_seed("a_node_joins_through_any_live_seed", 0..20, |seed| {
+        let mut sim = Sim::new(SimConfig::lan(3, seed));
+        converge(&mut sim, 5 * SECOND)?;
+        sim.crash(0);
+        // The first seed is dead; the second answers.
+        let n3 = sim.add_node(&[0, 1]);
+        sim.run_until(5 * SECOND, |sim| {
+            [1, 2].iter().all(|&i| {
+                sim.status_seen(n3, i) == Some(MemberStatus::Alive)
+                    && sim.status_seen(i, n3) == Some(MemberStatus::Alive)
+            })
+        })
+        .ok_or("n3 did not join through n1")?;
+        Ok(())
+    });
+}
