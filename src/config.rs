@@ -1,6 +1,7 @@
 //! Settings of a node: who it is, where it listens, the gossip timings and the role
 //! lease timings, with three profiles (`lan`, `wan`, `fast`) and one [`Config::validate`].
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::num::{NonZeroU8, NonZeroUsize};
@@ -105,16 +106,27 @@ pub struct Config {
     /// Default 1.5 s (lan), 10 s (wan), 300 ms (fast). Range 50 ms to 1 h.
     pub lease: Duration,
     /// Roles: how often a holder renews its lease with the electorate. Default `lease / 5`.
-    /// Range 1 ms up to half of the holder's own lease, `lease * (1 - max_drift) / 2`,
+    /// Range 1 ms up to half of the holder's own lease ([`Config::holder_lease`]),
     /// so that at least two renewals are tried before the holder must step down.
     pub renew_interval: Duration,
     /// Roles: the largest difference in clock *rate* between any two nodes, as a
     /// fraction (0.1 = 10%). The holder shortens its own lease by this much. Default 0.1.
     /// Range 0.0 to 0.5 (exclusive).
     pub max_drift: f64,
+    /// Roles: how long a candidate waits for a quorum of votes, and a recall or query for
+    /// a quorum of answers, before giving up the round. Default `lease / 5`. Range 1 ms
+    /// to `lease`.
+    pub election_timeout: Duration,
     /// Roles: how many votes a population needs. Must require more than half of every
     /// population. Default [`Majority`].
     pub quorum: Arc<dyn QuorumFunc>,
+    /// Roles: the voters. `None` (the default) is the dynamic electorate: every member
+    /// votes, and the population is every name alive or down, not counting members that
+    /// left, were force-left or were reaped. `Some(names)` is a fixed electorate, like
+    /// Raft's configuration or Consul's servers: only these nodes vote and the
+    /// population is their number, whatever the churn; other nodes may still hold roles.
+    /// Must not be empty.
+    pub electorate: Option<BTreeSet<NodeName>>,
 }
 
 /// One broken rule of a [`Config`]; the message names the field, the value and the rule.
@@ -142,12 +154,12 @@ pub enum ConfigError {
     /// lengthen the lease.
     #[error(
         "renew_interval ({renew_interval:?}) must be at most half of the holder's lease \
-         (lease * (1 - max_drift) = {holder_lease:?})"
+         (lease * (1 - max_drift) - 1% = {holder_lease:?})"
     )]
     RenewTooSlow {
         /// The renewal interval.
         renew_interval: Duration,
-        /// The holder's lease, `lease * (1 - max_drift)`.
+        /// The holder's lease, [`Config::holder_lease`].
         holder_lease: Duration,
     },
     /// The quorum function allows two disjoint quorums; use [`Majority`] or a function
@@ -209,7 +221,9 @@ impl Config {
             lease,
             renew_interval: lease / 5,
             max_drift: 0.1,
+            election_timeout: lease / 5,
             quorum: Arc::new(Majority),
+            electorate: None,
         }
     }
 
@@ -229,7 +243,8 @@ impl Config {
     }
 
     /// The lease a holder may count on, measured from when it sent the request that won
-    /// it: `lease * (1 - max_drift)`. Voters' leases always outlast it.
+    /// or renewed it: `lease * (1 - max_drift)`, less 1% of `lease` as a margin for the
+    /// time between reading the clock and acting. Voters' leases always outlast it.
     pub fn holder_lease(&self) -> Duration {
         // Out-of-range drifts (NaN included) are reported by `validate`; here they only
         // must not panic, so they count as the largest allowed.
@@ -238,7 +253,8 @@ impl Config {
         } else {
             self.max_drift.clamp(0.0, 0.5)
         };
-        Duration::try_from_secs_f64(self.lease.as_secs_f64() * (1.0 - drift)).unwrap_or(self.lease)
+        Duration::try_from_secs_f64(self.lease.as_secs_f64() * (0.99 - drift))
+            .unwrap_or(self.lease / 2)
     }
 
     /// How long, with no packet loss, every live member takes at most to declare a
@@ -354,6 +370,20 @@ impl Config {
                 holder_lease: self.holder_lease(),
             });
         }
+        if self.election_timeout.is_zero() || self.election_timeout > self.lease {
+            errors.push(ConfigError::OutOfRange {
+                field: "election_timeout",
+                value: format!("{:?}", self.election_timeout),
+                allowed: "1ms..=lease",
+            });
+        }
+        if self.electorate.as_ref().is_some_and(BTreeSet::is_empty) {
+            errors.push(ConfigError::OutOfRange {
+                field: "electorate",
+                value: "{}".to_owned(),
+                allowed: "at least one voter, or None for the dynamic electorate",
+            });
+        }
         if let Err(unsafe_quorum) = check_quorum(self.quorum.as_ref()) {
             errors.push(unsafe_quorum.into());
         }
@@ -419,7 +449,9 @@ impl fmt::Debug for Config {
             .field("lease", &self.lease)
             .field("renew_interval", &self.renew_interval)
             .field("max_drift", &self.max_drift)
+            .field("election_timeout", &self.election_timeout)
             .field("quorum", &self.quorum)
+            .field("electorate", &self.electorate)
             .finish()
     }
 }

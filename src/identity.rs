@@ -105,6 +105,61 @@ impl fmt::Debug for NodeName {
     }
 }
 
+/// The longest role name accepted, in bytes.
+pub const MAX_ROLE_NAME_LEN: usize = 128;
+
+/// The name of a role ("scheduler", "shard-7-primary"): 1 to [`MAX_ROLE_NAME_LEN`] bytes
+/// of printable characters without whitespace.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoleName(String);
+
+impl RoleName {
+    /// Validates and wraps a role name.
+    pub fn new(name: impl Into<String>) -> Result<Self, InvalidName> {
+        let name = name.into();
+        check_name(&name, MAX_ROLE_NAME_LEN)?;
+        Ok(Self(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RoleName {
+    type Error = InvalidName;
+    fn try_from(name: String) -> Result<Self, InvalidName> {
+        Self::new(name)
+    }
+}
+
+impl From<RoleName> for String {
+    fn from(name: RoleName) -> String {
+        name.0
+    }
+}
+
+impl std::str::FromStr for RoleName {
+    type Err = InvalidName;
+    fn from_str(name: &str) -> Result<Self, InvalidName> {
+        Self::new(name)
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
 /// A node's identity in the gossip layer: its [`NodeName`], the address it receives
 /// datagrams on, and its generation.
 ///
@@ -225,6 +280,24 @@ mod tests {
         );
         assert_eq!(NodeName::new("web-1.dc_2").unwrap().as_str(), "web-1.dc_2");
         assert!(NodeName::new("a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn role_names_are_validated() {
+        assert_eq!(RoleName::new(""), Err(InvalidName::Empty));
+        assert_eq!(
+            RoleName::new("r".repeat(129)),
+            Err(InvalidName::TooLong { len: 129, max: 128 })
+        );
+        assert!(RoleName::new("r".repeat(128)).is_ok());
+        assert_eq!(
+            RoleName::new("shard\n7"),
+            Err(InvalidName::BadCharacter { found: '\n' })
+        );
+        assert_eq!(
+            RoleName::new("shard-7-primary").unwrap().as_str(),
+            "shard-7-primary"
+        );
     }
 
     #[test]

@@ -61,7 +61,10 @@ pub mod wire;
 
 pub use clock::{LamportClock, LamportTime, LamportWindow};
 pub use config::{Config, ConfigError, InvalidConfig, Profile};
-pub use core::{Core, Event, ForceLeaveError, Member, MemberStatus, Startup, Stats, Transmit};
-pub use identity::{InvalidName, NodeId, NodeName};
+pub use core::{
+    Completion, Core, Event, ForceLeaveError, LossReason, Member, MemberStatus, RequestId,
+    RoleError, RoleState, Startup, Stats, Transmit,
+};
+pub use identity::{InvalidName, NodeId, NodeName, RoleName};
 pub use node::{Node, NodeError, NodeHandle, StartError};
 pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};

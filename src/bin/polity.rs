@@ -130,6 +130,11 @@ fn log_event(event: &Event) {
         Event::Joined => tracing::info!("joined the cluster"),
         Event::Isolated => tracing::warn!("no live member known"),
         Event::Rejoined(id) => tracing::warn!(id = %id, "was declared down; rejoined"),
+        Event::RoleAcquired { role, term } => tracing::info!(%role, %term, "holding role"),
+        Event::RoleLost { role, term, reason } => {
+            tracing::warn!(%role, %term, ?reason, "no longer holding role");
+        }
+        Event::RoleChanged { role, state } => tracing::info!(%role, ?state, "role changed"),
     }
 }
 

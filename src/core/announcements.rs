@@ -7,15 +7,14 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::identity::NodeName;
-use crate::wire::{Announcement, AnnouncementKey, WireError, decode_exact};
+use crate::wire::{Announcement, AnnouncementKey, Subject, WireError, decode_exact};
 
 #[derive(Debug, Default)]
 struct Shared {
     /// News not yet applied by the core, in arrival order.
     inbox: VecDeque<Announcement>,
     /// The newest version seen per subject.
-    newest: BTreeMap<NodeName, u64>,
+    newest: BTreeMap<Subject, (u64, u8)>,
 }
 
 /// The handler foca calls for every announcement, and the core's side of it.
@@ -37,9 +36,9 @@ impl Announcements {
         self.lock().inbox.pop_front()
     }
 
-    /// Forgets what was seen about `name`, when the member itself is forgotten.
-    pub(crate) fn forget(&self, name: &NodeName) {
-        self.lock().newest.remove(name);
+    /// Forgets what was seen about `subject`, when the subject itself is forgotten.
+    pub(crate) fn forget(&self, subject: &Subject) {
+        self.lock().newest.remove(subject);
     }
 }
 

@@ -1,6 +1,8 @@
 //! What the core tells its user, drained with [`super::Core::poll_event`].
 
-use crate::identity::{NodeId, NodeName};
+use super::roles::{LossReason, RoleState};
+use crate::clock::LamportTime;
+use crate::identity::{NodeId, NodeName, RoleName};
 
 /// Something that happened, in the order it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,4 +22,28 @@ pub enum Event {
     Isolated,
     /// This node was declared down by the others and rejoined under a new generation.
     Rejoined(NodeId),
+    /// This node now holds `role`; `term` is its fencing token.
+    RoleAcquired {
+        /// The role.
+        role: RoleName,
+        /// The term won.
+        term: LamportTime,
+    },
+    /// This node no longer holds `role`: it stopped before any voter could grant the
+    /// role to someone else.
+    RoleLost {
+        /// The role.
+        role: RoleName,
+        /// The term it held.
+        term: LamportTime,
+        /// Why.
+        reason: LossReason,
+    },
+    /// This node's view of `role` changed; views only move to higher terms.
+    RoleChanged {
+        /// The role.
+        role: RoleName,
+        /// The new state.
+        state: RoleState,
+    },
 }

@@ -99,6 +99,14 @@ impl Membership {
             .count()
     }
 
+    /// The identities of the members alive (or suspect), this node included.
+    pub(crate) fn live(&self) -> impl Iterator<Item = &NodeId> {
+        self.entries
+            .values()
+            .filter(|e| e.state == State::Alive)
+            .map(|e| &e.id)
+    }
+
     /// Every known member with its status; `suspect` tells which live ones are suspected.
     pub(crate) fn members(&self, suspect: impl Fn(&NodeId) -> bool) -> Vec<Member> {
         let status = |e: &Entry| match e.state {

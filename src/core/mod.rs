@@ -9,10 +9,13 @@
 mod announcements;
 mod event;
 mod membership;
+mod role_api;
+mod roles;
 mod timers;
 
 pub use event::Event;
 pub use membership::{Member, MemberStatus};
+pub use roles::{Completion, LossReason, RequestId, RoleError, RoleState};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -25,9 +28,10 @@ use rand::rngs::StdRng;
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::{Config, InvalidConfig};
 use crate::identity::{NodeId, NodeName};
-use crate::wire::{self, Announcement, Body, FocaCodec, Kind, PolityMessage, WireError};
+use crate::wire::{self, Announcement, Body, FocaCodec, Kind, PolityMessage, Subject, WireError};
 use announcements::Announcements;
 use membership::Membership;
+use roles::{RoleTimer, Roles};
 use timers::Timers;
 
 /// How often the core forgets long-down members.
@@ -97,6 +101,7 @@ enum Timer {
     Swim(foca::Timer<NodeId>),
     Rejoin,
     Housekeeping,
+    Role(RoleTimer),
 }
 
 /// One node's protocol state machine. See the [module docs](self).
@@ -107,6 +112,7 @@ pub struct Core {
     runtime: AccumulatingRuntime<NodeId>,
     announcements: Announcements,
     membership: Membership,
+    roles: Roles,
     clock: LamportClock,
     timers: Timers<Timer>,
     seeds: Vec<SocketAddr>,
@@ -115,6 +121,7 @@ pub struct Core {
     left: bool,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    completions: VecDeque<Completion>,
     stats: Stats,
     last_reject_log: Option<Instant>,
     buf: Vec<u8>,
@@ -137,6 +144,8 @@ impl Core {
         timers.schedule(now + HOUSEKEEPING_INTERVAL, Timer::Housekeeping);
         let mut core = Core {
             membership: Membership::new(&id),
+            // A stream of its own, so role timing does not shift foca's choices.
+            roles: Roles::new(now, config.lease, startup.rng_seed ^ 0x726f_6c65_7321),
             clock: LamportClock::starting_above(startup.clock_floor),
             seeds: Vec::new(),
             connected: false,
@@ -144,6 +153,7 @@ impl Core {
             left: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            completions: VecDeque::new(),
             stats: Stats::default(),
             last_reject_log: None,
             buf: Vec::new(),
@@ -219,6 +229,8 @@ impl Core {
         if self.left {
             return;
         }
+        // Step down first: voters release the leases and waiting candidates take over.
+        self.with_roles(now, Roles::resign_all);
         let goodbye = Announcement::Left {
             id: self.id.clone(),
         };
@@ -267,6 +279,7 @@ impl Core {
             self.stats.ignored_after_leave += 1;
             return;
         }
+        self.expire_roles(now);
         if let Err(error) = self.accept(now, datagram) {
             self.reject(now, from, &error);
         }
@@ -294,8 +307,12 @@ impl Core {
                     return Ok(());
                 }
                 self.clock.witness(message.clock);
+                let from = message.from;
                 match message.body {
                     Body::Announce(announcement) => self.broadcast(now, &announcement),
+                    body => self.with_roles(now, |roles, ctx, out| {
+                        roles.on_message(ctx, out, &from, body);
+                    }),
                 }
             }
         }
@@ -325,8 +342,12 @@ impl Core {
         if self.left {
             return;
         }
+        self.expire_roles(now);
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
+                Timer::Role(timer) => self.with_roles(now, |roles, ctx, out| {
+                    roles.on_timer(ctx, out, timer);
+                }),
                 Timer::Swim(timer) => {
                     if let Err(error) = self.swim.handle_timer(timer, &mut self.runtime) {
                         tracing::debug!(%error, "swim timer failed");
@@ -342,7 +363,7 @@ impl Core {
                     let reaped = self.membership.reap(now, self.config.reap_down_after);
                     for event in reaped {
                         if let Event::MemberReaped(name) = &event {
-                            self.announcements.forget(name);
+                            self.announcements.forget(&Subject::Member(name.clone()));
                         }
                         self.events.push_back(event);
                     }
@@ -485,6 +506,14 @@ impl Core {
             Announcement::ForceLeft {
                 name, generation, ..
             } => self.membership.force_left(name, *generation, now),
+            Announcement::Elected { .. }
+            | Announcement::Recalled { .. }
+            | Announcement::Resigned { .. } => {
+                self.with_roles(now, |roles, ctx, out| {
+                    roles.on_announcement(ctx, out, &announcement);
+                });
+                None
+            }
         };
         self.events.extend(event);
     }

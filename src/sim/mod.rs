@@ -20,6 +20,7 @@
 //! assert!(sim.run_until(bound, |sim| sim.all_see_down(4)).is_some());
 //! ```
 
+mod checker;
 mod clock;
 mod network;
 mod seeds;

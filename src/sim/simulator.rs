@@ -9,11 +9,15 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use super::checker::Checker;
 use super::clock::LocalClock;
 use super::network::{Fate, Faults, Network};
+use crate::clock::LamportTime;
 use crate::config::{Config, Profile};
-use crate::core::{Core, Event, ForceLeaveError, MemberStatus, Startup};
-use crate::identity::NodeName;
+use crate::core::{
+    Completion, Core, Event, ForceLeaveError, MemberStatus, RequestId, RoleError, Startup,
+};
+use crate::identity::{NodeName, RoleName};
 
 /// The wall clock of the simulated world at true time zero, in microseconds since the
 /// UNIX epoch (a date in 2023); cores take their clock floor from it.
@@ -109,7 +113,9 @@ struct SimNode {
     wake_token: u64,
     wake_at: Option<Duration>,
     starts: u64,
+    left: bool,
     events: Vec<(Duration, Event)>,
+    completions: Vec<(Duration, Completion)>,
 }
 
 /// A simulated cluster. See the [module docs](super).
@@ -127,6 +133,9 @@ pub struct Sim {
     record_trace: bool,
     trace: String,
     digest: u64,
+    checker: Checker,
+    /// When a partition last changed, for the minority-grant check.
+    network_changed: Duration,
 }
 
 /// The address of node `i`; nothing is ever sent on a real network.
@@ -163,6 +172,8 @@ impl Sim {
             record_trace: config.record_trace,
             trace: String::new(),
             digest: 0xcbf2_9ce4_8422_2325,
+            checker: Checker::default(),
+            network_changed: Duration::ZERO,
         };
         let seeds: Vec<usize> = (0..config.nodes.min(3)).collect();
         for _ in 0..config.nodes {
@@ -195,7 +206,9 @@ impl Sim {
             wake_token: 0,
             wake_at: None,
             starts: 0,
+            left: false,
             events: Vec::new(),
+            completions: Vec::new(),
         });
         self.start(i);
         i
@@ -232,6 +245,7 @@ impl Sim {
         node.backlog.clear();
         node.wake_token += 1;
         node.wake_at = None;
+        self.checker.release_others(self.now, i, &[]);
         self.log(format_args!("crash n{i}"));
     }
 
@@ -264,6 +278,7 @@ impl Sim {
         self.log(format_args!("leave n{i}"));
         self.after_input(i);
         self.crash(i);
+        self.nodes[i].left = true;
     }
 
     /// Asks node `by` to force-leave node `target`.
@@ -283,18 +298,21 @@ impl Sim {
     pub fn partition(&mut self, a: &[usize], b: &[usize]) {
         self.network.cut(a, b);
         self.network.cut(b, a);
+        self.network_changed = self.now;
         self.log(format_args!("partition {a:?} | {b:?}"));
     }
 
     /// Cuts the links from every node in `from` to every node in `to`, one way only.
     pub fn cut_one_way(&mut self, from: &[usize], to: &[usize]) {
         self.network.cut(from, to);
+        self.network_changed = self.now;
         self.log(format_args!("cut {from:?} -> {to:?}"));
     }
 
     /// Restores every link.
     pub fn heal(&mut self) {
         self.network.heal();
+        self.network_changed = self.now;
         self.log(format_args!("heal"));
     }
 
@@ -439,9 +457,176 @@ impl Sim {
         }
         while let Some(event) = self.nodes[i].core.as_mut().and_then(Core::poll_event) {
             self.log(format_args!("n{i} {event:?}"));
+            match &event {
+                Event::RoleChanged { role, state } => self.checker.view(self.now, i, role, state),
+                Event::RoleAcquired { role, .. } => self.check_quorum_reachable(i, role),
+                _ => {}
+            }
             self.nodes[i].events.push((self.now, event));
         }
+        while let Some(done) = self.nodes[i].core.as_mut().and_then(Core::poll_completion) {
+            self.log(format_args!("n{i} {done:?}"));
+            self.nodes[i].completions.push((self.now, done));
+        }
+        self.record_holds(i);
         self.reschedule(i);
+    }
+
+    /// Tells the checker what node `i` believes it holds, and until when in true time.
+    fn record_holds(&mut self, i: usize) {
+        let node = &self.nodes[i];
+        let Some(core) = node.core.as_ref() else {
+            return;
+        };
+        let held = core.held_roles();
+        for (role, term, until) in &held {
+            let until = node.clock.true_time(self.epoch, *until);
+            self.checker.holding(self.now, i, role, *term, until);
+        }
+        let still: Vec<(RoleName, LamportTime)> =
+            held.into_iter().map(|(r, t, _)| (r, t)).collect();
+        self.checker.release_others(self.now, i, &still);
+    }
+
+    /// S3: a node that wins must be able to reach a quorum, unless the network changed
+    /// during the election.
+    fn check_quorum_reachable(&mut self, i: usize, role: &RoleName) {
+        if self.now.saturating_sub(self.network_changed) < self.template.election_timeout * 2 {
+            return;
+        }
+        let voter = |n: &SimNode| {
+            self.template
+                .electorate
+                .as_ref()
+                .is_none_or(|voters| voters.contains(&n.config.name))
+        };
+        let population = match &self.template.electorate {
+            Some(voters) => voters.len(),
+            None => self.nodes.iter().filter(|n| !n.left).count(),
+        };
+        let reachable = (0..self.nodes.len())
+            .filter(|&j| {
+                let n = &self.nodes[j];
+                n.core.is_some()
+                    && voter(n)
+                    && (j == i || (!self.network.is_cut(i, j) && !self.network.is_cut(j, i)))
+            })
+            .count();
+        let need = self.template.quorum.votes_required(population);
+        if reachable < need {
+            self.checker
+                .minority_grant(self.now, i, role, reachable, need);
+        }
+    }
+
+    // ---- roles ----------------------------------------------------------------------
+
+    fn command<R>(
+        &mut self,
+        i: usize,
+        what: std::fmt::Arguments<'_>,
+        f: impl FnOnce(&mut Core, Instant) -> R,
+    ) -> Option<R> {
+        let local = self.local_now(i);
+        self.log(format_args!("n{i} {what}"));
+        let result = self.nodes[i].core.as_mut().map(|core| f(core, local));
+        self.after_input(i);
+        result
+    }
+
+    /// Node `i` runs one election for `role`.
+    pub fn elect(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
+        self.command(i, format_args!("elect {role}"), |c, now| {
+            c.elect(now, role.clone())
+        })
+    }
+
+    /// Node `i` campaigns for `role` until it holds it.
+    pub fn campaign(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
+        self.command(i, format_args!("campaign {role}"), |c, now| {
+            c.campaign(now, role.clone())
+        })
+    }
+
+    /// Node `i` resigns `role`.
+    pub fn resign(&mut self, i: usize, role: &RoleName) -> Option<Result<LamportTime, RoleError>> {
+        self.command(i, format_args!("resign {role}"), |c, now| {
+            c.resign(now, role)
+        })
+    }
+
+    /// Node `i` recalls `role`.
+    pub fn recall(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
+        self.command(i, format_args!("recall {role}"), |c, now| {
+            c.recall(now, role.clone())
+        })
+    }
+
+    /// Node `i` asks a quorum who holds `role`.
+    pub fn query_role(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
+        self.command(i, format_args!("query {role}"), |c, now| {
+            c.query_role(now, role.clone())
+        })
+    }
+
+    /// Node `i` withdraws a request.
+    pub fn cancel(&mut self, i: usize, id: RequestId) {
+        self.command(i, format_args!("cancel {id:?}"), |c, now| c.cancel(now, id));
+    }
+
+    /// The nodes that believe they hold `role` right now, with their terms.
+    pub fn holders(&self, role: &RoleName) -> Vec<(usize, LamportTime)> {
+        (0..self.nodes.len())
+            .filter_map(|i| {
+                let node = &self.nodes[i];
+                let core = node.core.as_ref()?;
+                core.held_roles()
+                    .into_iter()
+                    .find(|(r, _, until)| {
+                        r == role && node.clock.true_time(self.epoch, *until) > self.now
+                    })
+                    .map(|(_, term, _)| (i, term))
+            })
+            .collect()
+    }
+
+    /// Every outcome node `i` reported, with the simulated time.
+    pub fn completions(&self, i: usize) -> &[(Duration, Completion)] {
+        &self.nodes[i].completions
+    }
+
+    /// The outcome of request `id` on node `i`, once it is known.
+    pub fn completion(&self, i: usize, id: RequestId) -> Option<&Completion> {
+        self.nodes[i]
+            .completions
+            .iter()
+            .map(|(_, c)| c)
+            .find(|c| match c {
+                Completion::Elect { id: x, .. }
+                | Completion::Recall { id: x, .. }
+                | Completion::Query { id: x, .. } => *x == id,
+            })
+    }
+
+    /// How many grants of `role` the checker recorded.
+    pub fn grants(&self, role: &RoleName) -> usize {
+        self.checker.grants(role)
+    }
+
+    /// Every safety violation found so far (S1, S2, S3, S5), one line each; empty when
+    /// all is well.
+    pub fn violations(&self) -> Vec<String> {
+        self.checker.verify()
+    }
+
+    /// `Ok` if no safety property was violated, else every violation and the seed.
+    pub fn check(&self) -> Result<(), String> {
+        let violations = self.violations();
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(violations.join("\n"))
+        }
     }
 
     fn reschedule(&mut self, i: usize) {

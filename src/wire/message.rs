@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::LamportTime;
-use crate::identity::{NodeId, NodeName};
+use crate::identity::{NodeId, NodeName, RoleName};
 
 /// A message sent directly from one node to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,11 +17,116 @@ pub struct PolityMessage {
     pub body: Body,
 }
 
+/// A candidacy: a term and the candidate's name. Ballots are ordered by term, then name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ballot {
+    /// The term asked for; becomes the fencing token if the candidate wins.
+    pub term: LamportTime,
+    /// Who asks.
+    pub candidate: NodeName,
+}
+
+/// A holder and the term it holds a role with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenure {
+    /// The holder's name.
+    pub holder: NodeName,
+    /// Its term.
+    pub term: LamportTime,
+}
+
+/// A voter's answer to a [`Body::VoteRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteReply {
+    /// The role voted on.
+    pub role: RoleName,
+    /// The term asked for.
+    pub term: LamportTime,
+    /// Whether the vote (and with it the first lease) was granted.
+    pub granted: bool,
+    /// The voter's population of the electorate.
+    pub population: u32,
+    /// The highest ballot the voter has promised, after this request.
+    pub promised: Option<Ballot>,
+    /// The unexpired lease the voter holds for another holder, if any.
+    pub holder: Option<Tenure>,
+    /// When refused for a reason that passes (a lease running out, the voter's start-up
+    /// quiet time): how long until it passes, in milliseconds.
+    pub retry_after_ms: u32,
+}
+
 /// The content of a [`PolityMessage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Body {
     /// An announcement delivered directly, for speed; it is also gossiped.
     Announce(Announcement),
+    /// A candidate (the sender) asks for a vote for `role` at `term`.
+    VoteRequest {
+        /// The role.
+        role: RoleName,
+        /// The term asked for.
+        term: LamportTime,
+    },
+    /// The answer to a vote request.
+    VoteReply(VoteReply),
+    /// A holder (the sender) renews its leases; all roles it holds travel together.
+    Renew {
+        /// Identifies the renewal round, echoed in the reply.
+        round: u64,
+        /// Each role held and its term.
+        leases: Vec<(RoleName, LamportTime)>,
+    },
+    /// The answer to a renewal: the terms acknowledged.
+    RenewReply {
+        /// The round answered.
+        round: u64,
+        /// The voter's population of the electorate.
+        population: u32,
+        /// The terms whose leases were extended.
+        acked: Vec<LamportTime>,
+    },
+    /// A holder (the sender) that resigned, or a candidate that lost, gives back the
+    /// lease it got for `term`, so the next election need not wait for it to run out.
+    Release {
+        /// The role.
+        role: RoleName,
+        /// The term released.
+        term: LamportTime,
+    },
+    /// Asks voters to stop renewing the current holder of `role`.
+    Recall {
+        /// The role.
+        role: RoleName,
+        /// Identifies the request, echoed in the reply.
+        request: u64,
+    },
+    /// The answer to a recall.
+    RecallReply {
+        /// The request answered.
+        request: u64,
+        /// The voter's population of the electorate.
+        population: u32,
+        /// The lease the voter stopped renewing, or `None` if it held none.
+        recalled: Option<Tenure>,
+    },
+    /// Asks who holds `role`.
+    Query {
+        /// The role.
+        role: RoleName,
+        /// Identifies the request, echoed in the reply.
+        request: u64,
+    },
+    /// The answer to a query.
+    QueryReply {
+        /// The request answered.
+        request: u64,
+        /// The voter's population of the electorate.
+        population: u32,
+        /// The voter's unexpired lease, if any.
+        lease: Option<Tenure>,
+        /// Whether that lease has been recalled.
+        recalled: bool,
+    },
 }
 
 /// News that every member should learn, spread by gossip (foca custom broadcasts).
@@ -45,42 +150,75 @@ pub enum Announcement {
         /// Who asked.
         by: NodeName,
     },
+    /// `holder` won `role` with `term`.
+    Elected {
+        /// The role.
+        role: RoleName,
+        /// The winner.
+        holder: NodeName,
+        /// Its term (fencing token).
+        term: LamportTime,
+    },
+    /// A quorum stopped renewing `role` at `term`; it is vacated when the lease ends.
+    Recalled {
+        /// The role.
+        role: RoleName,
+        /// The term recalled.
+        term: LamportTime,
+    },
+    /// `holder` gave `role` up at `term`.
+    Resigned {
+        /// The role.
+        role: RoleName,
+        /// The holder that resigned.
+        holder: NodeName,
+        /// Its term.
+        term: LamportTime,
+    },
+}
+
+/// What an announcement is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    /// A member, by name.
+    Member(NodeName),
+    /// A role, by name.
+    Role(RoleName),
 }
 
 /// What an [`Announcement`] is about and how new it is: the gossip layer keeps only the
 /// newest announcement per subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnouncementKey {
-    subject: NodeName,
-    version: u64,
+    subject: Subject,
+    version: (u64, u8),
 }
 
 impl Announcement {
-    /// The gossip key of this announcement.
+    /// The gossip key of this announcement. For roles the version is the term, then the
+    /// step within it (elected, recalled, resigned), so later news wins.
     pub fn key(&self) -> AnnouncementKey {
-        match self {
-            Announcement::Left { id } => AnnouncementKey {
-                subject: id.name().clone(),
-                version: id.generation(),
-            },
+        let (subject, version) = match self {
+            Announcement::Left { id } => (Subject::Member(id.name().clone()), (id.generation(), 0)),
             Announcement::ForceLeft {
                 name, generation, ..
-            } => AnnouncementKey {
-                subject: name.clone(),
-                version: *generation,
-            },
-        }
+            } => (Subject::Member(name.clone()), (*generation, 0)),
+            Announcement::Elected { role, term, .. } => (Subject::Role(role.clone()), (term.0, 0)),
+            Announcement::Recalled { role, term } => (Subject::Role(role.clone()), (term.0, 1)),
+            Announcement::Resigned { role, term, .. } => (Subject::Role(role.clone()), (term.0, 2)),
+        };
+        AnnouncementKey { subject, version }
     }
 }
 
 impl AnnouncementKey {
-    /// The node the announcement is about.
-    pub fn subject(&self) -> &NodeName {
+    /// What the announcement is about.
+    pub fn subject(&self) -> &Subject {
         &self.subject
     }
 
     /// How new it is: a larger version replaces a smaller one.
-    pub fn version(&self) -> u64 {
+    pub fn version(&self) -> (u64, u8) {
         self.version
     }
 }

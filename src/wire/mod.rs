@@ -11,7 +11,9 @@ mod message;
 
 pub use envelope::{ENVELOPE_LEN, Kind, MAGIC, VERSION, open, write_envelope};
 pub use foca_codec::{FocaCodec, check_swim_packet, indirect_subject};
-pub use message::{Announcement, AnnouncementKey, Body, PolityMessage};
+pub use message::{
+    Announcement, AnnouncementKey, Ballot, Body, PolityMessage, Subject, Tenure, VoteReply,
+};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

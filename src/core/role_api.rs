@@ -1,0 +1,145 @@
+//! The core's role commands and how the role layer's requests are carried out.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::roles::{Ctx, Outbox, RequestKind, Roles};
+use super::{Completion, Core, RequestId, RoleError, RoleState, Timer};
+use crate::clock::LamportTime;
+use crate::identity::RoleName;
+use crate::wire::Body;
+
+impl Core {
+    /// Runs one election for `role` with this node as candidate. The outcome comes back
+    /// through [`Core::poll_completion`]: the term won, or [`RoleError::Lost`] when another
+    /// node holds the role, [`RoleError::NotEnoughMembers`] when too few voters are alive,
+    /// or [`RoleError::TimedOut`] when obstacles (voters' leases running out, a voter's
+    /// quiet time after start) did not clear within two leases.
+    pub fn elect(&mut self, now: Instant, role: RoleName) -> RequestId {
+        self.role_request(now, |roles, ctx, out| roles.want(ctx, out, role, false))
+    }
+
+    /// Waits until this node holds `role`: elects when the role is vacant, waits for the
+    /// holder's lease to end otherwise, and retries with backoff. Completes with the term
+    /// won, or [`RoleError::Cancelled`] after [`Core::cancel`].
+    pub fn campaign(&mut self, now: Instant, role: RoleName) -> RequestId {
+        self.role_request(now, |roles, ctx, out| roles.want(ctx, out, role, true))
+    }
+
+    /// Withdraws a request (`elect`, `campaign`, `recall`, `query_role`).
+    pub fn cancel(&mut self, now: Instant, id: RequestId) {
+        self.with_roles(now, |roles, _, out| roles.cancel(out, id));
+    }
+
+    /// Gives `role` up: this node steps down first, then voters release the lease so a
+    /// waiting candidate can take over within a few round trips.
+    pub fn resign(&mut self, now: Instant, role: &RoleName) -> Result<LamportTime, RoleError> {
+        if self.left {
+            return Err(RoleError::NotHolder);
+        }
+        self.expire_roles(now);
+        self.with_roles(now, |roles, ctx, out| roles.resign(ctx, out, role))
+    }
+
+    /// Asks a quorum of voters to stop renewing the holder of `role`. Completes with the
+    /// term recalled, or [`RoleError::RoleUnfilled`] when nobody holds it. The next grant
+    /// still waits for the recalled lease to run out.
+    pub fn recall(&mut self, now: Instant, role: RoleName) -> RequestId {
+        self.role_request(now, |roles, ctx, out| {
+            roles.ask(ctx, out, role, RequestKind::Recall)
+        })
+    }
+
+    /// Asks a quorum of voters who holds `role`; completes with the highest term reported.
+    pub fn query_role(&mut self, now: Instant, role: RoleName) -> RequestId {
+        self.role_request(now, |roles, ctx, out| {
+            roles.ask(ctx, out, role, RequestKind::Query)
+        })
+    }
+
+    /// This node's own view of `role`: no messages, fast, possibly stale.
+    pub fn role_state(&self, role: &RoleName) -> RoleState {
+        self.roles.state(role)
+    }
+
+    /// Every role this node has heard of, with its view.
+    pub fn roles(&self) -> Vec<(RoleName, RoleState)> {
+        self.roles.states()
+    }
+
+    /// The roles this node holds: name, term and the local time its belief ends.
+    pub fn held_roles(&self) -> Vec<(RoleName, LamportTime, Instant)> {
+        self.roles
+            .held()
+            .map(|(role, term, until)| (role.clone(), term, until))
+            .collect()
+    }
+
+    /// The next outcome of a request.
+    pub fn poll_completion(&mut self) -> Option<Completion> {
+        self.completions.pop_front()
+    }
+
+    fn role_request(
+        &mut self,
+        now: Instant,
+        request: impl FnOnce(&mut Roles, &mut Ctx<'_>, &mut Outbox) -> RequestId,
+    ) -> RequestId {
+        self.expire_roles(now);
+        let id = self.with_roles(now, request);
+        if self.left {
+            self.with_roles(now, |roles, _, out| roles.cancel(out, id));
+        }
+        id
+    }
+
+    /// Steps down from roles whose lease has run out.
+    pub(super) fn expire_roles(&mut self, now: Instant) {
+        let mut out = Outbox::default();
+        self.roles.expire(now, &mut out);
+        self.carry_out(now, out);
+    }
+
+    /// Runs `f` on the role layer and carries out what it asks.
+    pub(super) fn with_roles<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(&mut Roles, &mut Ctx<'_>, &mut Outbox) -> R,
+    ) -> R {
+        let mut out = Outbox::default();
+        let mut ctx = Ctx {
+            now,
+            me: &self.id,
+            config: &self.config,
+            membership: &self.membership,
+            clock: &mut self.clock,
+        };
+        let result = f(&mut self.roles, &mut ctx, &mut out);
+        self.carry_out(now, out);
+        result
+    }
+
+    fn carry_out(&mut self, now: Instant, out: Outbox) {
+        for (to, body) in out.sends {
+            self.send_message(to, body);
+        }
+        for announcement in out.announcements {
+            // Directly to every live member for speed, and by gossip for the rest.
+            let live: Vec<SocketAddr> = self
+                .membership
+                .live()
+                .filter(|id| id.name() != self.id.name())
+                .map(|id| id.addr())
+                .collect();
+            for to in live {
+                self.send_message(to, Body::Announce(announcement.clone()));
+            }
+            self.broadcast(now, &announcement);
+        }
+        for (at, timer) in out.timers {
+            self.timers.schedule(at, Timer::Role(timer));
+        }
+        self.events.extend(out.events);
+        self.completions.extend(out.completions);
+    }
+}

@@ -1,0 +1,74 @@
+//! Who is waiting for a role here, and when to try again.
+
+use std::time::{Duration, Instant};
+
+use rand::RngExt;
+use rand::rngs::StdRng;
+
+use super::RequestId;
+
+/// Someone waiting for an election's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waiter {
+    /// `elect`: one election, retried only while the obstacles pass, until `deadline`;
+    /// it gives up at once when another node holds the role.
+    Elect { id: RequestId, deadline: Instant },
+    /// `campaign`: keeps trying until it holds the role or is cancelled.
+    Campaign { id: RequestId },
+}
+
+impl Waiter {
+    pub(crate) fn id(&self) -> RequestId {
+        match self {
+            Waiter::Elect { id, .. } | Waiter::Campaign { id } => *id,
+        }
+    }
+}
+
+/// The wish of this node to hold one role.
+#[derive(Debug, Default)]
+pub(crate) struct Campaign {
+    pub(crate) waiters: Vec<Waiter>,
+    /// Consecutive lost elections, for the backoff.
+    pub(crate) attempt: u32,
+    /// Only the retry timer carrying this token is current.
+    pub(crate) token: u64,
+}
+
+/// A random delay in `[0, max)`.
+pub(crate) fn jitter(rng: &mut StdRng, max: Duration) -> Duration {
+    if max.is_zero() {
+        Duration::ZERO
+    } else {
+        rng.random_range(Duration::ZERO..max)
+    }
+}
+
+/// The wait after the `attempt`-th lost election: `base * 2^attempt`, capped at `cap`,
+/// scaled by a random factor in `[0.5, 1.5)` so that rivals drift apart.
+pub(crate) fn backoff(rng: &mut StdRng, attempt: u32, base: Duration, cap: Duration) -> Duration {
+    let exponential = base.saturating_mul(1 << attempt.min(16)).min(cap);
+    exponential.mul_f64(rng.random_range(0.5..1.5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn backoff_grows_then_stays_under_the_cap() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let base = Duration::from_millis(10);
+        let cap = Duration::from_millis(300);
+        for attempt in 0..40 {
+            let wait = backoff(&mut rng, attempt, base, cap);
+            let nominal = base.saturating_mul(1 << attempt.min(16)).min(cap);
+            assert!(
+                wait >= nominal / 2 && wait < nominal.mul_f64(1.5),
+                "{attempt}: {wait:?}"
+            );
+        }
+        assert_eq!(jitter(&mut rng, Duration::ZERO), Duration::ZERO);
+    }
+}

@@ -1,0 +1,175 @@
+//! One election in flight: the ballot, who was asked, and the tally of replies.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::voter::Refusal;
+use crate::identity::NodeId;
+use crate::quorum::QuorumFunc;
+use crate::wire::{Ballot, Tenure};
+
+/// How an election stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tally {
+    /// Still possible either way.
+    Pending,
+    /// A quorum granted.
+    Won,
+    /// Even if every voter yet to answer granted, there would be no quorum.
+    Lost,
+}
+
+#[derive(Debug)]
+pub(crate) struct Election {
+    pub(crate) ballot: Ballot,
+    /// Local time the vote requests were sent; the holder's lease counts from here.
+    pub(crate) sent_at: Instant,
+    asked: usize,
+    population: usize,
+    /// Voters that granted, by name, with the identity to send a release to.
+    pub(crate) granted: BTreeMap<crate::identity::NodeName, NodeId>,
+    refused: usize,
+    /// A live holder some voter reported.
+    pub(crate) rival: Option<Tenure>,
+    /// The longest wait a voter asked for before it could grant.
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl Election {
+    pub(crate) fn new(ballot: Ballot, sent_at: Instant, asked: usize, population: usize) -> Self {
+        Election {
+            ballot,
+            sent_at,
+            asked,
+            population,
+            granted: BTreeMap::new(),
+            refused: 0,
+            rival: None,
+            retry_after: None,
+        }
+    }
+
+    /// Records one voter's answer and the population it reported.
+    pub(crate) fn record(
+        &mut self,
+        voter: &NodeId,
+        answer: Result<(), Refusal>,
+        population: usize,
+    ) {
+        if self.granted.contains_key(voter.name()) {
+            return;
+        }
+        self.population = self.population.max(population);
+        match answer {
+            Ok(()) => {
+                self.granted.insert(voter.name().clone(), voter.clone());
+            }
+            Err(refusal) => {
+                self.refused += 1;
+                let wait = match refusal {
+                    Refusal::Quiet { retry_after } => Some(retry_after),
+                    Refusal::Leased {
+                        tenure,
+                        retry_after,
+                    } => {
+                        if self.rival.as_ref().is_none_or(|r| tenure.term > r.term) {
+                            self.rival = Some(tenure);
+                        }
+                        Some(retry_after)
+                    }
+                    Refusal::Promised => None,
+                };
+                self.retry_after = self.retry_after.max(wait);
+            }
+        }
+    }
+
+    /// Votes needed with the largest population heard of.
+    pub(crate) fn need(&self, quorum: &dyn QuorumFunc) -> usize {
+        quorum.votes_required(self.population)
+    }
+
+    pub(crate) fn tally(&self, quorum: &dyn QuorumFunc) -> Tally {
+        let need = self.need(quorum);
+        let granted = self.granted.len();
+        let outstanding = self.asked.saturating_sub(granted + self.refused);
+        if granted >= need {
+            Tally::Won
+        } else if granted + outstanding < need {
+            Tally::Lost
+        } else {
+            Tally::Pending
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::LamportTime;
+    use crate::identity::NodeName;
+    use crate::quorum::Majority;
+
+    fn id(name: &str) -> NodeId {
+        NodeId::new(NodeName::new(name).unwrap(), ([127, 0, 0, 1], 1).into(), 1)
+    }
+
+    fn election(asked: usize, population: usize) -> Election {
+        let ballot = Ballot {
+            term: LamportTime(5),
+            candidate: NodeName::new("c").unwrap(),
+        };
+        Election::new(ballot, Instant::now(), asked, population)
+    }
+
+    #[test]
+    fn a_quorum_of_grants_wins() {
+        let mut e = election(5, 5);
+        e.record(&id("a"), Ok(()), 5);
+        e.record(&id("b"), Ok(()), 5);
+        assert_eq!(e.tally(&Majority), Tally::Pending);
+        e.record(&id("b"), Ok(()), 5);
+        assert_eq!(
+            e.tally(&Majority),
+            Tally::Pending,
+            "a duplicate counts once"
+        );
+        e.record(&id("c"), Ok(()), 5);
+        assert_eq!(e.tally(&Majority), Tally::Won);
+    }
+
+    #[test]
+    fn the_election_is_lost_as_soon_as_a_quorum_is_out_of_reach() {
+        let mut e = election(5, 5);
+        e.record(&id("a"), Err(Refusal::Promised), 5);
+        e.record(&id("b"), Err(Refusal::Promised), 5);
+        assert_eq!(e.tally(&Majority), Tally::Pending);
+        let tenure = Tenure {
+            holder: NodeName::new("h").unwrap(),
+            term: LamportTime(4),
+        };
+        let retry_after = Duration::from_millis(30);
+        e.record(
+            &id("c"),
+            Err(Refusal::Leased {
+                tenure,
+                retry_after,
+            }),
+            5,
+        );
+        assert_eq!(e.tally(&Majority), Tally::Lost);
+        assert_eq!(e.rival.as_ref().map(|r| r.term), Some(LamportTime(4)));
+        assert_eq!(e.retry_after, Some(retry_after));
+    }
+
+    #[test]
+    fn a_larger_reported_population_raises_the_bar() {
+        let mut e = election(3, 3);
+        e.record(&id("a"), Ok(()), 3);
+        e.record(&id("b"), Ok(()), 5);
+        // 2 votes were a majority of 3, not of the 5 a voter knows of.
+        assert_eq!(e.tally(&Majority), Tally::Pending);
+        e.record(&id("c"), Ok(()), 5);
+        assert_eq!(e.tally(&Majority), Tally::Won);
+    }
+}

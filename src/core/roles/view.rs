@@ -1,0 +1,131 @@
+//! What this node believes about a role, never going back to a lower term (S5).
+
+use serde::Serialize;
+
+use crate::clock::LamportTime;
+use crate::identity::NodeName;
+
+/// A role as users see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum RoleState {
+    /// Nobody holds it, as far as this node knows.
+    Vacant,
+    /// `holder` holds it with `term` (its fencing token).
+    Held {
+        /// The holder's name.
+        holder: NodeName,
+        /// Its term.
+        term: LamportTime,
+    },
+    /// A quorum stopped renewing `term`; the role is vacant once the lease runs out.
+    Recalled {
+        /// The holder being recalled.
+        holder: NodeName,
+        /// The term recalled.
+        term: LamportTime,
+    },
+}
+
+/// The step within a term, so that later news about the same term wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Step {
+    Elected = 0,
+    Recalled = 1,
+    Ended = 2,
+}
+
+/// One role's view: a state and the (term, step) it was learned at.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    state: RoleState,
+    version: (LamportTime, Step),
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            state: RoleState::Vacant,
+            version: (LamportTime::ZERO, Step::Ended),
+        }
+    }
+}
+
+impl View {
+    pub(crate) fn state(&self) -> &RoleState {
+        &self.state
+    }
+
+    /// Learns `holder` won at `term`; true if the view changed.
+    pub(crate) fn elected(&mut self, holder: &NodeName, term: LamportTime) -> bool {
+        let state = RoleState::Held {
+            holder: holder.clone(),
+            term,
+        };
+        self.update(state, (term, Step::Elected))
+    }
+
+    /// Learns `term` was recalled; true if the view changed.
+    pub(crate) fn recalled(&mut self, term: LamportTime) -> bool {
+        let holder = match &self.state {
+            RoleState::Held { holder, term: t } if *t == term => holder.clone(),
+            _ => return false,
+        };
+        self.update(RoleState::Recalled { holder, term }, (term, Step::Recalled))
+    }
+
+    /// Learns the tenure at `term` ended (resigned, expired); true if the view changed.
+    pub(crate) fn ended(&mut self, term: LamportTime) -> bool {
+        self.update(RoleState::Vacant, (term, Step::Ended))
+    }
+
+    fn update(&mut self, state: RoleState, version: (LamportTime, Step)) -> bool {
+        if version <= self.version {
+            return false;
+        }
+        self.version = version;
+        self.state = state;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_never_goes_back_to_a_lower_term() {
+        let a = NodeName::new("a").unwrap();
+        let b = NodeName::new("b").unwrap();
+        let mut view = View::default();
+        assert!(view.elected(&a, LamportTime(10)));
+        assert!(view.elected(&b, LamportTime(20)));
+        assert!(
+            !view.elected(&a, LamportTime(15)),
+            "late news of an older term"
+        );
+        assert!(!view.ended(LamportTime(10)));
+        assert_eq!(
+            view.state(),
+            &RoleState::Held {
+                holder: b.clone(),
+                term: LamportTime(20)
+            }
+        );
+        assert!(view.recalled(LamportTime(20)));
+        assert!(
+            !view.elected(&b, LamportTime(20)),
+            "elected is older news than recalled"
+        );
+        assert!(view.ended(LamportTime(20)));
+        assert_eq!(view.state(), &RoleState::Vacant);
+        assert!(!view.elected(&a, LamportTime(20)), "still at term 20");
+    }
+
+    #[test]
+    fn a_recall_of_another_term_changes_nothing() {
+        let mut view = View::default();
+        assert!(view.elected(&NodeName::new("a").unwrap(), LamportTime(10)));
+        assert!(!view.recalled(LamportTime(9)));
+    }
+}

@@ -1,0 +1,190 @@
+//! The safety checker: every interval during which a node believed it held a role, in
+//! true (simulated) time, and every view a node reported.
+//!
+//! It fails on two nodes believing they hold one role at the same instant (S1), on a grant
+//! whose term is not above every earlier grant of the role (S2), on a node's view going
+//! back to a lower term (S5), and on a grant to a node that could not have heard from a
+//! quorum (S3).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::clock::LamportTime;
+use crate::core::RoleState;
+use crate::identity::RoleName;
+
+/// One node's belief that it held a role.
+#[derive(Debug, Clone)]
+struct Hold {
+    node: usize,
+    term: LamportTime,
+    start: Duration,
+    /// When the belief ended, or would end if nothing else happens: the holder's lease
+    /// end in true time, or the moment it stepped down or crashed, if earlier.
+    end: Duration,
+    open: bool,
+}
+
+/// Records holds and views; [`Checker::verify`] reports every violation.
+#[derive(Debug, Default)]
+pub(crate) struct Checker {
+    holds: BTreeMap<RoleName, Vec<Hold>>,
+    views: BTreeMap<(usize, RoleName), LamportTime>,
+    violations: Vec<String>,
+}
+
+impl Checker {
+    /// Node `node` holds `role` at `term` now, believing so until `until` (true time).
+    pub(crate) fn holding(
+        &mut self,
+        now: Duration,
+        node: usize,
+        role: &RoleName,
+        term: LamportTime,
+        until: Duration,
+    ) {
+        let holds = self.holds.entry(role.clone()).or_default();
+        match holds
+            .iter_mut()
+            .find(|h| h.open && h.node == node && h.term == term)
+        {
+            Some(hold) => hold.end = hold.end.max(until),
+            None => holds.push(Hold {
+                node,
+                term,
+                start: now,
+                end: until,
+                open: true,
+            }),
+        }
+    }
+
+    /// Node `node` no longer holds `role` (stepped down, crashed) as of `now`. Nodes
+    /// that are not listed by `still_held` are closed.
+    pub(crate) fn release_others(
+        &mut self,
+        now: Duration,
+        node: usize,
+        still_held: &[(RoleName, LamportTime)],
+    ) {
+        for (role, holds) in &mut self.holds {
+            for hold in holds.iter_mut().filter(|h| h.open && h.node == node) {
+                if !still_held.iter().any(|(r, t)| r == role && *t == hold.term) {
+                    hold.open = false;
+                    hold.end = hold.end.min(now);
+                }
+            }
+        }
+    }
+
+    /// A node reported a view; it must never go to a lower term.
+    pub(crate) fn view(&mut self, now: Duration, node: usize, role: &RoleName, state: &RoleState) {
+        let term = match state {
+            RoleState::Held { term, .. } | RoleState::Recalled { term, .. } => *term,
+            RoleState::Vacant => return,
+        };
+        let last = self.views.entry((node, role.clone())).or_default();
+        if term < *last {
+            self.violations.push(format!(
+                "S5 at {now:?}: n{node}'s view of {role} went from term {last} to {term}"
+            ));
+        }
+        *last = (*last).max(term);
+    }
+
+    /// A grant happened while the holder could reach too few nodes.
+    pub(crate) fn minority_grant(
+        &mut self,
+        now: Duration,
+        node: usize,
+        role: &RoleName,
+        reachable: usize,
+        need: usize,
+    ) {
+        self.violations.push(format!(
+            "S3 at {now:?}: n{node} won {role} while it could reach {reachable} nodes, {need} needed"
+        ));
+    }
+
+    /// How many holds of `role` were recorded.
+    pub(crate) fn grants(&self, role: &RoleName) -> usize {
+        self.holds.get(role).map_or(0, Vec::len)
+    }
+
+    /// Every violation found so far.
+    pub(crate) fn verify(&self) -> Vec<String> {
+        let mut violations = self.violations.clone();
+        for (role, holds) in &self.holds {
+            let mut by_start: Vec<&Hold> = holds.iter().collect();
+            by_start.sort_by_key(|h| (h.start, h.node));
+            for (i, a) in by_start.iter().enumerate() {
+                for b in &by_start[i + 1..] {
+                    if b.start >= a.end {
+                        continue;
+                    }
+                    if a.node != b.node {
+                        violations.push(format!(
+                            "S1: {role} held by n{} (term {}, {:?}..{:?}) and n{} (term {}, {:?}..{:?}) at once",
+                            a.node, a.term, a.start, a.end, b.node, b.term, b.start, b.end
+                        ));
+                    }
+                }
+                if let Some(next) = by_start.get(i + 1)
+                    && next.term <= a.term
+                    && (next.node, next.term) != (a.node, a.term)
+                {
+                    violations.push(format!(
+                        "S2: {role} granted to n{} with term {} at {:?} after n{} had term {}",
+                        next.node, next.term, next.start, a.node, a.term
+                    ));
+                }
+            }
+        }
+        violations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role() -> RoleName {
+        RoleName::new("r").unwrap()
+    }
+
+    #[test]
+    fn overlapping_holds_and_falling_terms_are_caught() {
+        let s = Duration::from_secs;
+        let mut c = Checker::default();
+        c.holding(s(0), 0, &role(), LamportTime(10), s(2));
+        c.holding(s(1), 1, &role(), LamportTime(11), s(3));
+        assert!(c.verify().iter().any(|v| v.starts_with("S1")));
+
+        let mut c = Checker::default();
+        c.holding(s(0), 0, &role(), LamportTime(10), s(2));
+        c.release_others(s(1), 0, &[]);
+        c.holding(s(1), 1, &role(), LamportTime(9), s(3));
+        let v = c.verify();
+        assert!(v.iter().all(|v| !v.starts_with("S1")), "{v:?}");
+        assert!(v.iter().any(|v| v.starts_with("S2")), "{v:?}");
+
+        let mut c = Checker::default();
+        c.holding(s(0), 0, &role(), LamportTime(10), s(2));
+        c.holding(s(1), 0, &role(), LamportTime(10), s(4));
+        c.holding(s(4), 1, &role(), LamportTime(12), s(6));
+        assert_eq!(c.verify(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn views_going_back_are_caught() {
+        let mut c = Checker::default();
+        let held = |term| RoleState::Held {
+            holder: crate::identity::NodeName::new("a").unwrap(),
+            term: LamportTime(term),
+        };
+        c.view(Duration::ZERO, 0, &role(), &held(5));
+        c.view(Duration::ZERO, 0, &role(), &RoleState::Vacant);
+        c.view(Duration::ZERO, 0, &role(), &held(4));
+        assert_eq!(c.verify().len(), 1);
+    }
+}
