@@ -62,7 +62,7 @@ pub mod wire;
 pub use clock::{LamportClock, LamportTime, LamportWindow};
 pub use config::{Config, ConfigError, InvalidConfig, Profile};
 pub use core::{
-    Completion, Core, Event, ForceLeaveError, LossReason, Member, MemberStatus, RequestId,
+    Completion, Core, Durable, Event, ForceLeaveError, LossReason, Member, MemberStatus, RequestId,
     RoleError, RoleState, Startup, Stats, Transmit,
 };
 pub use identity::{InvalidName, NodeId, NodeName, RoleName};

@@ -10,6 +10,7 @@
 //! - this node's own entry is always alive.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -107,6 +108,14 @@ impl Membership {
             .map(|e| &e.id)
     }
 
+    /// The addresses of members that are down (not those that left).
+    pub(crate) fn down_addrs(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.entries
+            .values()
+            .filter(|e| matches!(e.state, State::Down { .. }))
+            .map(|e| e.id.addr())
+    }
+
     /// Every known member with its status; `suspect` tells which live ones are suspected.
     pub(crate) fn members(&self, suspect: impl Fn(&NodeId) -> bool) -> Vec<Member> {
         let status = |e: &Entry| match e.state {
@@ -134,6 +143,24 @@ impl Membership {
             };
             (&e.id, status)
         })
+    }
+
+    /// Counts `id` as down from `now`, unless its name is known already: a restarted
+    /// node remembers the electorate it had, so it cannot undercount the population.
+    pub(crate) fn remember(&mut self, id: &NodeId, now: Instant) {
+        if *id.name() != self.me && !self.entries.contains_key(id.name()) {
+            let state = State::Down { since: now };
+            self.entries.insert(id.name().clone(), Entry::new(id, state));
+        }
+    }
+
+    /// Every member that counts in the population, other than this node.
+    pub(crate) fn counted(&self) -> impl Iterator<Item = &NodeId> {
+        self.entries
+            .values()
+            .filter(|e| e.id.name() != &self.me)
+            .filter(|e| matches!(e.state, State::Alive | State::Down { .. }))
+            .map(|e| &e.id)
     }
 
     /// foca saw `id` come alive.

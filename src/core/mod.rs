@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use foca::{AccumulatingRuntime, Foca, OwnedNotification};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::seq::IteratorRandom;
 
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::{Config, InvalidConfig};
@@ -60,6 +61,17 @@ pub struct Startup {
     /// The Lamport clock starts above this (the tokio node passes the wall-clock time in
     /// microseconds), so terms keep growing across restarts.
     pub clock_floor: u64,
+}
+
+/// What a node should keep on disk to restart safely: handed back to [`Core::remember`]
+/// and in [`Startup::clock_floor`] after a restart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Durable {
+    /// The Lamport clock: a restarted node's clock must start above it.
+    pub clock: LamportTime,
+    /// Every member that counts in the population: forgetting them on a restart would
+    /// shrink the population and let a few restarted nodes form a quorum alone.
+    pub members: Vec<NodeId>,
 }
 
 /// Counters of what the core has seen, for metrics.
@@ -100,6 +112,7 @@ type Swim = Foca<NodeId, FocaCodec, StdRng, Announcements>;
 enum Timer {
     Swim(foca::Timer<NodeId>),
     Rejoin,
+    Reconnect,
     Housekeeping,
     Role(RoleTimer),
 }
@@ -116,7 +129,11 @@ pub struct Core {
     clock: LamportClock,
     timers: Timers<Timer>,
     seeds: Vec<SocketAddr>,
+    /// Picks which down member to try to reconnect to.
+    rng: StdRng,
     connected: bool,
+    /// When this node first reached a member since it started.
+    joined_at: Option<Instant>,
     rejoin_pending: bool,
     left: bool,
     transmits: VecDeque<Transmit>,
@@ -142,13 +159,16 @@ impl Core {
         );
         let mut timers = Timers::new();
         timers.schedule(now + HOUSEKEEPING_INTERVAL, Timer::Housekeeping);
+        timers.schedule(now + config.rejoin_interval, Timer::Reconnect);
         let mut core = Core {
             membership: Membership::new(&id),
             // A stream of its own, so role timing does not shift foca's choices.
             roles: Roles::new(now, config.lease, startup.rng_seed ^ 0x726f_6c65_7321),
             clock: LamportClock::starting_above(startup.clock_floor),
             seeds: Vec::new(),
+            rng: StdRng::seed_from_u64(startup.rng_seed ^ 0x7265_636f_6e6e),
             connected: false,
+            joined_at: None,
             rejoin_pending: false,
             left: false,
             transmits: VecDeque::new(),
@@ -199,6 +219,22 @@ impl Core {
     /// Whether this node currently knows at least one live member.
     pub fn is_connected(&self) -> bool {
         self.connected
+    }
+
+    /// What to keep across a restart; see [`Durable`].
+    pub fn durable(&self) -> Durable {
+        Durable {
+            clock: self.clock.time(),
+            members: self.membership.counted().cloned().collect(),
+        }
+    }
+
+    /// Counts `members` (from [`Core::durable`] before a restart) as down until they are
+    /// heard from or reaped. Call right after [`Core::new`].
+    pub fn remember(&mut self, now: Instant, members: &[NodeId]) {
+        for id in members {
+            self.membership.remember(id, now);
+        }
     }
 
     /// The Lamport clock's current time.
@@ -359,6 +395,11 @@ impl Core {
                         self.announce_to_seeds(now);
                     }
                 }
+                Timer::Reconnect => {
+                    self.reconnect();
+                    self.timers
+                        .schedule(now + self.config.rejoin_interval, Timer::Reconnect);
+                }
                 Timer::Housekeeping => {
                     let reaped = self.membership.reap(now, self.config.reap_down_after);
                     for event in reaped {
@@ -409,6 +450,18 @@ impl Core {
                 .schedule(now + self.config.rejoin_interval, Timer::Rejoin);
         }
         self.drain(now);
+    }
+
+    /// Announces this node to one random member that is down, as serf reconnects to
+    /// failed members: after a partition heals, each side learns the other is back
+    /// within a few `rejoin_interval`s instead of waiting for gossip that cannot cross.
+    fn reconnect(&mut self) {
+        let Some(addr) = self.membership.down_addrs().choose(&mut self.rng) else {
+            return;
+        };
+        if let Err(error) = self.swim.announce(NodeId::seed(addr), &mut self.runtime) {
+            tracing::debug!(%error, %addr, "reconnect announce failed");
+        }
     }
 
     /// Hands an announcement to the gossip layer, which applies it here (through the
@@ -478,6 +531,7 @@ impl Core {
             }
             OwnedNotification::Active => {
                 self.connected = true;
+                self.joined_at.get_or_insert(now);
                 vec![Event::Joined]
             }
             OwnedNotification::Idle => {

@@ -113,6 +113,10 @@ impl Core {
             config: &self.config,
             membership: &self.membership,
             clock: &mut self.clock,
+            // Gossip needs a moment to refill a restarted node's membership: until it
+            // has been joined for a lease, it would undercount the population.
+            joined: self.config.join.is_empty()
+                || self.joined_at.is_some_and(|at| now >= at + self.config.lease),
         };
         let result = f(&mut self.roles, &mut ctx, &mut out);
         self.carry_out(now, out);

@@ -113,6 +113,8 @@ struct SimNode {
     wake_token: u64,
     wake_at: Option<Duration>,
     starts: u64,
+    /// What the node kept on disk when it last stopped.
+    disk: Option<crate::core::Durable>,
     left: bool,
     events: Vec<(Duration, Event)>,
     completions: Vec<(Duration, Completion)>,
@@ -134,7 +136,8 @@ pub struct Sim {
     trace: String,
     digest: u64,
     checker: Checker,
-    /// When a partition last changed, for the minority-grant check.
+    /// When a partition, crash or pause last changed who can answer whom, for the
+    /// minority-grant check: votes given just before a change still count.
     network_changed: Duration,
 }
 
@@ -206,6 +209,7 @@ impl Sim {
             wake_token: 0,
             wake_at: None,
             starts: 0,
+            disk: None,
             left: false,
             events: Vec::new(),
             completions: Vec::new(),
@@ -218,17 +222,24 @@ impl Sim {
         let rng_seed = self.rng.random();
         let wall = WALL_CLOCK_AT_ZERO_MICROS + u64::try_from(self.now.as_micros()).unwrap_or(0);
         let node = &mut self.nodes[i];
+        let saved = node.disk.take();
+        let clock_floor = saved.as_ref().map_or(wall, |d| d.clock.get().max(wall));
         node.starts += 1;
         let startup = Startup {
             addr: addr_of(i),
             // Leaves room for 2^32 rejoins per start, each of which adds one.
             generation: node.starts << 32,
             rng_seed,
-            clock_floor: wall,
+            clock_floor,
         };
         let local = node.clock.local(self.epoch, self.now, None);
         match Core::new(node.config.clone(), startup, local) {
-            Ok(core) => node.core = Some(core),
+            Ok(mut core) => {
+                if let Some(saved) = saved {
+                    core.remember(local, &saved.members);
+                }
+                node.core = Some(core);
+            }
             Err(invalid) => panic!("node n{i}: {invalid}"),
         }
         self.log(format_args!("start n{i}"));
@@ -237,15 +248,20 @@ impl Sim {
 
     // ---- faults -------------------------------------------------------------------
 
-    /// Crashes node `i`: it stops at once, says nothing, and loses all its state.
+    /// Crashes node `i`: it stops at once, says nothing, and loses its memory.
+    /// What the node kept on disk (the Lamport clock and the electorate it knew) survives,
+    /// as a node with a state directory keeps it.
     pub fn crash(&mut self, i: usize) {
         let node = &mut self.nodes[i];
-        node.core = None;
+        if let Some(core) = node.core.take() {
+            node.disk = Some(core.durable());
+        }
         node.paused = false;
         node.backlog.clear();
         node.wake_token += 1;
         node.wake_at = None;
         self.checker.release_others(self.now, i, &[]);
+        self.network_changed = self.now;
         self.log(format_args!("crash n{i}"));
     }
 
@@ -264,6 +280,7 @@ impl Sim {
             return;
         }
         self.nodes[i].paused = true;
+        self.network_changed = self.now;
         let at = self.now + how_long;
         self.push(at, What::Resume { node: i });
         self.log(format_args!("pause n{i} for {how_long:?}"));

@@ -93,6 +93,15 @@ pub enum Body {
         /// The term released.
         term: LamportTime,
     },
+    /// A candidate (the sender) lost the election at `term` and will never use that
+    /// term: voters drop the vote they gave it and forget the promise, if it is still
+    /// their latest, so it does not stand in the way of the holder or the next election.
+    Withdraw {
+        /// The role.
+        role: RoleName,
+        /// The abandoned term.
+        term: LamportTime,
+    },
     /// Asks voters to stop renewing the current holder of `role`.
     Recall {
         /// The role.

@@ -13,7 +13,11 @@ use crate::wire::{Ballot, Tenure};
 pub(crate) enum Tally {
     /// Still possible either way.
     Pending,
-    /// A quorum granted.
+    /// A quorum granted, but voters are yet to answer: one of them could report a larger
+    /// population and raise the bar. Wait a little for them.
+    Quorum,
+    /// A quorum granted, and every voter asked has answered (or time is up): a late
+    /// answer could report a larger population and raise the bar.
     Won,
     /// Even if every voter yet to answer granted, there would be no quorum.
     Lost,
@@ -33,6 +37,8 @@ pub(crate) struct Election {
     pub(crate) rival: Option<Tenure>,
     /// The longest wait a voter asked for before it could grant.
     pub(crate) retry_after: Option<Duration>,
+    /// Whether the wait for the voters still to answer after a quorum has begun.
+    pub(crate) grace: bool,
 }
 
 impl Election {
@@ -46,6 +52,7 @@ impl Election {
             refused: 0,
             rival: None,
             retry_after: None,
+            grace: false,
         }
     }
 
@@ -67,7 +74,7 @@ impl Election {
             Err(refusal) => {
                 self.refused += 1;
                 let wait = match refusal {
-                    Refusal::Quiet { retry_after } => Some(retry_after),
+                    Refusal::Busy { retry_after } => Some(retry_after),
                     Refusal::Leased {
                         tenure,
                         retry_after,
@@ -89,13 +96,16 @@ impl Election {
         quorum.votes_required(self.population)
     }
 
-    pub(crate) fn tally(&self, quorum: &dyn QuorumFunc) -> Tally {
+    /// How the election stands; `time_up` once the election timeout has passed.
+    pub(crate) fn tally(&self, quorum: &dyn QuorumFunc, time_up: bool) -> Tally {
         let need = self.need(quorum);
         let granted = self.granted.len();
         let outstanding = self.asked.saturating_sub(granted + self.refused);
-        if granted >= need {
+        if granted >= need && (outstanding == 0 || time_up) {
             Tally::Won
-        } else if granted + outstanding < need {
+        } else if granted >= need {
+            Tally::Quorum
+        } else if granted + outstanding < need || time_up {
             Tally::Lost
         } else {
             Tally::Pending
@@ -123,19 +133,37 @@ mod tests {
     }
 
     #[test]
-    fn a_quorum_of_grants_wins() {
+    fn a_quorum_of_grants_wins_once_everyone_answered_or_time_is_up() {
         let mut e = election(5, 5);
         e.record(&id("a"), Ok(()), 5);
         e.record(&id("b"), Ok(()), 5);
-        assert_eq!(e.tally(&Majority), Tally::Pending);
         e.record(&id("b"), Ok(()), 5);
         assert_eq!(
-            e.tally(&Majority),
+            e.tally(&Majority, false),
             Tally::Pending,
             "a duplicate counts once"
         );
         e.record(&id("c"), Ok(()), 5);
-        assert_eq!(e.tally(&Majority), Tally::Won);
+        assert_eq!(
+            e.tally(&Majority, false),
+            Tally::Quorum,
+            "two voters yet to answer"
+        );
+        assert_eq!(e.tally(&Majority, true), Tally::Won, "time is up");
+        e.record(&id("d"), Err(Refusal::Promised), 5);
+        e.record(&id("e"), Ok(()), 5);
+        assert_eq!(e.tally(&Majority, false), Tally::Won);
+    }
+
+    #[test]
+    fn a_late_answer_with_a_larger_population_turns_a_win_into_a_loss() {
+        let mut e = election(3, 3);
+        e.record(&id("a"), Ok(()), 3);
+        e.record(&id("b"), Ok(()), 3);
+        assert_eq!(e.tally(&Majority, false), Tally::Quorum);
+        // The last voter knows of 7 members: 2 grants are not a majority of 7.
+        e.record(&id("c"), Err(Refusal::Promised), 7);
+        assert_eq!(e.tally(&Majority, false), Tally::Lost);
     }
 
     #[test]
@@ -143,7 +171,7 @@ mod tests {
         let mut e = election(5, 5);
         e.record(&id("a"), Err(Refusal::Promised), 5);
         e.record(&id("b"), Err(Refusal::Promised), 5);
-        assert_eq!(e.tally(&Majority), Tally::Pending);
+        assert_eq!(e.tally(&Majority, false), Tally::Pending);
         let tenure = Tenure {
             holder: NodeName::new("h").unwrap(),
             term: LamportTime(4),
@@ -157,19 +185,15 @@ mod tests {
             }),
             5,
         );
-        assert_eq!(e.tally(&Majority), Tally::Lost);
+        assert_eq!(e.tally(&Majority, false), Tally::Lost);
         assert_eq!(e.rival.as_ref().map(|r| r.term), Some(LamportTime(4)));
         assert_eq!(e.retry_after, Some(retry_after));
     }
 
     #[test]
-    fn a_larger_reported_population_raises_the_bar() {
-        let mut e = election(3, 3);
-        e.record(&id("a"), Ok(()), 3);
-        e.record(&id("b"), Ok(()), 5);
-        // 2 votes were a majority of 3, not of the 5 a voter knows of.
-        assert_eq!(e.tally(&Majority), Tally::Pending);
-        e.record(&id("c"), Ok(()), 5);
-        assert_eq!(e.tally(&Majority), Tally::Won);
+    fn an_undecided_election_is_lost_when_time_is_up() {
+        let mut e = election(5, 5);
+        e.record(&id("a"), Ok(()), 5);
+        assert_eq!(e.tally(&Majority, true), Tally::Lost);
     }
 }

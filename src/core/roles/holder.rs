@@ -93,6 +93,32 @@ impl Renewals {
     }
 }
 
+/// Splits `leases` into groups that each fit in one datagram of `max_datagram` bytes.
+pub(crate) fn chunks(
+    leases: &[(RoleName, LamportTime)],
+    max_datagram: usize,
+) -> Vec<&[(RoleName, LamportTime)]> {
+    // Envelope, sealing, sender identity and framing take well under 200 bytes; each
+    // lease takes its name, a length and a term of at most 10 bytes each.
+    let budget = max_datagram.saturating_sub(200).max(1);
+    let mut groups = Vec::new();
+    let mut start = 0;
+    let mut used = 0;
+    for (i, (role, _)) in leases.iter().enumerate() {
+        let size = role.as_str().len() + 12;
+        if used + size > budget && i > start {
+            groups.push(&leases[start..i]);
+            start = i;
+            used = 0;
+        }
+        used += size;
+    }
+    if start < leases.len() {
+        groups.push(&leases[start..]);
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +150,27 @@ mod tests {
         );
         r.prune(t0 + std::time::Duration::from_secs(1));
         assert!(r.ack(id, &c, 3, &[term], &Majority).is_empty(), "pruned");
+    }
+
+    #[test]
+    fn renewals_fit_in_datagrams() {
+        let leases: Vec<(RoleName, LamportTime)> = (0..100)
+            .map(|i| (RoleName::new(format!("{i:0>100}")).unwrap(), LamportTime(i)))
+            .collect();
+        let groups = chunks(&leases, 1400);
+        assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), 100);
+        assert!(
+            groups.iter().all(|g| g.len() * 112 <= 1200),
+            "{:?}",
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>()
+        );
+        let short: Vec<(RoleName, LamportTime)> = (0..50)
+            .map(|i| (RoleName::new(format!("r{i}")).unwrap(), LamportTime(i)))
+            .collect();
+        assert_eq!(
+            chunks(&short, 1400).len(),
+            1,
+            "50 short names fit in one datagram"
+        );
     }
 }

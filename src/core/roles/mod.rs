@@ -8,11 +8,14 @@
 mod campaign;
 mod election;
 mod holder;
+mod inbound;
+mod outcome;
 mod requests;
 pub(crate) use requests::RequestKind;
 mod view;
 mod voter;
 
+pub use outcome::{Completion, LossReason, RequestId, RoleError};
 pub use view::RoleState;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,92 +31,12 @@ use super::membership::Membership;
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::Config;
 use crate::identity::{NodeId, NodeName, RoleName};
-use crate::wire::{Announcement, Ballot, Body, VoteReply};
+use crate::wire::{Announcement, Ballot, Body};
 use campaign::{Campaign, Waiter, backoff, jitter};
 use election::{Election, Tally};
-use holder::{Held, Renewals};
+use holder::{Held, Renewals, chunks};
 use requests::Request;
-use voter::{Refusal, Voter};
-
-/// Identifies a request made of the core; its outcome comes back as a [`Completion`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RequestId(pub u64);
-
-/// Why a role operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RoleError {
-    /// Another node holds the role; wait for it to go (`campaign`) or recall it.
-    #[error("lost: {holder} holds the role with term {term}")]
-    Lost {
-        /// The holder.
-        holder: NodeName,
-        /// Its term.
-        term: LamportTime,
-    },
-    /// Too few voters are alive to reach a quorum; bring members back or force-leave
-    /// the dead ones.
-    #[error("not enough members: have {have}, need {need}")]
-    NotEnoughMembers {
-        /// Live voters, this node included if it votes.
-        have: usize,
-        /// Votes required.
-        need: usize,
-    },
-    /// Nobody holds the role, so there is nothing to recall.
-    #[error("the role is not held by anyone")]
-    RoleUnfilled,
-    /// This node does not hold the role, so it cannot resign it.
-    #[error("this node does not hold the role")]
-    NotHolder,
-    /// No quorum answered in time; the network may be partitioned. Try again.
-    #[error("timed out waiting for a quorum")]
-    TimedOut,
-    /// The request was cancelled, or the node left.
-    #[error("cancelled")]
-    Cancelled,
-}
-
-/// Why this node stopped holding a role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LossReason {
-    /// It resigned.
-    Resigned,
-    /// It could not renew with a quorum before its lease ran out.
-    LeaseExpired,
-    /// A quorum recalled it.
-    Recalled,
-    /// It learned of a newer holder.
-    Superseded,
-}
-
-/// The outcome of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Completion {
-    /// `elect` or `campaign`: the term won, or why not.
-    Elect {
-        /// The request.
-        id: RequestId,
-        /// The role.
-        role: RoleName,
-        /// The term won (the fencing token), or why not.
-        result: Result<LamportTime, RoleError>,
-    },
-    /// `recall`: the term recalled, or why not.
-    Recall {
-        /// The request.
-        id: RequestId,
-        /// The term recalled, or why not.
-        result: Result<LamportTime, RoleError>,
-    },
-    /// `query_role`: the state a quorum reported.
-    Query {
-        /// The request.
-        id: RequestId,
-        /// The state with the highest term among a quorum's answers, or why none came.
-        result: Result<RoleState, RoleError>,
-    },
-}
+use voter::Voter;
 
 /// Timers of the role layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +75,11 @@ pub(crate) struct Ctx<'a> {
     pub(crate) config: &'a Config,
     pub(crate) membership: &'a Membership,
     pub(crate) clock: &'a mut LamportClock,
+    /// Whether this node has been part of the cluster for a lease since it started (or
+    /// has no join addresses, and so starts a cluster of its own). Before that its
+    /// membership may hold little more than itself, and a population that small would
+    /// make it a quorum on its own.
+    pub(crate) joined: bool,
 }
 
 impl Ctx<'_> {
@@ -378,10 +306,14 @@ impl Roles {
         let need = ctx.need(population);
         let voters = ctx.live_voters();
         let have = voters.len() + usize::from(ctx.i_vote());
-        if have < need {
+        if !ctx.joined || have < need {
             let request = Request::new(kind, role, population);
-            out.completions
-                .push(request.fail(id, RoleError::NotEnoughMembers { have, need }));
+            let error = if ctx.joined {
+                RoleError::NotEnoughMembers { have, need }
+            } else {
+                RoleError::NotJoined
+            };
+            out.completions.push(request.fail(id, error));
             return id;
         }
         let mut request = Request::new(kind, role.clone(), population);
@@ -432,8 +364,12 @@ impl Roles {
         let need = ctx.need(population);
         let voters = ctx.live_voters();
         let have = voters.len() + usize::from(ctx.i_vote());
-        if have < need {
-            let error = RoleError::NotEnoughMembers { have, need };
+        if !ctx.joined || have < need {
+            let error = if ctx.joined {
+                RoleError::NotEnoughMembers { have, need }
+            } else {
+                RoleError::NotJoined
+            };
             self.complete_all(out, role, |w| {
                 matches!(w, Waiter::Elect { .. }).then(|| Err(error.clone()))
             });
@@ -447,6 +383,7 @@ impl Roles {
             term,
             candidate: ctx.me.name().clone(),
         };
+        tracing::debug!(me = %ctx.me.name(), %role, %term, have, need, "election started");
         let mut election = Election::new(ballot.clone(), ctx.now, have, population);
         for voter in &voters {
             out.sends.push((
@@ -463,6 +400,7 @@ impl Roles {
                 &ballot,
                 ctx.config.lease,
                 self.quiet_until,
+                ctx.config.election_timeout,
             );
             if answer.is_ok() {
                 self.arm_lease_check(out, role);
@@ -474,15 +412,36 @@ impl Roles {
             RoleTimer::ElectionTimeout(role.clone(), term),
         ));
         self.elections.insert(role.clone(), election);
-        self.settle_election(ctx, out, role);
+        self.settle_election(ctx, out, role, false);
     }
 
-    fn settle_election(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
+    fn settle_election(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        time_up: bool,
+    ) {
         let Some(election) = self.elections.get(role) else {
             return;
         };
-        match election.tally(ctx.config.quorum.as_ref()) {
+        match election.tally(ctx.config.quorum.as_ref(), time_up) {
             Tally::Pending => {}
+            Tally::Quorum => {
+                // Wait for the others as long again as the quorum took (at least 1 ms):
+                // enough for the living on a healthy network, without waiting the whole
+                // election timeout for a voter that has crashed.
+                if let Some(election) = self.elections.get_mut(role)
+                    && !election.grace
+                {
+                    election.grace = true;
+                    let took = ctx.now.saturating_duration_since(election.sent_at);
+                    let at = ctx.now + took.max(Duration::from_millis(1));
+                    let term = election.ballot.term;
+                    out.timers
+                        .push((at, RoleTimer::ElectionTimeout(role.clone(), term)));
+                }
+            }
             Tally::Won => self.won(ctx, out, role),
             Tally::Lost => self.lost(ctx, out, role),
         }
@@ -529,17 +488,22 @@ impl Roles {
             return;
         };
         let term = election.ballot.term;
-        // Give back the votes: each was also a lease that would block the next election.
+        tracing::debug!(
+            me = %ctx.me.name(), %role, %term, granted = election.granted.len(),
+            rival = ?election.rival, retry_after = ?election.retry_after, "election lost"
+        );
+        // Withdraw the ballot: each vote was also a lease, and a promise, that would
+        // stand in the way of the holder's renewals and of the next election.
         for voter in election.granted.values() {
             if voter.name() == ctx.me.name() {
                 self.voters
                     .entry(role.clone())
                     .or_default()
-                    .release(ctx.me.name(), term);
+                    .withdraw(ctx.me.name(), term);
             } else {
                 out.sends.push((
                     voter.addr(),
-                    Body::Release {
+                    Body::Withdraw {
                         role: role.clone(),
                         term,
                     },
@@ -703,6 +667,7 @@ impl Roles {
         population: usize,
         acked: &[LamportTime],
     ) {
+        tracing::trace!(me = %ctx.me.name(), round, %voter, population, acked = acked.len(), "renewal acknowledged");
         let reached =
             self.renewals
                 .ack(round, voter, population, acked, ctx.config.quorum.as_ref());
@@ -796,347 +761,5 @@ impl Roles {
                 state: view.state().clone(),
             });
         }
-    }
-
-    // ---- messages ---------------------------------------------------------------------
-
-    /// Handles a role message from `from`.
-    pub(crate) fn on_message(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        from: &NodeId,
-        body: Body,
-    ) {
-        match body {
-            Body::Announce(_) => {}
-            Body::VoteRequest { role, term } => {
-                if !ctx.i_vote() {
-                    return;
-                }
-                let ballot = Ballot {
-                    term,
-                    candidate: from.name().clone(),
-                };
-                let voter = self.voters.entry(role.clone()).or_default();
-                let answer = voter.vote(ctx.now, &ballot, ctx.config.lease, self.quiet_until);
-                let promised = voter.promised.clone();
-                let (holder, retry_after) = match &answer {
-                    Ok(()) => (None, Duration::ZERO),
-                    Err(Refusal::Quiet { retry_after }) => (None, *retry_after),
-                    Err(Refusal::Leased {
-                        tenure,
-                        retry_after,
-                    }) => (Some(tenure.clone()), *retry_after),
-                    Err(Refusal::Promised) => (None, Duration::ZERO),
-                };
-                if answer.is_ok() {
-                    self.arm_lease_check(out, &role);
-                }
-                let reply = VoteReply {
-                    role,
-                    term,
-                    granted: answer.is_ok(),
-                    population: ctx.population_u32(),
-                    promised,
-                    holder,
-                    retry_after_ms: u32::try_from(retry_after.as_millis())
-                        .unwrap_or(u32::MAX)
-                        .max(u32::from(!retry_after.is_zero())),
-                };
-                out.sends.push((from.addr(), Body::VoteReply(reply)));
-            }
-            Body::VoteReply(reply) => {
-                let Some(election) = self.elections.get_mut(&reply.role) else {
-                    return;
-                };
-                if election.ballot.term != reply.term {
-                    return;
-                }
-                let retry_after = Duration::from_millis(reply.retry_after_ms.into());
-                let answer = match (reply.granted, reply.holder) {
-                    (true, _) => Ok(()),
-                    (false, Some(tenure)) => Err(Refusal::Leased {
-                        tenure,
-                        retry_after,
-                    }),
-                    (false, None) if !retry_after.is_zero() => Err(Refusal::Quiet { retry_after }),
-                    (false, None) => Err(Refusal::Promised),
-                };
-                election.record(from, answer, reply.population as usize);
-                let role = reply.role;
-                self.settle_election(ctx, out, &role);
-            }
-            Body::Renew { round, leases } => {
-                if !ctx.i_vote() {
-                    return;
-                }
-                let mut acked = Vec::new();
-                for (role, term) in leases {
-                    let voter = self.voters.entry(role.clone()).or_default();
-                    if voter.renew(
-                        ctx.now,
-                        from.name(),
-                        term,
-                        ctx.config.lease,
-                        self.quiet_until,
-                    ) {
-                        acked.push(term);
-                        self.arm_lease_check(out, &role);
-                        self.learn(out, &role, |v| v.elected(from.name(), term));
-                    }
-                }
-                out.sends.push((
-                    from.addr(),
-                    Body::RenewReply {
-                        round,
-                        population: ctx.population_u32(),
-                        acked,
-                    },
-                ));
-            }
-            Body::RenewReply {
-                round,
-                population,
-                acked,
-            } => {
-                self.renewed(ctx, round, from.name(), population as usize, &acked);
-            }
-            Body::Release { role, term } => {
-                if let Some(voter) = self.voters.get_mut(&role) {
-                    voter.release(from.name(), term);
-                }
-            }
-            Body::Recall { role, request } => {
-                if !ctx.i_vote() {
-                    return;
-                }
-                let recalled = self.voters.entry(role).or_default().recall(ctx.now);
-                out.sends.push((
-                    from.addr(),
-                    Body::RecallReply {
-                        request,
-                        population: ctx.population_u32(),
-                        recalled,
-                    },
-                ));
-            }
-            Body::RecallReply {
-                request,
-                population,
-                recalled,
-            } => {
-                let id = RequestId(request);
-                if let Some(r) = self.requests.get_mut(&id) {
-                    r.record(
-                        from.name(),
-                        population as usize,
-                        recalled.map(|t| (t, true)),
-                    );
-                    self.settle_request(ctx, out, id);
-                }
-            }
-            Body::Query { role, request } => {
-                if !ctx.i_vote() {
-                    return;
-                }
-                let voter = self.voters.entry(role).or_default();
-                let lease = voter.live_lease(ctx.now).map(voter::Lease::tenure);
-                let recalled = voter.is_recalled(ctx.now);
-                out.sends.push((
-                    from.addr(),
-                    Body::QueryReply {
-                        request,
-                        population: ctx.population_u32(),
-                        lease,
-                        recalled,
-                    },
-                ));
-            }
-            Body::QueryReply {
-                request,
-                population,
-                lease,
-                recalled,
-            } => {
-                let id = RequestId(request);
-                if let Some(r) = self.requests.get_mut(&id) {
-                    r.record(
-                        from.name(),
-                        population as usize,
-                        lease.map(|t| (t, recalled)),
-                    );
-                    self.settle_request(ctx, out, id);
-                }
-            }
-        }
-    }
-
-    fn settle_request(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, id: RequestId) {
-        let Some(request) = self.requests.get(&id) else {
-            return;
-        };
-        let Some(completion) = request.outcome(id, ctx.config.quorum.as_ref()) else {
-            return;
-        };
-        let request = self.requests.remove(&id);
-        if let (
-            Some(request),
-            Completion::Recall {
-                result: Ok(term), ..
-            },
-        ) = (request, &completion)
-        {
-            let role = request.role;
-            out.announcements.push(Announcement::Recalled {
-                role: role.clone(),
-                term: *term,
-            });
-            self.learn(out, &role, |v| v.recalled(*term));
-            if self.held.get(&role).is_some_and(|h| h.term <= *term) {
-                self.step_down(out, &role, LossReason::Recalled);
-            }
-        }
-        out.completions.push(completion);
-    }
-
-    /// Applies a role announcement heard by gossip or directly.
-    pub(crate) fn on_announcement(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        announcement: &Announcement,
-    ) {
-        match announcement {
-            Announcement::Elected { role, holder, term } => {
-                ctx.clock.witness(*term);
-                self.learn(out, role, |v| v.elected(holder, *term));
-                if holder != ctx.me.name() && self.held.get(role).is_some_and(|h| h.term < *term) {
-                    self.step_down(out, role, LossReason::Superseded);
-                }
-            }
-            Announcement::Recalled { role, term } => {
-                ctx.clock.witness(*term);
-                self.learn(out, role, |v| v.recalled(*term));
-                if self.held.get(role).is_some_and(|h| h.term <= *term) {
-                    self.step_down(out, role, LossReason::Recalled);
-                }
-            }
-            Announcement::Resigned { role, holder, term } => {
-                ctx.clock.witness(*term);
-                self.learn(out, role, |v| v.ended(*term));
-                if let Some(voter) = self.voters.get_mut(role) {
-                    voter.release(holder, *term);
-                }
-                // A handoff: waiting candidates go at once, spread over a few
-                // milliseconds so that they rarely split the vote.
-                if self.campaigns.contains_key(role) && !self.elections.contains_key(role) {
-                    let wait = jitter(&mut self.rng, ctx.config.election_timeout / 30);
-                    self.schedule_retry(ctx, out, role, wait);
-                }
-            }
-            Announcement::Left { .. } | Announcement::ForceLeft { .. } => {}
-        }
-    }
-
-    /// Handles a role timer.
-    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, timer: RoleTimer) {
-        match timer {
-            RoleTimer::Renew => self.renew(ctx, out),
-            RoleTimer::Reannounce => self.reannounce(ctx, out),
-            RoleTimer::HolderCheck(role) => {
-                if let Some(held) = self.held.get(&role) {
-                    if held.until <= ctx.now {
-                        self.step_down(out, &role, LossReason::LeaseExpired);
-                    } else {
-                        out.timers.push((held.until, RoleTimer::HolderCheck(role)));
-                    }
-                }
-            }
-            RoleTimer::LeaseCheck(role) => self.lease_check(ctx, out, &role),
-            RoleTimer::ElectionTimeout(role, term) => {
-                if self
-                    .elections
-                    .get(&role)
-                    .is_some_and(|e| e.ballot.term == term)
-                {
-                    self.lost(ctx, out, &role);
-                }
-            }
-            RoleTimer::Retry(role, token) => {
-                if self.campaigns.get(&role).is_some_and(|c| c.token == token) {
-                    self.try_elect(ctx, out, &role);
-                }
-            }
-            RoleTimer::RequestTimeout(id) => {
-                if let Some(request) = self.requests.remove(&id) {
-                    out.completions.push(request.fail(id, RoleError::TimedOut));
-                }
-                let elect = self.campaigns.iter().find_map(|(role, c)| {
-                    c.waiters
-                        .iter()
-                        .any(|w| matches!(w, Waiter::Elect { id: i, deadline } if *i == id && *deadline <= ctx.now))
-                        .then(|| role.clone())
-                });
-                if let Some(role) = elect {
-                    self.complete_all(out, &role, |w| {
-                        (w.id() == id).then_some(Err(RoleError::TimedOut))
-                    });
-                }
-            }
-        }
-    }
-}
-
-/// Splits `leases` into groups that each fit in one datagram of `max_datagram` bytes.
-fn chunks(
-    leases: &[(RoleName, LamportTime)],
-    max_datagram: usize,
-) -> Vec<&[(RoleName, LamportTime)]> {
-    // Envelope, sealing, sender identity and framing take well under 200 bytes; each
-    // lease takes its name, a length and a term of at most 10 bytes each.
-    let budget = max_datagram.saturating_sub(200).max(1);
-    let mut groups = Vec::new();
-    let mut start = 0;
-    let mut used = 0;
-    for (i, (role, _)) in leases.iter().enumerate() {
-        let size = role.as_str().len() + 12;
-        if used + size > budget && i > start {
-            groups.push(&leases[start..i]);
-            start = i;
-            used = 0;
-        }
-        used += size;
-    }
-    if start < leases.len() {
-        groups.push(&leases[start..]);
-    }
-    groups
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renewals_fit_in_datagrams() {
-        let leases: Vec<(RoleName, LamportTime)> = (0..100)
-            .map(|i| (RoleName::new(format!("{i:0>100}")).unwrap(), LamportTime(i)))
-            .collect();
-        let groups = chunks(&leases, 1400);
-        assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), 100);
-        assert!(
-            groups.iter().all(|g| g.len() * 112 <= 1200),
-            "{:?}",
-            groups.iter().map(|g| g.len()).collect::<Vec<_>>()
-        );
-        let short: Vec<(RoleName, LamportTime)> = (0..50)
-            .map(|i| (RoleName::new(format!("r{i}")).unwrap(), LamportTime(i)))
-            .collect();
-        assert_eq!(
-            chunks(&short, 1400).len(),
-            1,
-            "50 short names fit in one datagram"
-        );
     }
 }

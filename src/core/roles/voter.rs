@@ -7,7 +7,9 @@
 //!   renewal: this is what makes the holder's own, shorter lease safe;
 //! - during its quiet time after start (one lease), the voter grants nothing, since it
 //!   has forgotten which leases it granted before it restarted;
-//! - a recalled term is never renewed again.
+//! - a recalled term is never renewed again;
+//! - the one way back for `promised` is a withdrawal by the candidate it names, of a
+//!   ballot that never won: the promise then returns to the one before it.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,9 @@ pub(crate) struct Lease {
     pub(crate) term: LamportTime,
     /// Local time the lease ends.
     pub(crate) until: Instant,
+    /// Whether the holder has renewed it, so it is known to have won; a vote not yet
+    /// renewed may belong to a candidate that is about to lose.
+    pub(crate) confirmed: bool,
 }
 
 impl Lease {
@@ -36,9 +41,11 @@ impl Lease {
 /// Why a vote was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// The voter started less than a lease ago; it may vote after `retry_after`.
-    Quiet { retry_after: Duration },
-    /// Another holder's lease runs for `retry_after` more.
+    /// Something that passes: the voter's quiet time after start, or a vote for another
+    /// candidate whose election is still undecided. Worth asking again after
+    /// `retry_after`.
+    Busy { retry_after: Duration },
+    /// A confirmed holder's lease runs for `retry_after` more.
     Leased {
         tenure: Tenure,
         retry_after: Duration,
@@ -52,6 +59,8 @@ pub(crate) enum Refusal {
 pub(crate) struct Voter {
     pub(crate) promised: Option<Ballot>,
     pub(crate) lease: Option<Lease>,
+    /// The promise before the current one, restored if the current one is withdrawn.
+    previous: Option<Ballot>,
     /// Renewals of this term and below are refused (set by a recall).
     pub(crate) recalled_through: Option<LamportTime>,
 }
@@ -69,35 +78,51 @@ impl Voter {
         }
     }
 
-    /// Answers a vote request; a granted vote is also the first lease.
+    fn promise(&mut self, ballot: Ballot) {
+        if self.promised.as_ref() != Some(&ballot) {
+            self.previous = self.promised.replace(ballot);
+        }
+    }
+
+    /// Answers a vote request; a granted vote is also the first lease. `undecided` is
+    /// how long a candidate asking while another's vote is unconfirmed should wait.
     pub(crate) fn vote(
         &mut self,
         now: Instant,
         ballot: &Ballot,
         lease: Duration,
         quiet_until: Instant,
+        undecided: Duration,
     ) -> Result<(), Refusal> {
         if now < quiet_until {
-            return Err(Refusal::Quiet {
+            return Err(Refusal::Busy {
                 retry_after: quiet_until - now,
             });
         }
         if let Some(l) = self.live_lease(now)
             && l.holder != ballot.candidate
         {
-            return Err(Refusal::Leased {
-                tenure: l.tenure(),
-                retry_after: l.until - now,
+            let remaining = l.until - now;
+            return Err(if l.confirmed {
+                Refusal::Leased {
+                    tenure: l.tenure(),
+                    retry_after: remaining,
+                }
+            } else {
+                Refusal::Busy {
+                    retry_after: remaining.min(undecided),
+                }
             });
         }
         if !self.admits(ballot) {
             return Err(Refusal::Promised);
         }
-        self.promised = Some(ballot.clone());
+        self.promise(ballot.clone());
         self.lease = Some(Lease {
             holder: ballot.candidate.clone(),
             term: ballot.term,
             until: now + lease,
+            confirmed: false,
         });
         Ok(())
     }
@@ -124,11 +149,12 @@ impl Voter {
         {
             return false;
         }
-        self.promised = Some(ballot);
+        self.promise(ballot);
         self.lease = Some(Lease {
             holder: holder.clone(),
             term,
             until: now + lease,
+            confirmed: true,
         });
         true
     }
@@ -143,6 +169,26 @@ impl Voter {
             self.lease = None;
         }
         matches
+    }
+
+    /// The candidate of `term` lost and abandons it: drops its vote and, if that ballot is
+    /// still the latest promise, returns to the one before. No lease was ever confirmed
+    /// for it, so nothing relies on the promise any more.
+    pub(crate) fn withdraw(&mut self, candidate: &NodeName, term: LamportTime) {
+        let ballot = Ballot {
+            term,
+            candidate: candidate.clone(),
+        };
+        if self
+            .lease
+            .as_ref()
+            .is_some_and(|l| l.holder == *candidate && l.term == term && !l.confirmed)
+        {
+            self.lease = None;
+        }
+        if self.promised.as_ref() == Some(&ballot) {
+            self.promised = self.previous.take();
+        }
     }
 
     /// Stops renewing everything promised so far; returns the live lease it affects.
@@ -165,6 +211,7 @@ mod tests {
     use super::*;
 
     const LEASE: Duration = Duration::from_millis(1500);
+    const UNDECIDED: Duration = Duration::from_millis(300);
 
     fn name(n: &str) -> NodeName {
         NodeName::new(n).unwrap()
@@ -181,8 +228,17 @@ mod tests {
     fn a_vote_is_the_first_lease_and_blocks_other_candidates_until_it_ends() {
         let t0 = Instant::now();
         let mut v = Voter::default();
-        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0), Ok(()));
-        let refusal = v.vote(t0 + Duration::from_millis(500), &ballot(11, "b"), LEASE, t0);
+        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0, UNDECIDED), Ok(()));
+        let half = t0 + Duration::from_millis(500);
+        assert_eq!(
+            v.vote(half, &ballot(11, "b"), LEASE, t0, UNDECIDED),
+            Err(Refusal::Busy {
+                retry_after: UNDECIDED
+            }),
+            "an unconfirmed vote is worth asking again soon"
+        );
+        assert!(v.renew(half, &name("a"), LamportTime(10), LEASE, t0));
+        let refusal = v.vote(half, &ballot(11, "b"), LEASE, t0, UNDECIDED);
         assert_eq!(
             refusal,
             Err(Refusal::Leased {
@@ -190,25 +246,28 @@ mod tests {
                     holder: name("a"),
                     term: LamportTime(10)
                 },
-                retry_after: Duration::from_millis(1000)
+                retry_after: LEASE
             })
         );
-        assert_eq!(v.vote(t0 + LEASE, &ballot(11, "b"), LEASE, t0), Ok(()));
+        assert_eq!(
+            v.vote(half + LEASE, &ballot(11, "b"), LEASE, t0, UNDECIDED),
+            Ok(())
+        );
     }
 
     #[test]
     fn lower_ballots_are_refused_and_the_same_ballot_is_granted_again() {
         let t0 = Instant::now();
         let mut v = Voter::default();
-        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0), Ok(()));
-        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0), Ok(()));
+        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0, UNDECIDED), Ok(()));
+        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0, UNDECIDED), Ok(()));
         let later = t0 + LEASE;
         assert_eq!(
-            v.vote(later, &ballot(9, "b"), LEASE, t0),
+            v.vote(later, &ballot(9, "b"), LEASE, t0, UNDECIDED),
             Err(Refusal::Promised)
         );
         assert_eq!(
-            v.vote(later, &ballot(10, "b"), LEASE, t0),
+            v.vote(later, &ballot(10, "b"), LEASE, t0, UNDECIDED),
             Err(Refusal::Promised)
         );
     }
@@ -219,11 +278,14 @@ mod tests {
         let quiet = t0 + LEASE;
         let mut v = Voter::default();
         assert_eq!(
-            v.vote(t0, &ballot(10, "a"), LEASE, quiet),
-            Err(Refusal::Quiet { retry_after: LEASE })
+            v.vote(t0, &ballot(10, "a"), LEASE, quiet, UNDECIDED),
+            Err(Refusal::Busy { retry_after: LEASE })
         );
         assert!(!v.renew(t0, &name("a"), LamportTime(10), LEASE, quiet));
-        assert_eq!(v.vote(quiet, &ballot(10, "a"), LEASE, quiet), Ok(()));
+        assert_eq!(
+            v.vote(quiet, &ballot(10, "a"), LEASE, quiet, UNDECIDED),
+            Ok(())
+        );
     }
 
     #[test]
@@ -242,7 +304,10 @@ mod tests {
         );
         assert!(!v.renew(t0 + LEASE, &name("b"), LamportTime(20), LEASE, t0));
         let after = t0 + 2 * LEASE;
-        assert_eq!(v.vote(after, &ballot(30, "b"), LEASE, t0), Ok(()));
+        assert_eq!(
+            v.vote(after, &ballot(30, "b"), LEASE, t0, UNDECIDED),
+            Ok(())
+        );
         assert!(!v.renew(after + 2 * LEASE, &a, LamportTime(10), LEASE, t0));
     }
 
@@ -251,25 +316,50 @@ mod tests {
         let t0 = Instant::now();
         let mut v = Voter::default();
         let a = name("a");
-        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0), Ok(()));
+        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0, UNDECIDED), Ok(()));
         assert_eq!(v.recall(t0).map(|t| t.term), Some(LamportTime(10)));
         assert!(v.is_recalled(t0));
         assert!(!v.renew(t0, &a, LamportTime(10), LEASE, t0));
         assert!(
-            v.vote(t0, &ballot(11, "b"), LEASE, t0).is_err(),
+            v.vote(t0, &ballot(11, "b"), LEASE, t0, UNDECIDED).is_err(),
             "lease still runs"
         );
-        assert_eq!(v.vote(t0 + LEASE, &ballot(11, "b"), LEASE, t0), Ok(()));
+        assert_eq!(
+            v.vote(t0 + LEASE, &ballot(11, "b"), LEASE, t0, UNDECIDED),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_withdrawn_ballot_gives_the_promise_back_so_the_holder_keeps_renewing() {
+        let t0 = Instant::now();
+        let mut v = Voter::default();
+        let h = name("h");
+        assert!(v.renew(t0, &h, LamportTime(10), LEASE, t0));
+        let later = t0 + LEASE;
+        // The holder's lease ran out here (a lost packet), and a challenger got the vote.
+        assert_eq!(
+            v.vote(later, &ballot(20, "c"), LEASE, t0, UNDECIDED),
+            Ok(())
+        );
+        assert!(!v.renew(later, &h, LamportTime(10), LEASE, t0));
+        // The challenger lost elsewhere and withdraws: the holder is back in business.
+        v.withdraw(&name("c"), LamportTime(20));
+        assert!(v.renew(later, &h, LamportTime(10), LEASE, t0));
+        // A withdrawal of anything but the latest promise changes nothing.
+        v.withdraw(&name("x"), LamportTime(10));
+        assert_eq!(v.promised, Some(ballot(10, "h")));
+        assert!(v.live_lease(later).is_some_and(|l| l.confirmed));
     }
 
     #[test]
     fn a_release_drops_only_the_named_lease() {
         let t0 = Instant::now();
         let mut v = Voter::default();
-        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0), Ok(()));
+        assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0, UNDECIDED), Ok(()));
         assert!(!v.release(&name("a"), LamportTime(9)));
         assert!(!v.release(&name("b"), LamportTime(10)));
         assert!(v.release(&name("a"), LamportTime(10)));
-        assert_eq!(v.vote(t0, &ballot(11, "b"), LEASE, t0), Ok(()));
+        assert_eq!(v.vote(t0, &ballot(11, "b"), LEASE, t0, UNDECIDED), Ok(()));
     }
 }

@@ -1,0 +1,321 @@
+//! What reaches the role layer from outside: messages from other nodes, announcements
+//! heard by gossip, and its own timers.
+
+use std::time::Duration;
+
+use super::campaign::{Waiter, jitter};
+use super::voter::{self, Refusal};
+use super::{Completion, Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
+use crate::identity::NodeId;
+use crate::wire::{Announcement, Ballot, Body, VoteReply};
+
+impl Roles {
+    /// Handles a role message from `from`.
+    pub(crate) fn on_message(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        from: &NodeId,
+        body: Body,
+    ) {
+        match body {
+            Body::Announce(_) => {}
+            Body::VoteRequest { role, term } => {
+                if !ctx.i_vote() {
+                    return;
+                }
+                let ballot = Ballot {
+                    term,
+                    candidate: from.name().clone(),
+                };
+                let voter = self.voters.entry(role.clone()).or_default();
+                let answer = voter.vote(
+                    ctx.now,
+                    &ballot,
+                    ctx.config.lease,
+                    self.quiet_until,
+                    ctx.config.election_timeout,
+                );
+                let promised = voter.promised.clone();
+                let (holder, retry_after) = match &answer {
+                    Ok(()) => (None, Duration::ZERO),
+                    Err(Refusal::Busy { retry_after }) => (None, *retry_after),
+                    Err(Refusal::Leased {
+                        tenure,
+                        retry_after,
+                    }) => (Some(tenure.clone()), *retry_after),
+                    Err(Refusal::Promised) => (None, Duration::ZERO),
+                };
+                if answer.is_ok() {
+                    self.arm_lease_check(out, &role);
+                }
+                let reply = VoteReply {
+                    role,
+                    term,
+                    granted: answer.is_ok(),
+                    population: ctx.population_u32(),
+                    promised,
+                    holder,
+                    retry_after_ms: u32::try_from(retry_after.as_millis())
+                        .unwrap_or(u32::MAX)
+                        .max(u32::from(!retry_after.is_zero())),
+                };
+                out.sends.push((from.addr(), Body::VoteReply(reply)));
+            }
+            Body::VoteReply(reply) => {
+                let Some(election) = self
+                    .elections
+                    .get_mut(&reply.role)
+                    .filter(|e| e.ballot.term == reply.term)
+                else {
+                    // A vote that came after its election was decided: unless it won,
+                    // give it back, or the voter's promise would stand in the way.
+                    let won = self
+                        .held
+                        .get(&reply.role)
+                        .is_some_and(|h| h.term == reply.term);
+                    if reply.granted && !won {
+                        let (role, term) = (reply.role, reply.term);
+                        out.sends.push((from.addr(), Body::Withdraw { role, term }));
+                    }
+                    return;
+                };
+                let retry_after = Duration::from_millis(reply.retry_after_ms.into());
+                let answer = match (reply.granted, reply.holder) {
+                    (true, _) => Ok(()),
+                    (false, Some(tenure)) => Err(Refusal::Leased {
+                        tenure,
+                        retry_after,
+                    }),
+                    (false, None) if !retry_after.is_zero() => Err(Refusal::Busy { retry_after }),
+                    (false, None) => Err(Refusal::Promised),
+                };
+                election.record(from, answer, reply.population as usize);
+                let role = reply.role;
+                self.settle_election(ctx, out, &role, false);
+            }
+            Body::Renew { round, leases } => {
+                if !ctx.i_vote() {
+                    return;
+                }
+                let mut acked = Vec::new();
+                for (role, term) in leases {
+                    let voter = self.voters.entry(role.clone()).or_default();
+                    if voter.renew(
+                        ctx.now,
+                        from.name(),
+                        term,
+                        ctx.config.lease,
+                        self.quiet_until,
+                    ) {
+                        acked.push(term);
+                        self.arm_lease_check(out, &role);
+                        self.learn(out, &role, |v| v.elected(from.name(), term));
+                    }
+                }
+                out.sends.push((
+                    from.addr(),
+                    Body::RenewReply {
+                        round,
+                        population: ctx.population_u32(),
+                        acked,
+                    },
+                ));
+            }
+            Body::RenewReply {
+                round,
+                population,
+                acked,
+            } => {
+                self.renewed(ctx, round, from.name(), population as usize, &acked);
+            }
+            Body::Release { role, term } => {
+                if let Some(voter) = self.voters.get_mut(&role) {
+                    voter.release(from.name(), term);
+                }
+            }
+            Body::Withdraw { role, term } => {
+                if let Some(voter) = self.voters.get_mut(&role) {
+                    voter.withdraw(from.name(), term);
+                }
+            }
+            Body::Recall { role, request } => {
+                if !ctx.i_vote() {
+                    return;
+                }
+                let recalled = self.voters.entry(role).or_default().recall(ctx.now);
+                out.sends.push((
+                    from.addr(),
+                    Body::RecallReply {
+                        request,
+                        population: ctx.population_u32(),
+                        recalled,
+                    },
+                ));
+            }
+            Body::RecallReply {
+                request,
+                population,
+                recalled,
+            } => {
+                let id = RequestId(request);
+                if let Some(r) = self.requests.get_mut(&id) {
+                    r.record(
+                        from.name(),
+                        population as usize,
+                        recalled.map(|t| (t, true)),
+                    );
+                    self.settle_request(ctx, out, id);
+                }
+            }
+            Body::Query { role, request } => {
+                if !ctx.i_vote() {
+                    return;
+                }
+                let voter = self.voters.entry(role).or_default();
+                let lease = voter.live_lease(ctx.now).map(voter::Lease::tenure);
+                let recalled = voter.is_recalled(ctx.now);
+                out.sends.push((
+                    from.addr(),
+                    Body::QueryReply {
+                        request,
+                        population: ctx.population_u32(),
+                        lease,
+                        recalled,
+                    },
+                ));
+            }
+            Body::QueryReply {
+                request,
+                population,
+                lease,
+                recalled,
+            } => {
+                let id = RequestId(request);
+                if let Some(r) = self.requests.get_mut(&id) {
+                    r.record(
+                        from.name(),
+                        population as usize,
+                        lease.map(|t| (t, recalled)),
+                    );
+                    self.settle_request(ctx, out, id);
+                }
+            }
+        }
+    }
+
+    pub(super) fn settle_request(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, id: RequestId) {
+        let Some(request) = self.requests.get(&id) else {
+            return;
+        };
+        let Some(completion) = request.outcome(id, ctx.config.quorum.as_ref()) else {
+            return;
+        };
+        let request = self.requests.remove(&id);
+        if let (
+            Some(request),
+            Completion::Recall {
+                result: Ok(term), ..
+            },
+        ) = (request, &completion)
+        {
+            let role = request.role;
+            out.announcements.push(Announcement::Recalled {
+                role: role.clone(),
+                term: *term,
+            });
+            self.learn(out, &role, |v| v.recalled(*term));
+            if self.held.get(&role).is_some_and(|h| h.term <= *term) {
+                self.step_down(out, &role, LossReason::Recalled);
+            }
+        }
+        out.completions.push(completion);
+    }
+
+    /// Applies a role announcement heard by gossip or directly.
+    pub(crate) fn on_announcement(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        announcement: &Announcement,
+    ) {
+        match announcement {
+            Announcement::Elected { role, holder, term } => {
+                ctx.clock.witness(*term);
+                self.learn(out, role, |v| v.elected(holder, *term));
+                if holder != ctx.me.name() && self.held.get(role).is_some_and(|h| h.term < *term) {
+                    self.step_down(out, role, LossReason::Superseded);
+                }
+            }
+            Announcement::Recalled { role, term } => {
+                ctx.clock.witness(*term);
+                self.learn(out, role, |v| v.recalled(*term));
+                if self.held.get(role).is_some_and(|h| h.term <= *term) {
+                    self.step_down(out, role, LossReason::Recalled);
+                }
+            }
+            Announcement::Resigned { role, holder, term } => {
+                ctx.clock.witness(*term);
+                self.learn(out, role, |v| v.ended(*term));
+                if let Some(voter) = self.voters.get_mut(role) {
+                    voter.release(holder, *term);
+                }
+                // A handoff: waiting candidates go at once, spread over a few
+                // milliseconds so that they rarely split the vote.
+                if self.campaigns.contains_key(role) && !self.elections.contains_key(role) {
+                    let wait = jitter(&mut self.rng, ctx.config.election_timeout / 30);
+                    self.schedule_retry(ctx, out, role, wait);
+                }
+            }
+            Announcement::Left { .. } | Announcement::ForceLeft { .. } => {}
+        }
+    }
+
+    /// Handles a role timer.
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, timer: RoleTimer) {
+        match timer {
+            RoleTimer::Renew => self.renew(ctx, out),
+            RoleTimer::Reannounce => self.reannounce(ctx, out),
+            RoleTimer::HolderCheck(role) => {
+                if let Some(held) = self.held.get(&role) {
+                    if held.until <= ctx.now {
+                        self.step_down(out, &role, LossReason::LeaseExpired);
+                    } else {
+                        out.timers.push((held.until, RoleTimer::HolderCheck(role)));
+                    }
+                }
+            }
+            RoleTimer::LeaseCheck(role) => self.lease_check(ctx, out, &role),
+            RoleTimer::ElectionTimeout(role, term) => {
+                if self
+                    .elections
+                    .get(&role)
+                    .is_some_and(|e| e.ballot.term == term)
+                {
+                    self.settle_election(ctx, out, &role, true);
+                }
+            }
+            RoleTimer::Retry(role, token) => {
+                if self.campaigns.get(&role).is_some_and(|c| c.token == token) {
+                    self.try_elect(ctx, out, &role);
+                }
+            }
+            RoleTimer::RequestTimeout(id) => {
+                if let Some(request) = self.requests.remove(&id) {
+                    out.completions.push(request.fail(id, RoleError::TimedOut));
+                }
+                let elect = self.campaigns.iter().find_map(|(role, c)| {
+                    c.waiters
+                        .iter()
+                        .any(|w| matches!(w, Waiter::Elect { id: i, deadline } if *i == id && *deadline <= ctx.now))
+                        .then(|| role.clone())
+                });
+                if let Some(role) = elect {
+                    self.complete_all(out, &role, |w| {
+                        (w.id() == id).then_some(Err(RoleError::TimedOut))
+                    });
+                }
+            }
+        }
+    }
+}
