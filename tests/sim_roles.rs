@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use polity::sim::{Sim, SimConfig, for_each_seed};
+use polity::sim::{Faults, Sim, SimConfig, for_each_seed};
 use polity::{Completion, NodeName, RoleName, RoleState};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -260,9 +260,10 @@ fn ten_percent_loss_for_ten_minutes_moves_no_role() {
         }
         sim.run_until(2 * SECOND, |sim| one_holder(sim, &r).is_some())
             .ok_or("nobody won")?;
-        let mut faults = polity::sim::Faults::default();
-        faults.loss = 0.1;
-        sim.set_faults(faults);
+        sim.set_faults(Faults {
+            loss: 0.1,
+            ..Faults::default()
+        });
         sim.run_for(600 * SECOND);
         if sim.grants(&r) != 1 || sim.holders(&r).len() != 1 {
             return Err(format!("the role moved: {} grants", sim.grants(&r)));
@@ -373,11 +374,12 @@ fn random_fault(sim: &mut Sim, pick: u64) {
         2 => sim.cut_one_way(&[a], &[b]),
         3 => sim.pause(a, Duration::from_millis(pick % 4000)),
         4 => {
-            let mut faults = polity::sim::Faults::default();
-            faults.loss = (pick % 20) as f64 / 100.0;
-            faults.duplicate = 0.05;
-            faults.max_delay = Duration::from_millis(pick % 30 + 1);
-            sim.set_faults(faults);
+            sim.set_faults(Faults {
+                loss: (pick % 20) as f64 / 100.0,
+                duplicate: 0.05,
+                max_delay: Duration::from_millis(pick % 30 + 1),
+                ..Faults::default()
+            });
         }
         // Rates within max_drift of each other (10%).
         5 => sim.set_clock_rate(a, 0.95 + (pick % 10) as f64 / 100.0),
@@ -413,7 +415,7 @@ fn a_randomised_sweep_of_fault_schedules_breaks_nothing() {
         }
         // Heal everything; every role must settle on exactly one holder (L4, L5).
         sim.heal();
-        sim.set_faults(polity::sim::Faults::default());
+        sim.set_faults(Faults::default());
         for node in 0..5 {
             if sim.core(node).is_none() {
                 sim.restart(node);

@@ -3,7 +3,14 @@
 //! Every decoder must return a value or an error, never panic. The core must never
 //! panic, must reject exactly what the decoders reject, and a datagram it counts as
 //! rejected must change nothing it shows: members, population, clock, next timeout,
-//! and no datagram or event may come out of it.
+//! its view of every role and the roles it holds, and no datagram, event or request
+//! outcome may come out of it. (An accepted datagram may change all of these: a valid
+//! vote request makes the target promise, a valid reply completes its request.)
+//!
+//! The target holds a role, has granted a lease for another, and has an election, a
+//! query and a recall waiting for answers when each run starts, and the corpus holds
+//! every polity message and announcement, so mutations reach the role layer in every
+//! one of these states.
 //!
 //! Deterministic: the seed is fixed unless `POLITY_FUZZ_SEED` is set (decimal or `0x`
 //! hex) and the number of datagrams is 100,000 unless `POLITY_FUZZ_CASES` is set. A
@@ -16,8 +23,13 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BufMut};
 use foca::{Codec, Header, Member, Message, State};
 use polity::core::Stats;
-use polity::wire::{self, Announcement, Body, FocaCodec, Kind, PolityMessage, WireError};
-use polity::{Config, Core, Event, LamportTime, NodeId, NodeName, Startup, Transmit};
+use polity::wire::{
+    self, Announcement, Ballot, Body, FocaCodec, Kind, PolityMessage, Tenure, VoteReply, WireError,
+};
+use polity::{
+    Completion, Config, Core, Event, LamportTime, NodeId, NodeName, RoleName, RoleState, Startup,
+    Transmit,
+};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -58,16 +70,62 @@ fn name(s: &str) -> NodeName {
     NodeName::new(s).expect("valid name")
 }
 
+fn role(s: &str) -> RoleName {
+    RoleName::new(s).expect("valid role name")
+}
+
+/// A role name of exactly `len` bytes (at most 128), ending in `tag`.
+fn long_role(tag: &str, len: usize) -> RoleName {
+    role(&format!("{tag:~>len$}"))
+}
+
+/// The index of a `Body` variant. The match is exhaustive, so a new variant fails to
+/// compile here until the corpus below holds it.
+fn body_variant(body: &Body) -> usize {
+    match body {
+        Body::Announce(_) => 0,
+        Body::VoteRequest { .. } => 1,
+        Body::VoteReply(_) => 2,
+        Body::Renew { .. } => 3,
+        Body::RenewReply { .. } => 4,
+        Body::Release { .. } => 5,
+        Body::Withdraw { .. } => 6,
+        Body::Recall { .. } => 7,
+        Body::RecallReply { .. } => 8,
+        Body::Query { .. } => 9,
+        Body::QueryReply { .. } => 10,
+    }
+}
+const BODY_VARIANTS: usize = 11;
+
+/// The index of an `Announcement` variant; exhaustive, like `body_variant`.
+fn announcement_variant(announcement: &Announcement) -> usize {
+    match announcement {
+        Announcement::Left { .. } => 0,
+        Announcement::ForceLeft { .. } => 1,
+        Announcement::Elected { .. } => 2,
+        Announcement::Recalled { .. } => 3,
+        Announcement::Resigned { .. } => 4,
+    }
+}
+const ANNOUNCEMENT_VARIANTS: usize = 5;
+
 fn local(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 // ---------------------------------------------------------------------------------------
-// The target: core "a", which has joined core "b".
+// The target: core "a", which has joined core "b" and elected roles with it.
 // ---------------------------------------------------------------------------------------
 
 const A_PORT: u16 = 7001;
 const B_PORT: u16 = 7002;
+
+/// The role "a" holds, the one "b" holds, and the ones "a" has asked about and is still
+/// waiting for answers on.
+const HELD_BY_A: &str = "held-by-a";
+const HELD_BY_B: &str = "held-by-b";
+const PENDING: &str = "pending-election";
 
 fn core(node: &str, port: u16, join: Vec<SocketAddr>, seed: u64, now: Instant) -> Core {
     let mut config = Config::lan(name(node));
@@ -82,12 +140,10 @@ fn core(node: &str, port: u16, join: Vec<SocketAddr>, seed: u64, now: Instant) -
     Core::new(config, startup, now).expect("valid config")
 }
 
-/// Builds the target from scratch, the same way every time: "a" announces itself to
-/// "b", "b" answers with a feed, and "a" has one live member. Returns it with "b" and
-/// every datagram "b" sent to "a".
-fn joined_target(now: Instant) -> (Core, Core, Vec<Vec<u8>>) {
-    let mut a = core("a", A_PORT, vec![local(B_PORT)], 11, now);
-    let mut b = core("b", B_PORT, Vec::new(), 22, now);
+/// Delivers what "a" and "b" send each other at `now` until both are quiet (or, with
+/// `withhold`, delivers what "a" sends and keeps what "b" answers). Returns every
+/// datagram "b" sent to "a".
+fn settle(a: &mut Core, b: &mut Core, now: Instant, withhold: bool) -> Vec<Vec<u8>> {
     let mut from_b = Vec::new();
     loop {
         let mut moved = false;
@@ -96,18 +152,84 @@ fn joined_target(now: Instant) -> (Core, Core, Vec<Vec<u8>>) {
             b.handle_datagram(now, local(A_PORT), &t.bytes);
         }
         while let Some(t) = b.poll_transmit() {
-            moved = true;
-            a.handle_datagram(now, local(B_PORT), &t.bytes);
+            if !withhold {
+                moved = true;
+                a.handle_datagram(now, local(B_PORT), &t.bytes);
+            }
             from_b.push(t.bytes);
         }
         if !moved {
-            break;
+            return from_b;
         }
     }
-    while a.poll_event().is_some() {}
+}
+
+/// Runs both cores' timers up to `until`, delivering everything in between.
+fn run_pair(a: &mut Core, b: &mut Core, now: &mut Instant, until: Instant) -> Vec<Vec<u8>> {
+    let mut from_b = Vec::new();
+    loop {
+        from_b.extend(settle(a, b, *now, false));
+        match [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+        {
+            Some(next) if next <= until => {
+                *now = next.max(*now);
+                a.handle_timeout(*now);
+                b.handle_timeout(*now);
+            }
+            _ => {
+                *now = until;
+                return from_b;
+            }
+        }
+    }
+}
+
+/// The target with "b", every datagram "b" sent it (answers it never received
+/// included), and the time the target has reached.
+struct Target {
+    a: Core,
+    b: Core,
+    from_b: Vec<Vec<u8>>,
+    now: Instant,
+}
+
+/// Builds the target from scratch, the same way every time: "a" announces itself to
+/// "b", "b" answers with a feed, and "a" has one live member. Once past their quiet
+/// time "a" and "b" each win a role; then "a" starts an election, a query and a recall
+/// whose answers "b" gives but "a" never gets.
+fn joined_target(base: Instant) -> Target {
+    let mut a = core("a", A_PORT, vec![local(B_PORT)], 11, base);
+    let mut b = core("b", B_PORT, Vec::new(), 22, base);
+    let mut from_b = settle(&mut a, &mut b, base, false);
     assert!(a.is_connected(), "the target joined");
     assert_eq!(a.population(), 2);
-    (a, b, from_b)
+
+    let mut now = base;
+    let quiet = a.config().lease + Duration::from_millis(100);
+    from_b.extend(run_pair(&mut a, &mut b, &mut now, base + quiet));
+    a.elect(now, role(HELD_BY_A));
+    from_b.extend(settle(&mut a, &mut b, now, false));
+    b.elect(now, role(HELD_BY_B));
+    from_b.extend(settle(&mut a, &mut b, now, false));
+    a.elect(now, role(PENDING));
+    from_b.extend(settle(&mut a, &mut b, now, true));
+    a.query_role(now, role(HELD_BY_B));
+    from_b.extend(settle(&mut a, &mut b, now, true));
+    a.recall(now, role(HELD_BY_B));
+    from_b.extend(settle(&mut a, &mut b, now, true));
+
+    while a.poll_event().is_some() {}
+    while a.poll_completion().is_some() {}
+    let held: Vec<RoleName> = a.held_roles().into_iter().map(|(r, ..)| r).collect();
+    assert_eq!(held, [role(HELD_BY_A)], "the target won its role");
+    assert!(
+        matches!(a.role_state(&role(HELD_BY_B)), RoleState::Held { holder, .. } if holder == name("b")),
+        "the target knows who holds the other role"
+    );
+    Target { a, b, from_b, now }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +240,8 @@ struct Observed {
     clock: LamportTime,
     timeout: Option<Instant>,
     connected: bool,
+    roles: Vec<(RoleName, RoleState)>,
+    held: Vec<(RoleName, LamportTime, Instant)>,
 }
 
 fn observe(core: &Core) -> Observed {
@@ -128,13 +252,31 @@ fn observe(core: &Core) -> Observed {
         clock: core.clock(),
         timeout: core.poll_timeout(),
         connected: core.is_connected(),
+        roles: core.roles(),
+        held: core.held_roles(),
     }
 }
 
-fn drain(core: &mut Core) -> (Vec<Transmit>, Vec<Event>) {
-    let transmits = std::iter::from_fn(|| core.poll_transmit()).collect();
-    let events = std::iter::from_fn(|| core.poll_event()).collect();
-    (transmits, events)
+/// Everything that came out of the core.
+#[derive(Debug, Default)]
+struct Output {
+    transmits: Vec<Transmit>,
+    events: Vec<Event>,
+    completions: Vec<Completion>,
+}
+
+impl Output {
+    fn is_empty(&self) -> bool {
+        self.transmits.is_empty() && self.events.is_empty() && self.completions.is_empty()
+    }
+}
+
+fn drain(core: &mut Core) -> Output {
+    Output {
+        transmits: std::iter::from_fn(|| core.poll_transmit()).collect(),
+        events: std::iter::from_fn(|| core.poll_event()).collect(),
+        completions: std::iter::from_fn(|| core.poll_completion()).collect(),
+    }
 }
 
 fn rejected(stats: &Stats) -> [u64; 4] {
@@ -163,6 +305,109 @@ fn bincode_len<T: serde::Serialize>(value: &T) -> usize {
     bincode::serde::encode_to_vec(value, bincode::config::standard())
         .expect("encodes")
         .len()
+}
+
+/// Offsets of the fields of a value being encoded, for the mutations that target them.
+struct Fields {
+    at: usize,
+    offsets: Vec<usize>,
+}
+
+impl Fields {
+    fn new() -> Self {
+        Fields {
+            at: 0,
+            offsets: Vec::new(),
+        }
+    }
+
+    fn field<T: serde::Serialize>(&mut self, value: &T) -> &mut Self {
+        self.offsets.push(self.at);
+        self.at += bincode_len(value);
+        self
+    }
+
+    /// A sequence: its length, then each element through `each`.
+    fn seq<T>(&mut self, items: &[T], mut each: impl FnMut(&mut Self, &T)) -> &mut Self {
+        self.field(&(items.len() as u64));
+        for item in items {
+            each(self, item);
+        }
+        self
+    }
+
+    /// An announcement: its variant tag, then every field.
+    fn announcement(&mut self, announcement: &Announcement) -> &mut Self {
+        self.field(&(announcement_variant(announcement) as u32));
+        match announcement {
+            Announcement::Left { id } => self.field(id),
+            Announcement::ForceLeft {
+                name,
+                generation,
+                by,
+            } => self.field(name).field(generation).field(by),
+            Announcement::Elected { role, holder, term }
+            | Announcement::Resigned { role, holder, term } => {
+                self.field(role).field(holder).field(term)
+            }
+            Announcement::Recalled { role, term } => self.field(role).field(term),
+        }
+    }
+
+    /// A message body: its variant tag, then every field (inside vote replies, leases
+    /// and announcements too).
+    fn body(&mut self, body: &Body) -> &mut Self {
+        self.field(&(body_variant(body) as u32));
+        match body {
+            Body::Announce(announcement) => self.announcement(announcement),
+            Body::VoteRequest { role, term }
+            | Body::Release { role, term }
+            | Body::Withdraw { role, term } => self.field(role).field(term),
+            Body::VoteReply(reply) => self
+                .field(&reply.role)
+                .field(&reply.term)
+                .field(&reply.granted)
+                .field(&reply.population)
+                .field(&reply.promised)
+                .field(&reply.holder)
+                .field(&reply.retry_after_ms),
+            Body::Renew { round, leases } => self.field(round).seq(leases, |f, (role, term)| {
+                f.field(role).field(term);
+            }),
+            Body::RenewReply {
+                round,
+                population,
+                acked,
+            } => self.field(round).field(population).seq(acked, |f, term| {
+                f.field(term);
+            }),
+            Body::Recall { role, request } | Body::Query { role, request } => {
+                self.field(role).field(request)
+            }
+            Body::RecallReply {
+                request,
+                population,
+                recalled,
+            } => self.field(request).field(population).field(recalled),
+            Body::QueryReply {
+                request,
+                population,
+                lease,
+                recalled,
+            } => self
+                .field(request)
+                .field(population)
+                .field(lease)
+                .field(recalled),
+        }
+    }
+
+    /// The offsets, shifted to where the value starts, after checking that the fields
+    /// add up to the whole encoding.
+    fn at(&self, start: usize, encoded_len: usize) -> impl Iterator<Item = usize> + '_ {
+        assert_eq!(self.at, encoded_len, "the fields make up the whole value");
+        self.offsets.iter().map(move |o| start + o)
+    }
 }
 
 fn swim_datagram(
@@ -196,8 +441,9 @@ fn swim_datagram(
             let item = wire::encode_announcement(broadcast).expect("encodes");
             u16s.push(bytes.len());
             bytes.put_u16(u16::try_from(item.len()).expect("short"));
-            varints.push(bytes.len());
-            varints.push(bytes.len() + 1);
+            let mut fields = Fields::new();
+            fields.announcement(broadcast);
+            varints.extend(fields.at(bytes.len(), item.len()));
             bytes.extend_from_slice(&item);
         }
     }
@@ -217,14 +463,279 @@ fn polity_datagram(message: &PolityMessage) -> Valid {
     let clock_at = start + bincode_len(&message.from);
     let body_at = clock_at + bincode_len(&message.clock);
     assert_eq!(wire::decode_message(&bytes[start..]).as_ref(), Ok(message));
+    let mut fields = Fields::new();
+    fields.body(&message.body);
+    let mut varints = vec![start, clock_at];
+    varints.extend(fields.at(body_at, bytes.len() - body_at));
     Valid {
         bytes,
-        varints: vec![start, clock_at, body_at, body_at + 1, body_at + 2],
+        varints,
         u16s: Vec::new(),
     }
 }
 
-fn corpus(a: &NodeId, b: &NodeId, real: Vec<Vec<u8>>) -> Vec<Valid> {
+/// What the target's roles look like when each run starts.
+struct RoleFacts {
+    /// The term "a" holds its role with.
+    a_term: LamportTime,
+    /// The term "b" holds its role with.
+    b_term: LamportTime,
+    /// The term of the election "a" is waiting on.
+    pending_term: LamportTime,
+}
+
+impl RoleFacts {
+    fn of(target: &Core) -> Self {
+        let a_term = match target.held_roles().as_slice() {
+            [(_, term, _)] => *term,
+            other => panic!("the target holds {other:?}"),
+        };
+        let b_term = match target.role_state(&role(HELD_BY_B)) {
+            RoleState::Held { term, .. } => term,
+            other => panic!("the target sees {other:?}"),
+        };
+        // The pending election's term was the last the target's clock handed out.
+        let pending_term = target.clock();
+        RoleFacts {
+            a_term,
+            b_term,
+            pending_term,
+        }
+    }
+}
+
+/// Every role message and role announcement, with the target's own roles, terms and
+/// requests as well as strangers', and extreme values: many leases, names near the
+/// 128-byte limit, the largest integers.
+fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body> {
+    let (held_by_a, held_by_b, pending) = (role(HELD_BY_A), role(HELD_BY_B), role(PENDING));
+    let fresh = role("fresh");
+    let longest = long_role("longest", 128);
+    let long_node = name(&"n".repeat(polity::identity::MAX_NODE_NAME_LEN));
+    let RoleFacts {
+        a_term,
+        b_term,
+        pending_term,
+    } = *facts;
+    let max = LamportTime(u64::MAX);
+    let next = LamportTime(a_term.get().max(b_term.get()).max(pending_term.get()) + 1);
+    let b_tenure = Tenure {
+        holder: b.name().clone(),
+        term: b_term,
+    };
+    let a_tenure = Tenure {
+        holder: a.name().clone(),
+        term: a_term,
+    };
+    let mut bodies = Vec::new();
+
+    for role in [&held_by_a, &held_by_b, &pending, &fresh, &longest] {
+        for term in [LamportTime::ZERO, b_term, next, max] {
+            bodies.push(Body::VoteRequest {
+                role: role.clone(),
+                term,
+            });
+        }
+    }
+    let reply = VoteReply {
+        role: pending.clone(),
+        term: pending_term,
+        granted: true,
+        population: 2,
+        promised: Some(Ballot {
+            term: pending_term,
+            candidate: a.name().clone(),
+        }),
+        holder: None,
+        retry_after_ms: 0,
+    };
+    for reply in [
+        reply.clone(),
+        VoteReply {
+            population: u32::MAX,
+            ..reply.clone()
+        },
+        VoteReply {
+            granted: false,
+            population: 4_000_000_000,
+            retry_after_ms: u32::MAX,
+            promised: Some(Ballot {
+                term: max,
+                candidate: long_node.clone(),
+            }),
+            ..reply.clone()
+        },
+        VoteReply {
+            granted: false,
+            retry_after_ms: 3_000_000_000,
+            holder: Some(b_tenure.clone()),
+            ..reply.clone()
+        },
+        VoteReply {
+            granted: false,
+            population: 1,
+            retry_after_ms: 0,
+            promised: None,
+            ..reply.clone()
+        },
+        VoteReply {
+            role: longest.clone(),
+            term: max,
+            granted: true,
+            population: u32::MAX,
+            promised: Some(Ballot {
+                term: max,
+                candidate: long_node.clone(),
+            }),
+            holder: Some(Tenure {
+                holder: long_node.clone(),
+                term: max,
+            }),
+            retry_after_ms: u32::MAX,
+        },
+    ] {
+        bodies.push(Body::VoteReply(reply));
+    }
+    // Renewals: "b" renewing its own role, many short names, and as many names near
+    // the limit as fit in a datagram (and one more, which does not).
+    bodies.push(Body::Renew {
+        round: 1,
+        leases: vec![(held_by_b.clone(), b_term)],
+    });
+    bodies.push(Body::Renew {
+        round: 2,
+        leases: vec![
+            (held_by_a.clone(), a_term),
+            (held_by_b.clone(), b_term),
+            (pending.clone(), pending_term),
+            (fresh.clone(), next),
+        ],
+    });
+    bodies.push(Body::Renew {
+        round: u64::MAX,
+        leases: (0..90u64)
+            .map(|i| (role(&format!("r{i}")), LamportTime(b_term.get() + i)))
+            .collect(),
+    });
+    for count in [9, 10] {
+        bodies.push(Body::Renew {
+            round: 7,
+            leases: (0..count)
+                .map(|i| {
+                    (
+                        long_role(&i.to_string(), 128 - i),
+                        LamportTime(u64::MAX - i as u64),
+                    )
+                })
+                .collect(),
+        });
+    }
+    for round in [1, 2, 3, 4, u64::MAX] {
+        bodies.push(Body::RenewReply {
+            round,
+            population: 2,
+            acked: vec![a_term],
+        });
+    }
+    bodies.push(Body::RenewReply {
+        round: 1,
+        population: u32::MAX,
+        acked: (0..100).map(|i| LamportTime(a_term.get() + i)).collect(),
+    });
+    bodies.push(Body::RenewReply {
+        round: 2,
+        population: 1,
+        acked: Vec::new(),
+    });
+    for (role, term) in [
+        (&held_by_b, b_term),
+        (&held_by_a, a_term),
+        (&pending, pending_term),
+        (&longest, max),
+    ] {
+        bodies.push(Body::Release {
+            role: role.clone(),
+            term,
+        });
+        bodies.push(Body::Withdraw {
+            role: role.clone(),
+            term,
+        });
+    }
+    // The target's requests are numbered from 1: its two elections, then the query
+    // and the recall that wait for answers.
+    for (role, request) in [(&held_by_a, 1), (&held_by_b, 3), (&longest, u64::MAX)] {
+        bodies.push(Body::Recall {
+            role: role.clone(),
+            request,
+        });
+        bodies.push(Body::Query {
+            role: role.clone(),
+            request,
+        });
+    }
+    for request in [3, 4, u64::MAX] {
+        for (population, tenure) in [(2, Some(b_tenure.clone())), (u32::MAX, None)] {
+            bodies.push(Body::RecallReply {
+                request,
+                population,
+                recalled: tenure.clone(),
+            });
+            bodies.push(Body::QueryReply {
+                request,
+                population,
+                lease: tenure,
+                recalled: population == 2,
+            });
+        }
+    }
+    bodies.push(Body::QueryReply {
+        request: 3,
+        population: 2,
+        lease: Some(a_tenure),
+        recalled: false,
+    });
+    bodies.extend(role_announcements(b, facts).into_iter().map(Body::Announce));
+    bodies
+}
+
+/// Announcements about the target's roles and others'.
+fn role_announcements(b: &NodeId, facts: &RoleFacts) -> Vec<Announcement> {
+    let RoleFacts { a_term, b_term, .. } = *facts;
+    vec![
+        Announcement::Elected {
+            role: role(HELD_BY_B),
+            holder: b.name().clone(),
+            term: LamportTime(b_term.get() + 1),
+        },
+        // A newer holder of the target's role: the target steps down.
+        Announcement::Elected {
+            role: role(HELD_BY_A),
+            holder: name("c"),
+            term: LamportTime(a_term.get() + 1),
+        },
+        Announcement::Recalled {
+            role: role(HELD_BY_A),
+            term: a_term,
+        },
+        Announcement::Recalled {
+            role: role(HELD_BY_B),
+            term: b_term,
+        },
+        Announcement::Resigned {
+            role: role(HELD_BY_B),
+            holder: b.name().clone(),
+            term: b_term,
+        },
+        Announcement::Elected {
+            role: long_role("longest", 128),
+            holder: name(&"n".repeat(polity::identity::MAX_NODE_NAME_LEN)),
+            term: LamportTime(u64::MAX),
+        },
+    ]
+}
+
+fn corpus(a: &NodeId, b: &NodeId, facts: &RoleFacts, real: Vec<Vec<u8>>) -> Vec<Valid> {
     let id = |n: &str, port: u16, generation: u64| NodeId::new(name(n), local(port), generation);
     let c = id("c", 7003, 1);
     let d = id("d", 7004, 5);
@@ -263,6 +774,8 @@ fn corpus(a: &NodeId, b: &NodeId, real: Vec<Vec<u8>>) -> Vec<Valid> {
             Announcement::Left { id: b_new.clone() },
         ],
         vec![Announcement::Left { id: b.clone() }],
+        role_announcements(b, facts)[..3].to_vec(),
+        role_announcements(b, facts)[3..].to_vec(),
     ];
     let messages = |other: &NodeId, probe_number: u8| {
         vec![
@@ -354,6 +867,26 @@ fn corpus(a: &NodeId, b: &NodeId, real: Vec<Vec<u8>>) -> Vec<Valid> {
                 }));
             }
         }
+    }
+    // Role messages, mostly from the other member, some from a stranger, a few
+    // claiming to come from the target itself.
+    for (i, body) in role_bodies(a, b, facts).into_iter().enumerate() {
+        out.push(polity_datagram(&PolityMessage {
+            from: b.clone(),
+            clock: facts.b_term,
+            body: body.clone(),
+        }));
+        let (from, clock) = match i % 4 {
+            0 => (b, LamportTime(u64::MAX)),
+            1 => (&c, LamportTime::ZERO),
+            2 => (a, facts.a_term),
+            _ => continue,
+        };
+        out.push(polity_datagram(&PolityMessage {
+            from: from.clone(),
+            clock,
+            body,
+        }));
     }
     out
 }
@@ -634,8 +1167,51 @@ struct Tally {
     malformed: usize,
     by_swim: usize,
     accepted: usize,
-    /// Accepted datagrams that changed what the core shows, or made it send or report.
+    /// Accepted datagrams that changed what the core shows, or made it send, report or
+    /// complete something.
     effective: usize,
+}
+
+/// Which polity messages the core accepted, by body variant, and which announcements
+/// among them, by announcement variant.
+#[derive(Debug, Default)]
+struct Reached {
+    bodies: [usize; BODY_VARIANTS],
+    announcements: [usize; ANNOUNCEMENT_VARIANTS],
+}
+
+impl Reached {
+    fn record(&mut self, datagram: &[u8]) {
+        if let Ok((Kind::Polity, body)) = wire::open(datagram, MAX_DATAGRAM)
+            && let Ok(message) = wire::decode_message(body)
+        {
+            self.bodies[body_variant(&message.body)] += 1;
+            if let Body::Announce(announcement) = &message.body {
+                self.announcements[announcement_variant(announcement)] += 1;
+            }
+        }
+    }
+}
+
+/// What a rejected datagram did that it should not have, if anything.
+fn rejected_yet(before: &Observed, after: &Observed, output: &Output) -> Option<String> {
+    if after == before && output.is_empty() {
+        return None;
+    }
+    let mut what = String::from("yet");
+    if after != before {
+        what += &format!("\n    state before: {before:?}\n    state after:  {after:?}");
+    }
+    if !output.transmits.is_empty() {
+        what += &format!("\n    sent {} datagram(s)", output.transmits.len());
+    }
+    if !output.events.is_empty() {
+        what += &format!("\n    reported {:?}", output.events);
+    }
+    if !output.completions.is_empty() {
+        what += &format!("\n    completed {:?}", output.completions);
+    }
+    Some(what)
 }
 
 #[test]
@@ -648,16 +1224,23 @@ fn random_and_mutated_datagrams_are_handled_safely() {
     eprintln!("wire fuzz: {replay}");
 
     let base = Instant::now();
-    let (target, mut b, from_b) = joined_target(base);
-    // "b" probes "a" and gossips to it: real packets for the corpus, not delivered.
+    let Target {
+        a: target,
+        mut b,
+        from_b,
+        now: start,
+    } = joined_target(base);
+    // "b" probes "a", gossips to it and renews its role: real packets for the corpus,
+    // not delivered.
     let mut real = from_b;
     for step in 1..=6 {
-        b.handle_timeout(base + TICK * step * 4);
+        b.handle_timeout(start + TICK * step * 4);
         while let Some(t) = b.poll_transmit() {
             real.push(t.bytes);
         }
     }
-    let corpus = corpus(target.id(), b.id(), real);
+    let facts = RoleFacts::of(&target);
+    let corpus = corpus(target.id(), b.id(), &facts, real);
     let mut core = target;
     let mut rng = StdRng::seed_from_u64(seed);
 
@@ -678,14 +1261,20 @@ fn random_and_mutated_datagrams_are_handled_safely() {
         (Origin::RandomBody, Tally::default()),
         (Origin::Mutated, Tally::default()),
     ];
-    let mut now = base;
+    let mut reached = Reached::default();
+    let mut now = start;
     let mut epoch = 0;
+    let rebuild = || {
+        let target = joined_target(base);
+        assert_eq!(target.now, start, "the target is rebuilt the same way");
+        target.a
+    };
 
     for case in 0..cases {
         if case % RESET_EVERY == 0 && case > 0 {
-            now = base;
+            now = start;
             epoch = case;
-            core = joined_target(base).0;
+            core = rebuild();
         } else if case % TICK_EVERY == 0 && case > 0 {
             now += TICK;
             core.handle_timeout(now);
@@ -720,12 +1309,12 @@ fn random_and_mutated_datagrams_are_handled_safely() {
         if let Err(panic) = handled {
             let what = format!("the core panicked: {}", panic_message(&*panic));
             fail(case, epoch, what, &input);
-            now = base;
+            now = start;
             epoch = case + 1;
-            core = joined_target(base).0;
+            core = rebuild();
             continue;
         }
-        let (transmits, events) = drain(&mut core);
+        let output = drain(&mut core);
         let after = observe(&core);
         let grew: Vec<bool> = rejected(&stats_before)
             .iter()
@@ -749,29 +1338,24 @@ fn random_and_mutated_datagrams_are_handled_safely() {
             fail(case, epoch, what, &input);
         }
 
-        let changed = after != before || !transmits.is_empty() || !events.is_empty();
         if grew.contains(&true) {
             tally.rejected += 1;
             tally.oversized += usize::from(oversized);
             tally.envelope += usize::from(envelope);
             tally.malformed += usize::from(malformed);
             tally.by_swim += usize::from(by_swim);
-            if changed {
-                let mut what = format!("rejected (counters {grew:?}) yet");
-                if after != before {
-                    what += &format!("\n    state before: {before:?}\n    state after:  {after:?}");
-                }
-                if !transmits.is_empty() {
-                    what += &format!("\n    sent {} datagram(s)", transmits.len());
-                }
-                if !events.is_empty() {
-                    what += &format!("\n    reported {events:?}");
-                }
-                fail(case, epoch, what, &input);
+            if let Some(yet) = rejected_yet(&before, &after, &output) {
+                fail(
+                    case,
+                    epoch,
+                    format!("rejected (counters {grew:?}) {yet}"),
+                    &input,
+                );
             }
         } else {
             tally.accepted += 1;
-            tally.effective += usize::from(changed);
+            tally.effective += usize::from(after != before || !output.is_empty());
+            reached.record(&input);
             if origin == Origin::Random && verdict != Verdict::Parses {
                 fail(case, epoch, "random bytes were not rejected".into(), &input);
             }
@@ -781,6 +1365,7 @@ fn random_and_mutated_datagrams_are_handled_safely() {
     for (origin, tally) in &tallies {
         eprintln!("wire fuzz: {origin:?}: {tally:?}");
     }
+    eprintln!("wire fuzz: accepted polity messages: {reached:?}");
     eprintln!("wire fuzz: {failure_count} failure(s)");
     assert!(
         failures.is_empty(),
@@ -809,7 +1394,66 @@ fn random_and_mutated_datagrams_are_handled_safely() {
         assert!(mutated.malformed * 5 >= mutated.fed * 2, "{mutated:?}");
         assert!(mutated.accepted * 25 >= mutated.fed, "{mutated:?}");
         assert!(mutated.effective * 250 >= mutated.fed, "{mutated:?}");
+        // Mutants of every polity message and announcement got through to the core.
+        assert!(!reached.bodies.contains(&0), "{reached:?}");
+        assert!(!reached.announcements.contains(&0), "{reached:?}");
     }
+}
+
+/// Every cut of every role message, and every role message with a byte more, is
+/// refused, and changes nothing: not the target's roles, its requests in flight, its
+/// clock or its members.
+#[test]
+fn a_truncated_or_padded_role_message_changes_nothing() {
+    let base = Instant::now();
+    let Target {
+        a: mut core,
+        b,
+        now,
+        ..
+    } = joined_target(base);
+    let facts = RoleFacts::of(&core);
+    let (a, b) = (core.id().clone(), b.id().clone());
+    let mut failures = Vec::new();
+    let mut fed = 0;
+    for body in role_bodies(&a, &b, &facts) {
+        let datagram = polity_datagram(&PolityMessage {
+            from: b.clone(),
+            clock: LamportTime(u64::MAX),
+            body,
+        })
+        .bytes;
+        let mut inputs: Vec<Vec<u8>> = (wire::ENVELOPE_LEN..datagram.len())
+            .map(|cut| datagram[..cut].to_vec())
+            .collect();
+        for extra in [0, 0xFF] {
+            let mut longer = datagram.clone();
+            longer.push(extra);
+            inputs.push(longer);
+        }
+        for input in inputs {
+            fed += 1;
+            let before = observe(&core);
+            let stats_before = core.stats().clone();
+            core.handle_datagram(now, local(B_PORT), &input);
+            let output = drain(&mut core);
+            let after = observe(&core);
+            let counted = rejected(core.stats()) != rejected(&stats_before);
+            if !counted {
+                failures.push(format!("accepted: {}", hex(&input)));
+            }
+            if let Some(yet) = rejected_yet(&before, &after, &output) {
+                failures.push(format!("rejected {yet}\n    input {}", hex(&input)));
+            }
+        }
+    }
+    assert!(fed > 5_000, "{fed} inputs");
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures[..failures.len().min(SHOWN_FAILURES)].join("\n")
+    );
 }
 
 /// foca applies the sender and the member updates of a packet before it notices that an
@@ -820,7 +1464,7 @@ fn an_indirect_probe_naming_this_node_changes_nothing_when_rejected() {
     let base = Instant::now();
     let c = NodeId::new(name("c"), local(7003), 1);
     let mut failures = Vec::new();
-    let a = joined_target(base).0.id().clone();
+    let a = joined_target(base).a.id().clone();
     for message in [
         Message::PingReq {
             target: a.clone(),
@@ -839,7 +1483,9 @@ fn an_indirect_probe_naming_this_node_changes_nothing_when_rejected() {
             probe_number: 1,
         },
     ] {
-        let mut core = joined_target(base).0;
+        let Target {
+            a: mut core, now, ..
+        } = joined_target(base);
         let header = Header {
             src: c.clone(),
             src_incarnation: 0,
@@ -849,12 +1495,12 @@ fn an_indirect_probe_naming_this_node_changes_nothing_when_rejected() {
         let datagram = swim_datagram(&header, &[], &[]).bytes;
         let before = observe(&core);
         let stats_before = core.stats().clone();
-        core.handle_datagram(base, local(7003), &datagram);
-        let (_, events) = drain(&mut core);
+        core.handle_datagram(now, local(7003), &datagram);
+        let output = drain(&mut core);
         let rejected = rejected(core.stats()) != rejected(&stats_before);
-        if rejected && (observe(&core) != before || !events.is_empty()) {
+        if rejected && let Some(yet) = rejected_yet(&before, &observe(&core), &output) {
             failures.push(format!(
-                "{message:?}: counted as rejected ({:?}), yet reported {events:?}; input {}",
+                "{message:?}: counted as rejected ({:?}) {yet}\n    input {}",
                 core.stats(),
                 hex(&datagram)
             ));

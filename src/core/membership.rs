@@ -150,7 +150,8 @@ impl Membership {
     pub(crate) fn remember(&mut self, id: &NodeId, now: Instant) {
         if *id.name() != self.me && !self.entries.contains_key(id.name()) {
             let state = State::Down { since: now };
-            self.entries.insert(id.name().clone(), Entry::new(id, state));
+            self.entries
+                .insert(id.name().clone(), Entry::new(id, state));
         }
     }
 

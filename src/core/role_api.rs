@@ -116,7 +116,9 @@ impl Core {
             // Gossip needs a moment to refill a restarted node's membership: until it
             // has been joined for a lease, it would undercount the population.
             joined: self.config.join.is_empty()
-                || self.joined_at.is_some_and(|at| now >= at + self.config.lease),
+                || self
+                    .joined_at
+                    .is_some_and(|at| now >= at + self.config.lease),
         };
         let result = f(&mut self.roles, &mut ctx, &mut out);
         self.carry_out(now, out);

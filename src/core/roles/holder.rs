@@ -10,6 +10,7 @@ use std::time::Instant;
 use crate::clock::LamportTime;
 use crate::identity::{NodeName, RoleName};
 use crate::quorum::QuorumFunc;
+use crate::wire::DECODE_LIMIT;
 
 /// A role held: its term and when this node must stop believing it holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,14 +99,16 @@ pub(crate) fn chunks(
     leases: &[(RoleName, LamportTime)],
     max_datagram: usize,
 ) -> Vec<&[(RoleName, LamportTime)]> {
-    // Envelope, sealing, sender identity and framing take well under 200 bytes; each
-    // lease takes its name, a length and a term of at most 10 bytes each.
-    let budget = max_datagram.saturating_sub(200).max(1);
+    // Envelope, sealing, sender identity and framing take well under 200 bytes. Each
+    // lease takes its name, a length and a term: at most 10 bytes each on the wire, but
+    // the receiver's decoder budgets 8 for each in memory, and refuses a message whose
+    // budget passes DECODE_LIMIT, so count 16 and stay under that limit too.
+    let budget = max_datagram.min(DECODE_LIMIT).saturating_sub(200).max(1);
     let mut groups = Vec::new();
     let mut start = 0;
     let mut used = 0;
     for (i, (role, _)) in leases.iter().enumerate() {
-        let size = role.as_str().len() + 12;
+        let size = role.as_str().len() + 16;
         if used + size > budget && i > start {
             groups.push(&leases[start..i]);
             start = i;
