@@ -1,22 +1,26 @@
-//! A cluster of N nodes in one process on 127.0.0.1: watch them find one another, notice
-//! a crash, and see a graceful leave.
+//! A cluster of N nodes in one process on 127.0.0.1: they find one another, all campaign
+//! for the role "scheduler", and the role moves on when its holder crashes and again
+//! when the next holder resigns.
 //!
 //! ```text
 //! cargo run --release --example local_cluster            # 5 nodes
 //! cargo run --release --example local_cluster -- --nodes 8
 //! ```
 //!
-//! Exits 0 when every step was seen, 1 if a step did not happen in time, 2 on bad
-//! arguments.
+//! The nodes use the `lan` profile (lease 1.5 s): a failover takes about one lease, a
+//! handoff a few round trips. Exits 0 when every step was seen, 1 if a step did not
+//! happen in time, 2 on bad arguments.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use polity::{Config, Event, MemberStatus, Node, NodeHandle, NodeName};
-use tokio::sync::mpsc;
+use polity::{Config, Leadership, MemberStatus, Node, NodeError, NodeHandle, NodeName, RoleName};
+use tokio::task::JoinSet;
 use tokio::time::timeout;
 
 const DEFAULT_NODES: usize = 5;
+/// A failover needs a majority of the nodes to survive the crash.
+const MIN_NODES: usize = 3;
 const MAX_NODES: usize = 64;
 
 /// Slack added to every bound, for a loaded machine.
@@ -28,7 +32,7 @@ async fn main() -> ExitCode {
         Ok(n) => n,
         Err(message) => {
             eprintln!("error: {message}");
-            eprintln!("usage: local_cluster [--nodes N]   (N from 2 to {MAX_NODES})");
+            eprintln!("usage: local_cluster [--nodes N]   (N from {MIN_NODES} to {MAX_NODES})");
             return ExitCode::from(2);
         }
     };
@@ -60,8 +64,8 @@ fn node_count(mut args: impl Iterator<Item = String>) -> Result<usize, String> {
     let n: usize = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number of nodes"))?;
-    if !(2..=MAX_NODES).contains(&n) {
-        return Err(format!("{n} nodes: choose from 2 to {MAX_NODES}"));
+    if !(MIN_NODES..=MAX_NODES).contains(&n) {
+        return Err(format!("{n} nodes: choose from {MIN_NODES} to {MAX_NODES}"));
     }
     Ok(n)
 }
@@ -75,12 +79,11 @@ impl Timeline {
     }
 }
 
-/// An event seen by the node at this index.
-type Seen = (usize, Event);
+/// The campaigns still waiting: each task ends with its node's index and outcome.
+type Campaigns = JoinSet<(usize, Result<Leadership, NodeError>)>;
 
 async fn run(n: usize) -> Result<(), String> {
     let clock = Timeline(Instant::now());
-    let (seen_tx, mut seen) = mpsc::unbounded_channel::<Seen>();
     let mut nodes: Vec<NodeHandle> = Vec::with_capacity(n);
     for i in 0..n {
         let mut config = Config::lan(node_name(i)?);
@@ -91,92 +94,78 @@ async fn run(n: usize) -> Result<(), String> {
         let node = Node::start(config)
             .await
             .map_err(|e| format!("starting node-{i}: {e}"))?;
-        forward_events(i, &node, seen_tx.clone());
         nodes.push(node);
     }
-    clock.say(format_args!(
-        "started {n} nodes on 127.0.0.1 (ports {})",
-        ports(&nodes)
-    ));
-    // Each wait allows the time to detect a crash without packet loss, and slack.
-    let bound = Config::lan(node_name(0)?).failure_detection_bound(n) + SLACK;
+    clock.say(format_args!("started {n} nodes on 127.0.0.1"));
+    let config = Config::lan(node_name(0)?);
+    let membership_bound = config.failure_detection_bound(n) + SLACK;
+    // A failover takes one lease and an election round; a first election also waits
+    // out the voters' quiet time after they start (one lease).
+    let role_bound = config.lease * 2 + SLACK;
 
-    // 1. Convergence: every node sees every node alive. Check each node now, then again
-    // after each of its events.
-    let mut converged = Vec::with_capacity(n);
-    for node in &nodes {
-        converged.push(sees_all_alive(node, n, &clock).await?);
-    }
-    bounded(bound, "every node to see all nodes alive", async {
-        while converged.contains(&false) {
-            let Some((i, _)) = seen.recv().await else {
-                return Err(String::from("every node stopped"));
-            };
-            if !converged[i] {
-                converged[i] = sees_all_alive(&nodes[i], n, &clock).await?;
+    // 1. Membership: every node sees every node alive.
+    bounded(
+        membership_bound,
+        "every node to see all nodes alive",
+        async {
+            for node in &nodes {
+                while !sees_all_alive(node, n).await? {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .await?;
     clock.say(format_args!(
         "membership converged: every node sees {n} alive"
     ));
 
-    // 2. A crash: the last node stops without goodbye.
-    let crashed = n - 1;
-    nodes[crashed].shutdown().await;
-    let crash_time = Instant::now();
-    clock.say(format_args!("node-{crashed} crashes (no goodbye)"));
-    let survivors: Vec<usize> = (0..crashed).collect();
-    let crashed_name = node_name(crashed)?;
-    let what = format!("every survivor to see node-{crashed} down");
-    bounded(bound, &what, async {
-        wait_for_each(&mut seen, &survivors, &clock, |event| match event {
-            Event::MemberDown(id) if *id.name() == crashed_name => {
-                Some(format!("sees node-{crashed} down"))
-            }
-            _ => None,
-        })
-        .await
-    })
-    .await?;
-    let population = nodes[0].population().await.map_err(|e| e.to_string())?;
+    // 2. Every node campaigns for the role; one wins.
+    let scheduler = RoleName::new("scheduler").map_err(|e| e.to_string())?;
+    let mut campaigns = Campaigns::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let (node, role) = (node.clone(), scheduler.clone());
+        campaigns.spawn(async move { (i, node.campaign(role).await) });
+    }
+    clock.say(format_args!("all {n} nodes campaign for \"{scheduler}\""));
+    let (holder, leadership) = next_holder(&mut campaigns, role_bound, "a first holder").await?;
     clock.say(format_args!(
-        "every survivor sees node-{crashed} down, {:.3}s after the crash; \
-         population still {population}",
-        crash_time.elapsed().as_secs_f64(),
+        "node-{holder} holds \"{scheduler}\" with term {}",
+        leadership.term()
     ));
 
-    // 3. A graceful leave: the node before it says goodbye.
-    if survivors.len() < 2 {
-        clock.say("no graceful leave: nobody would be left to see it");
-    } else {
-        let leaver = crashed - 1;
-        nodes[leaver].leave().await.map_err(|e| e.to_string())?;
-        let leave_time = Instant::now();
-        clock.say(format_args!("node-{leaver} leaves (goodbye sent)"));
-        let stayers: Vec<usize> = (0..leaver).collect();
-        let leaver_name = node_name(leaver)?;
-        let what = format!("every remaining node to see node-{leaver} leave");
-        bounded(bound, &what, async {
-            wait_for_each(&mut seen, &stayers, &clock, |event| match event {
-                Event::MemberLeft(id) if *id.name() == leaver_name => {
-                    Some(format!("sees node-{leaver} left"))
-                }
-                _ => None,
-            })
-            .await
-        })
-        .await?;
-        let population = nodes[0].population().await.map_err(|e| e.to_string())?;
-        clock.say(format_args!(
-            "every remaining node sees node-{leaver} left, {:.3}s after it left; \
-             population now {population}",
-            leave_time.elapsed().as_secs_f64(),
-        ));
-    }
+    // 3. The holder crashes: no resignation, no goodbye. A waiting node takes over once
+    // the voters' leases run out.
+    nodes[holder].shutdown().await;
+    let crashed = Instant::now();
+    clock.say(format_args!("node-{holder} crashes"));
+    let (next, taken) = next_holder(&mut campaigns, role_bound, "a failover").await?;
+    let failover = crashed.elapsed();
+    clock.say(format_args!(
+        "node-{next} takes over with term {}, {} ms after the crash",
+        taken.term(),
+        failover.as_millis()
+    ));
+    drop(leadership);
 
+    // 4. The new holder resigns: the voters release their leases at once, and a waiting
+    // node takes over within a few round trips.
+    let resigned = Instant::now();
+    let lost = taken.lost();
+    taken.resign().await.map_err(|e| e.to_string())?;
+    let reason = lost.await.map_err(|e| e.to_string())?;
+    clock.say(format_args!("node-{next} resigns (lost: {reason:?})"));
+    let (last, handed) = next_holder(&mut campaigns, role_bound, "a handoff").await?;
+    let handoff = resigned.elapsed();
+    clock.say(format_args!(
+        "node-{last} takes over with term {}, {} ms after the resignation",
+        handed.term(),
+        handoff.as_millis()
+    ));
+
+    drop(handed);
+    campaigns.abort_all();
     for node in &nodes {
         node.shutdown().await;
     }
@@ -188,66 +177,31 @@ fn node_name(i: usize) -> Result<NodeName, String> {
     NodeName::new(format!("node-{i}")).map_err(|e| e.to_string())
 }
 
-fn ports(nodes: &[NodeHandle]) -> String {
-    let ports: Vec<String> = nodes
-        .iter()
-        .map(|node| node.local_addr().port().to_string())
-        .collect();
-    ports.join(", ")
-}
-
-/// Copies node `i`'s events into the shared timeline channel until the node stops.
-fn forward_events(i: usize, node: &NodeHandle, to: mpsc::UnboundedSender<Seen>) {
-    let mut events = node.events();
-    tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(event) => {
-                    if to.send((i, event)).is_err() {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    });
-}
-
-/// Whether `node` sees `n` members, all alive; prints it when it does.
-async fn sees_all_alive(node: &NodeHandle, n: usize, clock: &Timeline) -> Result<bool, String> {
+/// Whether `node` sees `n` members, all alive.
+async fn sees_all_alive(node: &NodeHandle, n: usize) -> Result<bool, String> {
     let members = node.members().await.map_err(|e| e.to_string())?;
     let alive = members
         .iter()
         .filter(|m| m.status == MemberStatus::Alive)
         .count();
-    if alive == n {
-        clock.say(format_args!("{} sees all {n} alive", node.id().name()));
-    }
     Ok(alive == n)
 }
 
-/// Waits until each node in `who` has had an event that `wanted` describes, printing
-/// each the first time.
-async fn wait_for_each(
-    seen: &mut mpsc::UnboundedReceiver<Seen>,
-    who: &[usize],
-    clock: &Timeline,
-    wanted: impl Fn(&Event) -> Option<String>,
-) -> Result<(), String> {
-    let mut pending: Vec<usize> = who.to_vec();
-    while !pending.is_empty() {
-        let Some((i, event)) = seen.recv().await else {
-            return Err(String::from("every node stopped"));
-        };
-        if let Some(what) = wanted(&event)
-            && let Some(at) = pending.iter().position(|&p| p == i)
-        {
-            pending.swap_remove(at);
-            clock.say(format_args!("node-{i} {what}"));
+/// Waits for the next campaign to win, within `bound`.
+async fn next_holder(
+    campaigns: &mut Campaigns,
+    bound: Duration,
+    what: &str,
+) -> Result<(usize, Leadership), String> {
+    bounded(bound, what, async {
+        match campaigns.join_next().await {
+            Some(Ok((i, Ok(leadership)))) => Ok((i, leadership)),
+            Some(Ok((i, Err(error)))) => Err(format!("node-{i}'s campaign failed: {error}")),
+            Some(Err(error)) => Err(format!("a campaign task failed: {error}")),
+            None => Err(String::from("no campaign is left")),
         }
-    }
-    Ok(())
+    })
+    .await
 }
 
 /// Runs `step`, or fails saying what did not happen within `bound`.

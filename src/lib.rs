@@ -2,42 +2,45 @@
 //! cluster, so that peer-to-peer services can embed it, elect a role, and ask which node
 //! holds it.
 //!
-//! This release provides the membership layer the elections stand on: SWIM gossip and
-//! failure detection (the `foca` crate) over UDP, the electorate's population counted by
-//! node name, a Lamport clock, quorum functions, and a deterministic simulator.
+//! Nodes find one another with SWIM gossip and failure detection (the `foca` crate) over
+//! UDP. A role is granted by a quorum of the electorate as a lease that its holder renews;
+//! every grant carries a term higher than all before it, a fencing token. When the holder
+//! crashes, a waiting candidate takes over within about one lease; when it resigns, within
+//! a few round trips. A [`NodeHandle`] campaigns for, elects, resigns, recalls, queries
+//! and watches roles; [`Leadership`] is what holding one looks like.
 //!
 //! ```
 //! use std::time::Duration;
-//! use polity::{Config, Event, Node, NodeName};
+//! use polity::{Config, Node, NodeName, RoleName};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // A first node on loopback, on a free port.
-//! let mut config = Config::lan(NodeName::new("web-1")?);
+//! // A one-node cluster on loopback, its own quorum once its quiet time after start
+//! // (one lease: 300 ms with the `fast` profile) has passed.
+//! let mut config = Config::fast(NodeName::new("worker-1")?);
 //! config.bind = "127.0.0.1:0".parse()?;
-//! let first = Node::start(config).await?;
+//! let node = Node::start(config).await?;
 //!
-//! // A second node joins through the first.
-//! let mut config = Config::lan(NodeName::new("web-2")?);
-//! config.bind = "127.0.0.1:0".parse()?;
-//! config.join = vec![first.local_addr()];
-//! let mut events = first.events();
-//! let second = Node::start(config).await?;
+//! // Wait until this node holds the role (bounded, so that the example cannot hang).
+//! let role = RoleName::new("scheduler")?;
+//! let leadership = tokio::time::timeout(Duration::from_secs(10), node.campaign(role)).await??;
 //!
-//! // The first node sees the second come up.
-//! let seen = tokio::time::timeout(Duration::from_secs(10), async {
-//!     loop {
-//!         if let Ok(Event::MemberUp(id)) = events.recv().await {
-//!             break id;
-//!         }
-//!     }
-//! })
-//! .await?;
-//! assert_eq!(seen.name().as_str(), "web-2");
-//! assert_eq!(first.population().await?, 2);
+//! // The term is the fencing token: every later grant of the role has a higher one. Send
+//! // it with each write, and have the store refuse a term below the highest it has seen,
+//! // so that a holder replaced without knowing it cannot overwrite its successor.
+//! let token = leadership.term();
+//! let work = async {
+//!     // store.put("plan", plan, token).await?;
+//!     tokio::time::sleep(Duration::from_millis(20)).await;
+//! };
 //!
-//! second.leave().await?; // the others stop counting it at once
-//! first.shutdown().await;
+//! // Stop working the moment the role is lost; the node steps down before any other
+//! // node can be granted it.
+//! tokio::select! {
+//!     () = work => leadership.resign().await?, // done: hand the role over at once
+//!     reason = leadership.lost() => eprintln!("lost the role at term {token}: {reason:?}"),
+//! }
+//! node.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
@@ -66,5 +69,5 @@ pub use core::{
     RoleError, RoleState, Startup, Stats, Transmit,
 };
 pub use identity::{InvalidName, NodeId, NodeName, RoleName};
-pub use node::{Node, NodeError, NodeHandle, StartError};
+pub use node::{Leadership, Node, NodeError, NodeHandle, StartError};
 pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};

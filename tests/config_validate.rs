@@ -283,6 +283,7 @@ fn lease_must_be_within_50ms_and_1h() {
         |c| {
             c.lease = MS(49);
             c.renew_interval = MS(10);
+            c.election_timeout = MS(10);
         },
         vec![out_of_range("lease", "49ms", allowed)],
     );
@@ -293,6 +294,7 @@ fn lease_must_be_within_50ms_and_1h() {
     keeps_valid(|c| {
         c.lease = MS(50);
         c.renew_interval = MS(10);
+        c.election_timeout = MS(10);
     });
     keeps_valid(|c| c.lease = MS(3_600_000));
 }
@@ -319,7 +321,7 @@ fn renew_interval_must_be_within_1ms_and_1h() {
             out_of_range("renew_interval", "3600.001s", allowed),
             ConfigError::RenewTooSlow {
                 renew_interval: MS(3_600_001),
-                holder_lease: MS(3_240_000),
+                holder_lease: MS(3_204_000),
             },
         ],
     );
@@ -328,32 +330,61 @@ fn renew_interval_must_be_within_1ms_and_1h() {
 
 #[test]
 fn renewal_must_fit_twice_in_the_holder_lease() {
-    // lan: lease 1.5 s, max_drift 0.1, so the holder's own lease is 1.35 s.
+    // lan: lease 1.5 s, max_drift 0.1 and a 1% margin, so the holder's own lease is
+    // 1.335 s.
     let holder_lease = lan().holder_lease();
-    assert_eq!(holder_lease, MS(1350));
+    assert_eq!(holder_lease, MS(1335));
     breaks(
-        |c| c.renew_interval = MS(676),
+        |c| c.renew_interval = MS(668),
         vec![ConfigError::RenewTooSlow {
-            renew_interval: MS(676),
+            renew_interval: MS(668),
             holder_lease,
         }],
     );
-    keeps_valid(|c| c.renew_interval = MS(675));
-    // A larger drift shortens the holder's lease: at 0.4 it is 900 ms.
+    keeps_valid(|c| c.renew_interval = MS(667));
+    // A larger drift shortens the holder's lease: at 0.4 it is 885 ms.
     breaks(
         |c| {
             c.max_drift = 0.4;
-            c.renew_interval = MS(451);
+            c.renew_interval = MS(443);
         },
         vec![ConfigError::RenewTooSlow {
-            renew_interval: MS(451),
-            holder_lease: MS(900),
+            renew_interval: MS(443),
+            holder_lease: MS(885),
         }],
     );
     keeps_valid(|c| {
         c.max_drift = 0.4;
-        c.renew_interval = MS(450);
+        c.renew_interval = MS(442);
     });
+}
+
+#[test]
+fn election_timeout_must_be_within_1ms_and_the_lease() {
+    let allowed = "1ms..=lease";
+    breaks(
+        |c| c.election_timeout = Duration::ZERO,
+        vec![out_of_range("election_timeout", "0ns", allowed)],
+    );
+    breaks(
+        |c| c.election_timeout = MS(1501),
+        vec![out_of_range("election_timeout", "1.501s", allowed)],
+    );
+    keeps_valid(|c| c.election_timeout = MS(1));
+    keeps_valid(|c| c.election_timeout = MS(1500));
+}
+
+#[test]
+fn a_fixed_electorate_must_not_be_empty() {
+    breaks(
+        |c| c.electorate = Some(Default::default()),
+        vec![out_of_range(
+            "electorate",
+            "{}",
+            "at least one voter, or None for the dynamic electorate",
+        )],
+    );
+    keeps_valid(|c| c.electorate = Some([NodeName::new("n1").unwrap()].into()));
 }
 
 #[test]
@@ -493,6 +524,7 @@ fn every_broken_rule_is_reported_at_once() {
             rtt: MS(50),
             period: MS(5),
         },
+        out_of_range("election_timeout", "300ms", "1ms..=lease"),
         ConfigError::UnsafeQuorum(UnsafeQuorum {
             population: 2,
             required: 1,

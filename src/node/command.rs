@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 
 use tokio::sync::oneshot;
 
-use crate::core::{ForceLeaveError, Member, Stats};
-use crate::identity::{NodeId, NodeName};
+use super::leadership::Leadership;
+use crate::clock::LamportTime;
+use crate::core::{ForceLeaveError, Member, RoleError, RoleState, Stats};
+use crate::identity::{NodeId, NodeName, RoleName};
 
 /// One request to the node's task. A dropped reply sender tells the handle that the task
 /// has ended.
@@ -24,8 +26,54 @@ pub(crate) enum Command {
     Join(Vec<SocketAddr>, oneshot::Sender<()>),
     /// Remove a failed member from the population.
     ForceLeave(NodeName, oneshot::Sender<Result<(), ForceLeaveError>>),
+    /// A role operation.
+    Role(RoleCommand),
     /// Say goodbye, send it, then end the task; replied once the goodbyes are sent.
     Leave(oneshot::Sender<()>),
     /// End the task at once, without goodbye.
     Shutdown,
+}
+
+/// A role operation. Requests that wait for other nodes (`Elect`, `Recall`, `Query`) are
+/// cancelled when their reply's receiver is closed and a [`Control::Abandoned`] arrives.
+#[derive(Debug)]
+pub(crate) enum RoleCommand {
+    /// One election (`campaign: false`) or a campaign.
+    Elect {
+        role: RoleName,
+        campaign: bool,
+        reply: oneshot::Sender<Result<Leadership, RoleError>>,
+    },
+    /// Ask a quorum to stop renewing the holder.
+    Recall {
+        role: RoleName,
+        reply: oneshot::Sender<Result<LamportTime, RoleError>>,
+    },
+    /// Ask a quorum who holds the role.
+    Query {
+        role: RoleName,
+        reply: oneshot::Sender<Result<RoleState, RoleError>>,
+    },
+    /// Step down from the role; with a `term`, only if it is held at that term.
+    Resign {
+        role: RoleName,
+        term: Option<LamportTime>,
+        reply: oneshot::Sender<Result<LamportTime, RoleError>>,
+    },
+    /// This node's view of one role.
+    State(RoleName, oneshot::Sender<RoleState>),
+    /// This node's view of every role it has heard of.
+    List(oneshot::Sender<Vec<(RoleName, RoleState)>>),
+}
+
+/// What may be sent to the node's task from code that cannot wait (a `Drop`), on an
+/// unbounded channel.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Somebody stopped waiting for a role request: cancel every request whose reply
+    /// nobody can receive any more.
+    Abandoned,
+    /// The last [`Leadership`] of this tenure was dropped: resign the role, if the node
+    /// still holds it at `term` and no new `Leadership` for it was handed out since.
+    Release { role: RoleName, term: LamportTime },
 }

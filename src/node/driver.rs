@@ -8,7 +8,8 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc};
 
-use super::command::Command;
+use super::command::{Command, Control};
+use super::role_desk::RoleDesk;
 use crate::core::{Core, Event};
 
 /// Size of the receive buffer, in bytes: larger than any UDP payload, so an oversized
@@ -26,7 +27,9 @@ pub(crate) struct Driver {
     socket: UdpSocket,
     core: Core,
     commands: mpsc::Receiver<Command>,
+    control: mpsc::UnboundedReceiver<Control>,
     events: broadcast::Sender<Event>,
+    roles: RoleDesk,
     buf: Vec<u8>,
 }
 
@@ -35,20 +38,30 @@ impl Driver {
         socket: UdpSocket,
         core: Core,
         commands: mpsc::Receiver<Command>,
+        control: mpsc::UnboundedReceiver<Control>,
         events: broadcast::Sender<Event>,
+        roles: RoleDesk,
     ) -> Self {
         Driver {
             socket,
             core,
             commands,
+            control,
             events,
+            roles,
             buf: vec![0; RECV_BUFFER_LEN],
         }
     }
 
     /// Runs until the node leaves, is shut down, or every handle is dropped. Everything
-    /// the driver owns, the socket included, is closed when this returns.
+    /// the driver owns, the socket included, is closed when this returns; requests still
+    /// waiting fail with `ShutDown`, and every `Leadership::lost()` resolves.
     pub(crate) async fn run(mut self) {
+        self.serve().await;
+        self.roles.close();
+    }
+
+    async fn serve(&mut self) {
         // What the core queued while starting (its first announcements to the seeds).
         self.flush().await;
         loop {
@@ -77,6 +90,10 @@ impl Driver {
                 }
                 () = timer => {
                     self.core.handle_timeout(Instant::now());
+                    Flow::Continue
+                }
+                Some(control) = self.control.recv() => {
+                    self.roles.control(&mut self.core, control);
                     Flow::Continue
                 }
                 command = self.commands.recv() => match command {
@@ -118,6 +135,7 @@ impl Driver {
                 self.flush().await;
                 let _ = reply.send(result);
             }
+            Command::Role(command) => self.roles.command(&mut self.core, command),
             Command::Leave(reply) => {
                 tracing::debug!(id = ?self.core.id(), "leaving");
                 self.core.leave(Instant::now());
@@ -133,16 +151,24 @@ impl Driver {
         Flow::Continue
     }
 
-    /// Sends every datagram the core queued and publishes every event it reported.
+    /// Routes every outcome of a role request to its caller, publishes every event the
+    /// core reported, and sends every datagram it queued.
     async fn flush(&mut self) {
-        while let Some(transmit) = self.core.poll_transmit() {
-            if let Err(error) = self.socket.send_to(&transmit.bytes, transmit.to).await {
-                tracing::debug!(%error, to = %transmit.to, "sending a datagram failed");
+        loop {
+            let events = &self.events;
+            let resigned = self.roles.route(&mut self.core, |event| {
+                // An error only means that nobody is subscribed right now.
+                let _ = events.send(event);
+            });
+            while let Some(transmit) = self.core.poll_transmit() {
+                if let Err(error) = self.socket.send_to(&transmit.bytes, transmit.to).await {
+                    tracing::debug!(%error, to = %transmit.to, "sending a datagram failed");
+                }
             }
-        }
-        while let Some(event) = self.core.poll_event() {
-            // An error only means that nobody is subscribed right now.
-            let _ = self.events.send(event);
+            // Resigning a role nobody wants queues more events and datagrams.
+            if !resigned {
+                return;
+            }
         }
     }
 }

@@ -4,7 +4,8 @@ use std::io;
 use std::net::SocketAddr;
 
 use crate::config::InvalidConfig;
-use crate::core::ForceLeaveError;
+use crate::core::{ForceLeaveError, RoleError};
+use crate::identity::InvalidName;
 
 /// Why [`super::Node::start`] could not start a node. Nothing is left running.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,11 @@ fn route_note(error: &Option<io::Error>) -> String {
 }
 
 /// Why a request to a running node failed.
+///
+/// Every request can fail with [`NodeError::ShutDown`]; the other variants name the
+/// requests that return them. Role names are checked when a [`crate::RoleName`] is
+/// made, not by the node: [`NodeError::InvalidName`] exists so that a function returning
+/// `NodeError` can `?` both [`crate::RoleName::new`] and the role requests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NodeError {
     /// The node's task has ended: it left, was shut down, or every handle was dropped.
@@ -60,4 +66,15 @@ pub enum NodeError {
     /// name, or a member that is not down).
     #[error(transparent)]
     ForceLeave(#[from] ForceLeaveError),
+    /// A role request failed; the inner error says why, for instance
+    /// [`RoleError::Lost`] to a named holder, [`RoleError::NotEnoughMembers`],
+    /// [`RoleError::RoleUnfilled`] (recalling a vacant role), [`RoleError::NotHolder`]
+    /// (resigning a role not held), [`RoleError::TimedOut`] (no quorum answered in time),
+    /// or [`RoleError::Cancelled`] (the node left while the request waited).
+    #[error(transparent)]
+    Role(#[from] RoleError),
+    /// A name was refused by [`crate::RoleName::new`] (or [`crate::NodeName::new`]): it
+    /// is empty, too long, or holds whitespace or control characters.
+    #[error("invalid name: {0}")]
+    InvalidName(#[from] InvalidName),
 }

@@ -2,16 +2,23 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::command::Command;
+use super::command::{Command, Control};
 use super::error::NodeError;
+use super::role_watch::RoleWatches;
 use crate::core::{Event, Member, Stats};
 use crate::identity::{NodeId, NodeName};
 
 /// A handle to a running node, returned by [`super::Node::start`]. Cheap to clone; every
 /// clone reaches the same node.
+///
+/// Membership: [`NodeHandle::members`], [`NodeHandle::events`], [`NodeHandle::leave`],
+/// [`NodeHandle::force_leave`]. Roles: [`NodeHandle::campaign`], [`NodeHandle::elect`],
+/// [`NodeHandle::resign`], [`NodeHandle::recall`], [`NodeHandle::query_role`],
+/// [`NodeHandle::holder`], [`NodeHandle::roles`], [`NodeHandle::watch`].
 ///
 /// The node runs until [`NodeHandle::leave`] or [`NodeHandle::shutdown`] is called, or
 /// until every handle is dropped (which stops it like `shutdown`, without goodbye). After
@@ -20,8 +27,11 @@ use crate::identity::{NodeId, NodeName};
 pub struct NodeHandle {
     id: NodeId,
     local_addr: SocketAddr,
-    commands: mpsc::Sender<Command>,
+    pub(super) commands: mpsc::Sender<Command>,
+    /// For what must reach the task without waiting (an abandoned request).
+    pub(super) control: mpsc::UnboundedSender<Control>,
     events: broadcast::WeakSender<Event>,
+    pub(super) watches: Arc<RoleWatches>,
     ended: watch::Receiver<()>,
 }
 
@@ -30,14 +40,18 @@ impl NodeHandle {
         id: NodeId,
         local_addr: SocketAddr,
         commands: mpsc::Sender<Command>,
+        control: mpsc::UnboundedSender<Control>,
         events: broadcast::WeakSender<Event>,
+        watches: Arc<RoleWatches>,
         ended: watch::Receiver<()>,
     ) -> Self {
         NodeHandle {
             id,
             local_addr,
             commands,
+            control,
             events,
+            watches,
             ended,
         }
     }
@@ -102,10 +116,12 @@ impl NodeHandle {
         Ok(())
     }
 
-    /// Leaves the cluster gracefully: tells the members this node is gone, so it stops
-    /// counting in their population, then stops the node. Returns once the goodbyes are
-    /// sent and the node's socket is closed. Fails with [`NodeError::ShutDown`] if the
-    /// node had already stopped.
+    /// Leaves the cluster gracefully: resigns every role held (each
+    /// [`super::Leadership::lost`] resolves with `Resigned`), cancels every role request
+    /// still waiting (they fail with `Cancelled`), tells the members this node is gone,
+    /// so it stops counting in their population, then stops the node. Returns once the
+    /// goodbyes are sent and the node's socket is closed. Fails with
+    /// [`NodeError::ShutDown`] if the node had already stopped.
     pub async fn leave(&self) -> Result<(), NodeError> {
         self.ask(Command::Leave).await?;
         self.stopped().await;
@@ -113,8 +129,11 @@ impl NodeHandle {
     }
 
     /// Stops the node without saying goodbye, as a crash would: the other members see it
-    /// fail and keep counting it until it is reaped or force-left. Returns once the node
-    /// has stopped and its socket is closed; does nothing more if it had already stopped.
+    /// fail and keep counting it until it is reaped or force-left, and the roles it held
+    /// pass to others once their leases run out. Role requests still waiting fail with
+    /// [`NodeError::ShutDown`], and every [`super::Leadership::lost`] resolves with it.
+    /// Returns once the node has stopped and its socket is closed; does nothing more if
+    /// it had already stopped.
     pub async fn shutdown(&self) {
         // A send error means the task has already ended.
         let _ = self.commands.send(Command::Shutdown).await;
@@ -128,7 +147,7 @@ impl NodeHandle {
         while ended.changed().await.is_ok() {}
     }
 
-    async fn ask<T>(
+    pub(super) async fn ask<T>(
         &self,
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, NodeError> {

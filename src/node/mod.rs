@@ -3,8 +3,9 @@
 //! [`Node::start`] binds the socket and spawns one task that owns the socket, the core
 //! and its timers. The task waits for whichever comes first (a datagram, the core's next
 //! deadline, or a request from a [`NodeHandle`]), hands it to the core with the current
-//! time, then sends every datagram the core queued and publishes every event it
-//! reported. Nothing else touches the core, so it needs no lock.
+//! time, then hands each role request's outcome to its caller (a won role as a
+//! [`Leadership`]), publishes every event the core reported, and sends every datagram it
+//! queued. Nothing else touches the core, so it needs no lock.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,10 +26,17 @@ mod command;
 mod driver;
 mod error;
 mod handle;
+mod leadership;
+mod role_calls;
+mod role_desk;
+mod role_watch;
 mod startup;
 
 pub use error::{NodeError, StartError};
 pub use handle::NodeHandle;
+pub use leadership::Leadership;
+
+use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -36,6 +44,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::config::Config;
 use crate::core::Core;
 use driver::Driver;
+use role_desk::RoleDesk;
+use role_watch::RoleWatches;
 
 /// How many events each subscriber may fall behind before it misses the oldest.
 const EVENT_CAPACITY: usize = 1024;
@@ -81,17 +91,26 @@ impl Node {
         let id = core.id().clone();
 
         let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (event_tx, _) = broadcast::channel(EVENT_CAPACITY);
         let (ended_tx, ended_rx) = watch::channel(());
+        let watches = Arc::new(RoleWatches::new());
+        let roles = RoleDesk::new(
+            Arc::clone(&watches),
+            command_tx.downgrade(),
+            control_tx.clone(),
+        );
         let handle = NodeHandle::new(
             id.clone(),
             startup.addr,
             command_tx,
+            control_tx,
             event_tx.downgrade(),
+            watches,
             ended_rx,
         );
         tracing::debug!(?id, %bound, "node started");
-        let driver = Driver::new(socket, core, command_rx, event_tx);
+        let driver = Driver::new(socket, core, command_rx, control_rx, event_tx, roles);
         tokio::spawn(async move {
             // The driver, socket included, is dropped when `run` returns; only then is the
             // end signalled, so `shutdown` and `leave` return with the socket closed.

@@ -1,0 +1,146 @@
+//! [`Leadership`]: this node holds a role, at a term that serves as its fencing token.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::command::{Command, Control, RoleCommand};
+use super::error::NodeError;
+use crate::clock::LamportTime;
+use crate::core::LossReason;
+use crate::identity::RoleName;
+
+/// Proof that this node holds a role, returned by [`super::NodeHandle::elect`] and
+/// [`super::NodeHandle::campaign`].
+///
+/// - [`Leadership::term`] is the fencing token: every later grant of the role, to any
+///   node, carries a higher term. Pass it with every write to a store that must refuse
+///   a stale holder, and have the store refuse terms below the highest it has seen.
+/// - [`Leadership::lost`] resolves when the node stops holding the role: it resigned,
+///   could not renew its lease with a quorum, was recalled or superseded, or the node
+///   stopped. The node steps down before any voter may grant the role to another node,
+///   so stop acting as the holder as soon as it resolves.
+/// - [`Leadership::resign`] gives the role up so a waiting candidate takes over within a
+///   few round trips. **Dropping** the last `Leadership` of a tenure does the same,
+///   without waiting: the node resigns only if it still holds the role at this term.
+///
+/// Clones share the tenure: the role is resigned on drop only once every clone is gone,
+/// and a `Leadership` for the same role and term handed out by a later `elect` or
+/// `campaign` shares it too. A `Leadership` does not keep the node running: when every
+/// [`super::NodeHandle`] is dropped the node stops, and `lost()` resolves.
+#[derive(Clone)]
+pub struct Leadership {
+    tenure: Arc<Tenure>,
+}
+
+/// One tenure of a role on this node, shared by its [`Leadership`] values.
+pub(crate) struct Tenure {
+    role: RoleName,
+    term: LamportTime,
+    /// Set by the node's task when the tenure ends; closed when the task ends.
+    lost: watch::Receiver<Option<LossReason>>,
+    commands: mpsc::WeakSender<Command>,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl Tenure {
+    pub(crate) fn new(
+        role: RoleName,
+        term: LamportTime,
+        lost: watch::Receiver<Option<LossReason>>,
+        commands: mpsc::WeakSender<Command>,
+        control: mpsc::UnboundedSender<Control>,
+    ) -> Self {
+        Tenure {
+            role,
+            term,
+            lost,
+            commands,
+            control,
+        }
+    }
+}
+
+impl Drop for Tenure {
+    fn drop(&mut self) {
+        if self.lost.borrow().is_some() {
+            return;
+        }
+        // A send error means the node has stopped, and holds nothing any more.
+        let _ = self.control.send(Control::Release {
+            role: self.role.clone(),
+            term: self.term,
+        });
+    }
+}
+
+impl Leadership {
+    pub(crate) fn new(tenure: Arc<Tenure>) -> Self {
+        Leadership { tenure }
+    }
+
+    /// The role held.
+    pub fn role(&self) -> &RoleName {
+        &self.tenure.role
+    }
+
+    /// The term won: the fencing token of this tenure, higher than that of every earlier
+    /// grant of the role.
+    pub fn term(&self) -> LamportTime {
+        self.tenure.term
+    }
+
+    /// Resolves when this tenure ends: `Ok` with the reason the node stepped down, or
+    /// [`NodeError::ShutDown`] if the node stopped while holding the role (its voters'
+    /// leases then run out, and another node may take over after one lease).
+    ///
+    /// The future owns what it needs: it may be awaited after the `Leadership` is gone,
+    /// moved into another task, or created many times; every one resolves.
+    pub fn lost(&self) -> impl Future<Output = Result<LossReason, NodeError>> + Send + 'static {
+        let mut lost = self.tenure.lost.clone();
+        async move {
+            let reason = lost.wait_for(Option::is_some).await.ok().and_then(|r| *r);
+            reason.ok_or(NodeError::ShutDown)
+        }
+    }
+
+    /// Whether this tenure has ended, as [`Leadership::lost`] would report at once.
+    pub fn is_lost(&self) -> bool {
+        self.tenure.lost.borrow().is_some() || self.tenure.lost.has_changed().is_err()
+    }
+
+    /// Gives the role up: the node steps down at once, then tells the voters to release
+    /// their leases, so that a waiting candidate takes over within a few round trips.
+    /// Returns once the node has stepped down: every [`Leadership::lost`] of the tenure
+    /// has then resolved with [`LossReason::Resigned`].
+    ///
+    /// Fails with [`crate::RoleError::NotHolder`] (as [`NodeError::Role`]) if the tenure
+    /// had already ended, and with [`NodeError::ShutDown`] if the node has stopped.
+    pub async fn resign(self) -> Result<(), NodeError> {
+        let commands = self.tenure.commands.upgrade().ok_or(NodeError::ShutDown)?;
+        let (reply, answer) = oneshot::channel();
+        let command = RoleCommand::Resign {
+            role: self.tenure.role.clone(),
+            term: Some(self.tenure.term),
+            reply,
+        };
+        commands
+            .send(Command::Role(command))
+            .await
+            .map_err(|_| NodeError::ShutDown)?;
+        answer.await.map_err(|_| NodeError::ShutDown)??;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Leadership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Leadership")
+            .field("role", &self.tenure.role)
+            .field("term", &self.tenure.term)
+            .field("lost", &*self.tenure.lost.borrow())
+            .finish()
+    }
+}
