@@ -1,11 +1,13 @@
 //! The `polity` command: runs an agent that keeps a node in the cluster.
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use polity::{Config, Event, Node, NodeName, Profile};
+use clap::{Parser, Subcommand};
+use node_args::{LogFormat, NodeArgs};
+use polity::{Event, Node};
+
+mod node_args;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -27,30 +29,8 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct AgentArgs {
-    /// This node's name, unique in the cluster (1 to 64 printable bytes, no spaces).
-    #[arg(long)]
-    name: NodeName,
-    /// UDP address to bind; port 0 picks a free port.
-    #[arg(long, default_value = "0.0.0.0:7700")]
-    bind: SocketAddr,
-    /// Address others reach this node on, if not the bound one (NAT, wildcard bind).
-    #[arg(long)]
-    advertise: Option<SocketAddr>,
-    /// Address of a member to join through; repeat for more.
-    #[arg(long)]
-    join: Vec<SocketAddr>,
-    /// Timing profile.
-    #[arg(long, default_value = "lan")]
-    profile: Profile,
-    /// Log format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum LogFormat {
-    Text,
-    Json,
+    #[command(flatten)]
+    node: NodeArgs,
 }
 
 fn main() -> ExitCode {
@@ -67,14 +47,17 @@ fn agent(args: AgentArgs) -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
-    match args.log_format {
+    match args.node.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-    let mut config = Config::new(args.name, args.profile);
-    config.bind = args.bind;
-    config.advertise = args.advertise;
-    config.join = args.join;
+    let config = match args.node.config() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("polity: {error}");
+            return ExitCode::from(2);
+        }
+    };
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,0 +1,135 @@
+//! The flags that describe a node, shared by `polity agent` and `polity campaign`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use clap::ValueEnum;
+use polity::{Config, Majority, NodeName, Profile, QuorumFunc, QuorumPercentage, SimpleMajority};
+
+/// How the agent writes its logs.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `--quorum`: `majority`, `simple-majority`, or `percent:P:MIN` (P in percent).
+#[derive(Clone, Debug)]
+pub struct QuorumArg(pub Arc<dyn QuorumFunc>);
+
+impl FromStr for QuorumArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "majority" => Ok(QuorumArg(Arc::new(Majority))),
+            "simple-majority" => Ok(QuorumArg(Arc::new(SimpleMajority))),
+            _ => {
+                let bad = || {
+                    format!(
+                        "{s:?} is not a quorum: expected majority, simple-majority or \
+                         percent:P:MIN (P a percentage from 0 to 100, MIN a whole number)"
+                    )
+                };
+                let rest = s.strip_prefix("percent:").ok_or_else(bad)?;
+                let (percent, min) = rest.split_once(':').ok_or_else(bad)?;
+                let percent: f64 = percent.parse().map_err(|_| bad())?;
+                let min: usize = min.parse().map_err(|_| bad())?;
+                if !(0.0..=100.0).contains(&percent) {
+                    return Err(bad());
+                }
+                Ok(QuorumArg(Arc::new(QuorumPercentage::new(
+                    percent / 100.0,
+                    min,
+                ))))
+            }
+        }
+    }
+}
+
+/// The flags of a node.
+#[derive(clap::Args, Clone, Debug)]
+pub struct NodeArgs {
+    /// This node's name, unique in the cluster (1 to 64 printable bytes, no spaces).
+    #[arg(long)]
+    pub name: NodeName,
+    /// UDP address to bind; port 0 picks a free port.
+    #[arg(long, default_value = "0.0.0.0:7700")]
+    pub bind: SocketAddr,
+    /// Address others reach this node on, if not the bound one (NAT, wildcard bind).
+    #[arg(long)]
+    pub advertise: Option<SocketAddr>,
+    /// Address of a member to join through; repeat for more. Give every node the same
+    /// list: a node with none founds a cluster of its own.
+    #[arg(long)]
+    pub join: Vec<SocketAddr>,
+    /// Timing profile: lan (lease 1.5 s), wan (lease 10 s) or fast (lease 300 ms).
+    #[arg(long, default_value = "lan")]
+    pub profile: Profile,
+    /// A fixed electorate: only these nodes vote (comma-separated names). Without it,
+    /// every member votes.
+    #[arg(long, value_delimiter = ',')]
+    pub electorate: Option<Vec<NodeName>>,
+    /// Votes needed: majority, simple-majority (50% + 1, at least 3) or percent:P:MIN.
+    #[arg(long, default_value = "majority")]
+    pub quorum: QuorumArg,
+    /// Directory where the node keeps what it must remember across restarts (its clock
+    /// and the members it counts).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl NodeArgs {
+    /// The node's config, checked.
+    pub fn config(&self) -> Result<Config, polity::InvalidConfig> {
+        let mut config = Config::new(self.name.clone(), self.profile);
+        config.bind = self.bind;
+        config.advertise = self.advertise;
+        config.join = self.join.clone();
+        config.electorate = self
+            .electorate
+            .as_ref()
+            .map(|names| names.iter().cloned().collect());
+        config.quorum = self.quorum.0.clone();
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quorum_flags_parse_or_say_why_not() {
+        assert_eq!(
+            QuorumArg::from_str("majority").map(|q| q.0.votes_required(5)),
+            Ok(3)
+        );
+        assert_eq!(
+            QuorumArg::from_str("simple-majority").map(|q| q.0.votes_required(1)),
+            Ok(3)
+        );
+        assert_eq!(
+            QuorumArg::from_str("percent:75:2").map(|q| q.0.votes_required(4)),
+            Ok(4)
+        );
+        for bad in [
+            "most",
+            "percent:",
+            "percent:x:1",
+            "percent:50",
+            "percent:150:1",
+            "percent:50:-1",
+        ] {
+            let error = QuorumArg::from_str(bad).err().unwrap_or_default();
+            assert!(error.contains("is not a quorum"), "{bad}: {error}");
+        }
+    }
+}
