@@ -7,7 +7,7 @@ use super::campaign::{Waiter, jitter};
 use super::voter::{self, Refusal};
 use super::{Completion, Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::identity::NodeId;
-use crate::wire::{Announcement, Ballot, Body, VoteReply};
+use crate::wire::{Announcement, Ballot, Body, Tenure, VoteReply};
 
 impl Roles {
     /// Handles a role message from `from`.
@@ -158,15 +158,8 @@ impl Roles {
                 population,
                 recalled,
             } => {
-                let id = RequestId(request);
-                if let Some(r) = self.requests.get_mut(&id) {
-                    r.record(
-                        from.name(),
-                        population as usize,
-                        recalled.map(|t| (t, true)),
-                    );
-                    self.settle_request(ctx, out, id);
-                }
+                let answer = recalled.map(|t| (t, true));
+                self.answered(ctx, out, from, request, population, answer);
             }
             Body::Query { role, request } => {
                 if !ctx.i_vote() {
@@ -191,16 +184,27 @@ impl Roles {
                 lease,
                 recalled,
             } => {
-                let id = RequestId(request);
-                if let Some(r) = self.requests.get_mut(&id) {
-                    r.record(
-                        from.name(),
-                        population as usize,
-                        lease.map(|t| (t, recalled)),
-                    );
-                    self.settle_request(ctx, out, id);
-                }
+                let answer = lease.map(|t| (t, recalled));
+                self.answered(ctx, out, from, request, population, answer);
             }
+        }
+    }
+
+    /// Records a voter's answer to a recall or query: the live lease it reported, if any,
+    /// and whether that lease is recalled.
+    fn answered(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        from: &NodeId,
+        request: u64,
+        population: u32,
+        answer: Option<(Tenure, bool)>,
+    ) {
+        let id = RequestId(request);
+        if let Some(r) = self.requests.get_mut(&id) {
+            r.record(from.name(), population as usize, answer);
+            self.settle_request(ctx, out, id);
         }
     }
 
