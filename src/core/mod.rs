@@ -28,7 +28,7 @@ use rand::seq::IteratorRandom;
 
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::{Config, InvalidConfig};
-use crate::identity::{NodeId, NodeName};
+use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{self, Announcement, Body, FocaCodec, Kind, PolityMessage, Subject, WireError};
 use announcements::Announcements;
 use membership::Membership;
@@ -72,6 +72,8 @@ pub struct Durable {
     /// Every member that counts in the population: forgetting them on a restart would
     /// shrink the population and let a few restarted nodes form a quorum alone.
     pub members: Vec<NodeId>,
+    /// The highest term seen for each role, so that views never go back (S5).
+    pub roles: Vec<(RoleName, LamportTime)>,
 }
 
 /// Counters of what the core has seen, for metrics.
@@ -163,7 +165,12 @@ impl Core {
         let mut core = Core {
             membership: Membership::new(&id),
             // A stream of its own, so role timing does not shift foca's choices.
-            roles: Roles::new(now, config.lease, startup.rng_seed ^ 0x726f_6c65_7321),
+            roles: Roles::new(
+                now,
+                config.lease,
+                LamportTime(startup.clock_floor),
+                startup.rng_seed ^ 0x726f_6c65_7321,
+            ),
             clock: LamportClock::starting_above(startup.clock_floor),
             seeds: Vec::new(),
             rng: StdRng::seed_from_u64(startup.rng_seed ^ 0x7265_636f_6e6e),
@@ -226,14 +233,19 @@ impl Core {
         Durable {
             clock: self.clock.time(),
             members: self.membership.counted().cloned().collect(),
+            roles: self.roles.seen_terms(),
         }
     }
 
-    /// Counts `members` (from [`Core::durable`] before a restart) as down until they are
-    /// heard from or reaped. Call right after [`Core::new`].
-    pub fn remember(&mut self, now: Instant, members: &[NodeId]) {
-        for id in members {
+    /// Takes back what [`Core::durable`] returned before a restart: the members count as
+    /// down until they are heard from or reaped, and role views start at the terms seen.
+    /// Call right after [`Core::new`], whose clock floor should exceed `durable.clock`.
+    pub fn remember(&mut self, now: Instant, durable: &Durable) {
+        for id in &durable.members {
             self.membership.remember(id, now);
+        }
+        for (role, term) in &durable.roles {
+            self.roles.remember_term(role, *term);
         }
     }
 

@@ -236,7 +236,7 @@ impl Sim {
         match Core::new(node.config.clone(), startup, local) {
             Ok(mut core) => {
                 if let Some(saved) = saved {
-                    core.remember(local, &saved.members);
+                    core.remember(local, &saved);
                 }
                 node.core = Some(core);
             }

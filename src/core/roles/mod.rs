@@ -32,7 +32,7 @@ use crate::clock::{LamportClock, LamportTime};
 use crate::config::Config;
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{Announcement, Ballot, Body};
-use campaign::{Campaign, Waiter, backoff, jitter};
+use campaign::{Campaign, Waiter, jitter};
 use election::{Election, Tally};
 use holder::{Held, Renewals, chunks};
 use requests::Request;
@@ -111,6 +111,12 @@ impl Ctx<'_> {
             .collect()
     }
 
+    /// How long a candidate refused for another candidate's undecided vote waits before
+    /// asking again: that election is decided within a round trip or two.
+    fn undecided(&self) -> Duration {
+        self.config.election_timeout / 10
+    }
+
     fn need(&self, population: usize) -> usize {
         self.config.quorum.votes_required(population)
     }
@@ -134,12 +140,22 @@ pub(crate) struct Roles {
     next_id: u64,
     /// This node grants nothing before this time (one lease after start).
     quiet_until: Instant,
+    /// This node grants no vote at or below this term: its clock when it started. Terms
+    /// track wall-clock microseconds, so every term granted before a restart is below
+    /// it, and a restarted voter, which has forgotten its promises, cannot help a
+    /// candidate that never heard of them to a lower term than an earlier grant (S2).
+    term_floor: LamportTime,
     renewing: bool,
     rng: StdRng,
 }
 
 impl Roles {
-    pub(crate) fn new(now: Instant, lease: Duration, rng_seed: u64) -> Self {
+    pub(crate) fn new(
+        now: Instant,
+        lease: Duration,
+        term_floor: LamportTime,
+        rng_seed: u64,
+    ) -> Self {
         Roles {
             voters: BTreeMap::new(),
             views: BTreeMap::new(),
@@ -151,6 +167,7 @@ impl Roles {
             lease_checks: BTreeSet::new(),
             next_id: 0,
             quiet_until: now + lease,
+            term_floor,
             renewing: false,
             rng: StdRng::seed_from_u64(rng_seed),
         }
@@ -176,6 +193,19 @@ impl Roles {
             .iter()
             .map(|(r, v)| (r.clone(), v.state().clone()))
             .collect()
+    }
+
+    /// The highest term this node has seen for each role, to keep across a restart.
+    pub(crate) fn seen_terms(&self) -> Vec<(RoleName, LamportTime)> {
+        self.views
+            .iter()
+            .map(|(role, view)| (role.clone(), view.seen_through()))
+            .collect()
+    }
+
+    /// Starts `role`'s view at `term` after a restart, so that it never goes below it.
+    pub(crate) fn remember_term(&mut self, role: &RoleName, term: LamportTime) {
+        self.views.entry(role.clone()).or_default().seen(term);
     }
 
     /// The roles this node holds, with their terms and until when (local time).
@@ -400,7 +430,7 @@ impl Roles {
                 &ballot,
                 ctx.config.lease,
                 self.quiet_until,
-                ctx.config.election_timeout,
+                ctx.undecided(),
             );
             if answer.is_ok() {
                 self.arm_lease_check(out, role);
@@ -483,7 +513,7 @@ impl Roles {
         }
     }
 
-    fn lost(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
+    pub(super) fn lost(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
         let Some(election) = self.elections.remove(role) else {
             return;
         };
@@ -510,7 +540,17 @@ impl Roles {
                 ));
             }
         }
-        if let Some(rival) = &election.rival {
+        // A voter that has not yet heard of a resignation this node already knows of
+        // reports the old lease: that obstacle is about to go away.
+        let rival = election
+            .rival
+            .clone()
+            .filter(|r| !self.views.get(role).is_some_and(|v| v.has_ended(r.term)));
+        let retry_after = match (&election.rival, &rival) {
+            (Some(_), None) => Some(ctx.undecided()),
+            _ => election.retry_after,
+        };
+        if let Some(rival) = &rival {
             let error = RoleError::Lost {
                 holder: rival.holder.clone(),
                 term: rival.term,
@@ -522,22 +562,56 @@ impl Roles {
         let Some(campaign) = self.campaigns.get_mut(role) else {
             return;
         };
-        let timeout = ctx.config.election_timeout;
-        let wait = match election.retry_after {
-            // A lease running out or a voter's quiet time: come back when it is over.
-            Some(wait) => wait + jitter(&mut self.rng, timeout / 4),
-            // Split votes or a higher ballot: back off, further each time.
-            None => {
-                campaign.attempt = campaign.attempt.saturating_add(1);
-                backoff(
-                    &mut self.rng,
-                    campaign.attempt,
-                    timeout / 8,
-                    ctx.config.lease,
-                )
-            }
-        };
+        // Come back when what stood in the way is over (a lease running out, a voter's
+        // quiet time, a rival's undecided election), plus a backoff that grows with each
+        // loss, so that rivals drift apart instead of colliding again.
+        // Losing to a live holder is no contest between candidates: it does not count.
+        // Against rivals, come back in turn (rank order), with turns that widen with each
+        // loss, so that one candidate asks while the others wait and then vote for it.
+        if rival.is_none() {
+            campaign.attempt = campaign.attempt.saturating_add(1);
+        }
+        let widen = 1u32 << campaign.attempt.min(3);
+        let step = (ctx.config.election_timeout / 30).saturating_mul(widen);
+        let wait = retry_after.unwrap_or_default() + self.turn(ctx, role, step);
         self.schedule_retry(ctx, out, role, wait);
+    }
+
+    /// A new contest for `role` begins (the holder resigned or went quiet): waiting
+    /// candidates start again from the shortest backoff, each after `step` times its
+    /// rank among the live voters (plus up to one `step` at random). The order comes from
+    /// a hash of the role and the names, the same on every node, so that one candidate
+    /// usually asks first and the others vote for it instead of splitting the vote; each
+    /// role orders the nodes differently, which spreads the roles.
+    pub(super) fn contest_opens(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        step: Duration,
+    ) {
+        let Some(campaign) = self.campaigns.get_mut(role) else {
+            return;
+        };
+        campaign.attempt = 0;
+        if self.elections.contains_key(role) || self.held.contains_key(role) {
+            return;
+        }
+        let wait = self.turn(ctx, role, step);
+        self.schedule_retry(ctx, out, role, wait);
+    }
+
+    /// How long this node waits for its turn in a contest for `role`: `step` times the
+    /// number of live voters ranked before it, plus up to one `step` at random.
+    fn turn(&mut self, ctx: &Ctx<'_>, role: &RoleName, step: Duration) -> Duration {
+        let mine = rank_key(role, ctx.me.name());
+        let ahead = ctx
+            .live_voters()
+            .iter()
+            .filter(|id| rank_key(role, id.name()) < mine)
+            .count();
+        let ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
+        step.saturating_mul(ahead) + jitter(&mut self.rng, step)
     }
 
     fn schedule_retry(
@@ -736,12 +810,9 @@ impl Roles {
                 if lease.holder != *ctx.me.name() {
                     self.learn(out, role, |v| v.ended(lease.term));
                 }
-                // The holder this node vouched for went quiet: a waiting candidate tries,
-                // after a random pause so that rivals rarely collide.
-                if self.campaigns.contains_key(role) && !self.held.contains_key(role) {
-                    let wait = jitter(&mut self.rng, ctx.config.election_timeout / 2);
-                    self.schedule_retry(ctx, out, role, wait);
-                }
+                // The holder this node vouched for went quiet: waiting candidates try in
+                // turn, 30 ms apart with lan, so that rivals rarely collide.
+                self.contest_opens(ctx, out, role, ctx.config.election_timeout / 10);
             }
             None => {}
         }
@@ -762,4 +833,17 @@ impl Roles {
             });
         }
     }
+}
+
+/// A node's place in the order in which candidates go first for `role`.
+fn rank_key(role: &RoleName, name: &NodeName) -> (u64, NodeName) {
+    let bytes = role
+        .as_str()
+        .bytes()
+        .chain([0])
+        .chain(name.as_str().bytes());
+    let hash = bytes.fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash, name.clone())
 }

@@ -30,9 +30,11 @@ pub enum RoleState {
 /// The step within a term, so that later news about the same term wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Step {
-    Elected = 0,
-    Recalled = 1,
-    Ended = 2,
+    /// Remembered across a restart: the term is known, not who holds it.
+    Seen = 0,
+    Elected = 1,
+    Recalled = 2,
+    Ended = 3,
 }
 
 /// One role's view: a state and the (term, step) it was learned at.
@@ -54,6 +56,23 @@ impl Default for View {
 impl View {
     pub(crate) fn state(&self) -> &RoleState {
         &self.state
+    }
+
+    /// The highest term this view has seen.
+    pub(crate) fn seen_through(&self) -> LamportTime {
+        self.version.0
+    }
+
+    /// Starts the view at `term` without knowing the holder: older news is ignored.
+    pub(crate) fn seen(&mut self, term: LamportTime) {
+        if (term, Step::Seen) > self.version {
+            self.version = (term, Step::Seen);
+        }
+    }
+
+    /// Whether the tenure at `term` is known to have ended (resigned, expired).
+    pub(crate) fn has_ended(&self, term: LamportTime) -> bool {
+        self.version.1 == Step::Ended && self.version.0 >= term
     }
 
     /// Learns `holder` won at `term`; true if the view changed.
@@ -120,6 +139,17 @@ mod tests {
         assert!(view.ended(LamportTime(20)));
         assert_eq!(view.state(), &RoleState::Vacant);
         assert!(!view.elected(&a, LamportTime(20)), "still at term 20");
+    }
+
+    #[test]
+    fn a_remembered_term_keeps_older_news_out_but_lets_its_holder_in() {
+        let a = NodeName::new("a").unwrap();
+        let mut view = View::default();
+        view.seen(LamportTime(20));
+        assert_eq!(view.state(), &RoleState::Vacant);
+        assert!(!view.elected(&a, LamportTime(19)));
+        assert!(view.elected(&a, LamportTime(20)));
+        assert_eq!(view.seen_through(), LamportTime(20));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!   renewal: this is what makes the holder's own, shorter lease safe;
 //! - during its quiet time after start (one lease), the voter grants nothing, since it
 //!   has forgotten which leases it granted before it restarted;
-//! - a recalled term is never renewed again;
+//! - a recalled or released term is never renewed again, nor a term older than one
+//!   already renewed;
 //! - the one way back for `promised` is a withdrawal by the candidate it names, of a
 //!   ballot that never won: the promise then returns to the one before it.
 
@@ -61,8 +62,12 @@ pub(crate) struct Voter {
     pub(crate) lease: Option<Lease>,
     /// The promise before the current one, restored if the current one is withdrawn.
     previous: Option<Ballot>,
-    /// Renewals of this term and below are refused (set by a recall).
-    pub(crate) recalled_through: Option<LamportTime>,
+    /// Renewals of this term and below are refused: it was recalled, or its holder gave
+    /// it up (a renewal sent before a release can arrive after it).
+    pub(crate) closed_through: Option<LamportTime>,
+    /// The highest term this voter has renewed: renewals of older terms come from a
+    /// holder that was already replaced, and are refused.
+    confirmed_through: Option<LamportTime>,
 }
 
 impl Voter {
@@ -128,7 +133,8 @@ impl Voter {
     }
 
     /// Answers a renewal from `holder` at `term`; true if the lease was extended. A voter
-    /// that promised nothing higher acknowledges, which is how newcomers join a lease.
+    /// holding no other holder's lease acknowledges, which is how newcomers join a lease,
+    /// unless the term was recalled or released, or is older than one it renewed.
     pub(crate) fn renew(
         &mut self,
         now: Instant,
@@ -144,12 +150,20 @@ impl Voter {
         let other_lease = self.live_lease(now).is_some_and(|l| l.holder != *holder);
         if now < quiet_until
             || other_lease
-            || !self.admits(&ballot)
-            || self.recalled_through.is_some_and(|r| term <= r)
+            || self.confirmed_through.is_some_and(|c| term < c)
+            || self.closed_through.is_some_and(|r| term <= r)
         {
             return false;
         }
-        self.promise(ballot);
+        if !self.admits(&ballot) {
+            // A higher promise whose vote was never confirmed (its withdrawal may have
+            // been lost) does not stand in the way of a renewal: a renewal grants nothing
+            // new, and a newer holder would have a confirmed lease here, refused above.
+            // The promise itself stays, so no lower vote is granted later.
+        } else {
+            self.promise(ballot);
+        }
+        self.confirmed_through = self.confirmed_through.max(Some(term));
         self.lease = Some(Lease {
             holder: holder.clone(),
             term,
@@ -167,6 +181,7 @@ impl Voter {
             .is_some_and(|l| l.holder == *holder && l.term == term);
         if matches {
             self.lease = None;
+            self.closed_through = self.closed_through.max(Some(term));
         }
         matches
     }
@@ -195,14 +210,14 @@ impl Voter {
     /// The lease itself runs to its end, since its holder may not hear of the recall.
     pub(crate) fn recall(&mut self, now: Instant) -> Option<Tenure> {
         let highest = self.promised.as_ref().map(|p| p.term);
-        self.recalled_through = self.recalled_through.max(highest);
+        self.closed_through = self.closed_through.max(highest);
         self.live_lease(now).map(Lease::tenure)
     }
 
     /// Whether the live lease has been recalled.
     pub(crate) fn is_recalled(&self, now: Instant) -> bool {
         self.live_lease(now)
-            .is_some_and(|l| self.recalled_through.is_some_and(|r| l.term <= r))
+            .is_some_and(|l| self.closed_through.is_some_and(|r| l.term <= r))
     }
 }
 
@@ -308,7 +323,13 @@ mod tests {
             v.vote(after, &ballot(30, "b"), LEASE, t0, UNDECIDED),
             Ok(())
         );
-        assert!(!v.renew(after + 2 * LEASE, &a, LamportTime(10), LEASE, t0));
+        // b won and renews here: a, replaced, is refused from then on.
+        assert!(v.renew(after, &name("b"), LamportTime(30), LEASE, t0));
+        let later = after + 2 * LEASE;
+        assert!(
+            !v.renew(later, &a, LamportTime(10), LEASE, t0),
+            "older than a renewed term"
+        );
     }
 
     #[test]
@@ -353,6 +374,31 @@ mod tests {
     }
 
     #[test]
+    fn a_promise_whose_withdrawal_was_lost_does_not_block_the_holder() {
+        let t0 = Instant::now();
+        let mut v = Voter::default();
+        let h = name("h");
+        assert!(v.renew(t0, &h, LamportTime(10), LEASE, t0));
+        let later = t0 + LEASE;
+        // A challenger got the vote while the holder's lease had run out here, lost, and
+        // its withdrawal never arrived: once its vote runs out, the holder renews again.
+        assert_eq!(
+            v.vote(later, &ballot(20, "c"), LEASE, t0, UNDECIDED),
+            Ok(())
+        );
+        assert!(
+            !v.renew(later, &h, LamportTime(10), LEASE, t0),
+            "the vote still runs"
+        );
+        let after = later + LEASE;
+        assert!(v.renew(after, &h, LamportTime(10), LEASE, t0));
+        // The promise did not go down: no vote below it is granted.
+        assert_eq!(v.promised, Some(ballot(20, "c")));
+        let vote = v.vote(after + LEASE, &ballot(15, "d"), LEASE, t0, UNDECIDED);
+        assert_eq!(vote, Err(Refusal::Promised));
+    }
+
+    #[test]
     fn a_release_drops_only_the_named_lease() {
         let t0 = Instant::now();
         let mut v = Voter::default();
@@ -360,6 +406,10 @@ mod tests {
         assert!(!v.release(&name("a"), LamportTime(9)));
         assert!(!v.release(&name("b"), LamportTime(10)));
         assert!(v.release(&name("a"), LamportTime(10)));
+        assert!(
+            !v.renew(t0, &name("a"), LamportTime(10), LEASE, t0),
+            "a renewal that arrives after the release"
+        );
         assert_eq!(v.vote(t0, &ballot(11, "b"), LEASE, t0, UNDECIDED), Ok(()));
     }
 }
