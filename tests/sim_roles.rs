@@ -490,3 +490,31 @@ fn the_dynamic_electorate_splits_under_long_partitions_or_joins_and_the_fixed_on
         Ok(())
     });
 }
+
+#[test]
+fn joining_nodes_do_not_move_a_role() {
+    for_each_seed("joins_do_not_move_a_role", 0..30, |seed| {
+        // One node founds the cluster and holds the role.
+        let mut sim = Sim::new(SimConfig::lan(1, seed));
+        let r = role("scheduler");
+        sim.campaign(0, &r);
+        sim.run_until(5 * SECOND, |sim| one_holder(sim, &r) == Some(0))
+            .ok_or("the lone node did not win")?;
+        // A second node makes the quorum 2 of 2; three more at once make it 3 of 5.
+        // Newcomers join the running lease at once, so the holder keeps its quorum.
+        sim.add_node(&[0]);
+        sim.run_for(5 * SECOND);
+        for _ in 0..3 {
+            sim.add_node(&[0]);
+        }
+        sim.run_for(10 * SECOND);
+        if one_holder(&sim, &r) != Some(0) || sim.grants(&r) != 1 {
+            return Err(format!(
+                "the role moved: holders {:?}, {} grants",
+                sim.holders(&r),
+                sim.grants(&r)
+            ));
+        }
+        sim.check()
+    });
+}

@@ -117,13 +117,7 @@ impl Roles {
                 let mut acked = Vec::new();
                 for (role, term) in leases {
                     let voter = self.voters.entry(role.clone()).or_default();
-                    if voter.renew(
-                        ctx.now,
-                        from.name(),
-                        term,
-                        ctx.config.lease,
-                        self.quiet_until,
-                    ) {
+                    if voter.renew(ctx.now, from.name(), term, ctx.config.lease) {
                         acked.push(term);
                         self.arm_lease_check(out, &role);
                         self.learn(out, &role, |v| v.elected(from.name(), term));

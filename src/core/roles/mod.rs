@@ -709,13 +709,7 @@ impl Roles {
             let mut acked = Vec::new();
             for (role, term) in &leases {
                 let voter = self.voters.entry(role.clone()).or_default();
-                if voter.renew(
-                    ctx.now,
-                    ctx.me.name(),
-                    *term,
-                    ctx.config.lease,
-                    self.quiet_until,
-                ) {
+                if voter.renew(ctx.now, ctx.me.name(), *term, ctx.config.lease) {
                     acked.push(*term);
                 }
             }

@@ -141,15 +141,17 @@ impl Voter {
         holder: &NodeName,
         term: LamportTime,
         lease: Duration,
-        quiet_until: Instant,
     ) -> bool {
         let ballot = Ballot {
             term,
             candidate: holder.clone(),
         };
         let other_lease = self.live_lease(now).is_some_and(|l| l.holder != *holder);
-        if now < quiet_until
-            || other_lease
+        // No quiet time here: a holder renews only while a quorum of live leases backs
+        // it, and that quorum refuses any rival's election, so a voter that forgot what
+        // it granted before a restart cannot help two holders by acknowledging. This is
+        // how newcomers join a running lease without making the holder lose its quorum.
+        if other_lease
             || self.confirmed_through.is_some_and(|c| term < c)
             || self.closed_through.is_some_and(|r| term <= r)
         {
@@ -252,7 +254,7 @@ mod tests {
             }),
             "an unconfirmed vote is worth asking again soon"
         );
-        assert!(v.renew(half, &name("a"), LamportTime(10), LEASE, t0));
+        assert!(v.renew(half, &name("a"), LamportTime(10), LEASE));
         let refusal = v.vote(half, &ballot(11, "b"), LEASE, t0, UNDECIDED);
         assert_eq!(
             refusal,
@@ -288,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_voter_grants_nothing_during_its_quiet_time() {
+    fn a_fresh_voter_grants_no_vote_during_its_quiet_time_but_joins_a_lease() {
         let t0 = Instant::now();
         let quiet = t0 + LEASE;
         let mut v = Voter::default();
@@ -296,9 +298,17 @@ mod tests {
             v.vote(t0, &ballot(10, "a"), LEASE, quiet, UNDECIDED),
             Err(Refusal::Busy { retry_after: LEASE })
         );
-        assert!(!v.renew(t0, &name("a"), LamportTime(10), LEASE, quiet));
+        assert!(
+            v.renew(t0, &name("a"), LamportTime(10), LEASE),
+            "a newcomer joins a running lease at once"
+        );
         assert_eq!(
-            v.vote(quiet, &ballot(10, "a"), LEASE, quiet, UNDECIDED),
+            v.live_lease(t0 + LEASE / 2).map(|l| l.term),
+            Some(LamportTime(10))
+        );
+        // Once the quiet time and the lease are over, it votes.
+        assert_eq!(
+            v.vote(quiet, &ballot(11, "b"), LEASE, quiet, UNDECIDED),
             Ok(())
         );
     }
@@ -309,25 +319,25 @@ mod tests {
         let mut v = Voter::default();
         let a = name("a");
         assert!(
-            v.renew(t0, &a, LamportTime(10), LEASE, t0),
+            v.renew(t0, &a, LamportTime(10), LEASE),
             "a newcomer joins a lease"
         );
-        assert!(v.renew(t0 + LEASE / 2, &a, LamportTime(10), LEASE, t0));
+        assert!(v.renew(t0 + LEASE / 2, &a, LamportTime(10), LEASE));
         assert_eq!(
             v.live_lease(t0 + LEASE).map(|l| l.term),
             Some(LamportTime(10))
         );
-        assert!(!v.renew(t0 + LEASE, &name("b"), LamportTime(20), LEASE, t0));
+        assert!(!v.renew(t0 + LEASE, &name("b"), LamportTime(20), LEASE));
         let after = t0 + 2 * LEASE;
         assert_eq!(
             v.vote(after, &ballot(30, "b"), LEASE, t0, UNDECIDED),
             Ok(())
         );
         // b won and renews here: a, replaced, is refused from then on.
-        assert!(v.renew(after, &name("b"), LamportTime(30), LEASE, t0));
+        assert!(v.renew(after, &name("b"), LamportTime(30), LEASE));
         let later = after + 2 * LEASE;
         assert!(
-            !v.renew(later, &a, LamportTime(10), LEASE, t0),
+            !v.renew(later, &a, LamportTime(10), LEASE),
             "older than a renewed term"
         );
     }
@@ -340,7 +350,7 @@ mod tests {
         assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0, UNDECIDED), Ok(()));
         assert_eq!(v.recall(t0).map(|t| t.term), Some(LamportTime(10)));
         assert!(v.is_recalled(t0));
-        assert!(!v.renew(t0, &a, LamportTime(10), LEASE, t0));
+        assert!(!v.renew(t0, &a, LamportTime(10), LEASE));
         assert!(
             v.vote(t0, &ballot(11, "b"), LEASE, t0, UNDECIDED).is_err(),
             "lease still runs"
@@ -356,17 +366,17 @@ mod tests {
         let t0 = Instant::now();
         let mut v = Voter::default();
         let h = name("h");
-        assert!(v.renew(t0, &h, LamportTime(10), LEASE, t0));
+        assert!(v.renew(t0, &h, LamportTime(10), LEASE));
         let later = t0 + LEASE;
         // The holder's lease ran out here (a lost packet), and a challenger got the vote.
         assert_eq!(
             v.vote(later, &ballot(20, "c"), LEASE, t0, UNDECIDED),
             Ok(())
         );
-        assert!(!v.renew(later, &h, LamportTime(10), LEASE, t0));
+        assert!(!v.renew(later, &h, LamportTime(10), LEASE));
         // The challenger lost elsewhere and withdraws: the holder is back in business.
         v.withdraw(&name("c"), LamportTime(20));
-        assert!(v.renew(later, &h, LamportTime(10), LEASE, t0));
+        assert!(v.renew(later, &h, LamportTime(10), LEASE));
         // A withdrawal of anything but the latest promise changes nothing.
         v.withdraw(&name("x"), LamportTime(10));
         assert_eq!(v.promised, Some(ballot(10, "h")));
@@ -378,7 +388,7 @@ mod tests {
         let t0 = Instant::now();
         let mut v = Voter::default();
         let h = name("h");
-        assert!(v.renew(t0, &h, LamportTime(10), LEASE, t0));
+        assert!(v.renew(t0, &h, LamportTime(10), LEASE));
         let later = t0 + LEASE;
         // A challenger got the vote while the holder's lease had run out here, lost, and
         // its withdrawal never arrived: once its vote runs out, the holder renews again.
@@ -387,11 +397,11 @@ mod tests {
             Ok(())
         );
         assert!(
-            !v.renew(later, &h, LamportTime(10), LEASE, t0),
+            !v.renew(later, &h, LamportTime(10), LEASE),
             "the vote still runs"
         );
         let after = later + LEASE;
-        assert!(v.renew(after, &h, LamportTime(10), LEASE, t0));
+        assert!(v.renew(after, &h, LamportTime(10), LEASE));
         // The promise did not go down: no vote below it is granted.
         assert_eq!(v.promised, Some(ballot(20, "c")));
         let vote = v.vote(after + LEASE, &ballot(15, "d"), LEASE, t0, UNDECIDED);
@@ -407,7 +417,7 @@ mod tests {
         assert!(!v.release(&name("b"), LamportTime(10)));
         assert!(v.release(&name("a"), LamportTime(10)));
         assert!(
-            !v.renew(t0, &name("a"), LamportTime(10), LEASE, t0),
+            !v.renew(t0, &name("a"), LamportTime(10), LEASE),
             "a renewal that arrives after the release"
         );
         assert_eq!(v.vote(t0, &ballot(11, "b"), LEASE, t0, UNDECIDED), Ok(()));
