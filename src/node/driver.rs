@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::command::{Command, Control};
 use super::role_desk::RoleDesk;
+use super::state_dir::{SAVE_INTERVAL, StateWriter};
 use crate::core::{Core, Event};
 
 /// Size of the receive buffer, in bytes: larger than any UDP payload, so an oversized
@@ -30,6 +31,8 @@ pub(crate) struct Driver {
     control: mpsc::UnboundedReceiver<Control>,
     events: broadcast::Sender<Event>,
     roles: RoleDesk,
+    /// Writes the state directory's file, if the node has one.
+    state: Option<StateWriter>,
     buf: Vec<u8>,
 }
 
@@ -41,6 +44,7 @@ impl Driver {
         control: mpsc::UnboundedReceiver<Control>,
         events: broadcast::Sender<Event>,
         roles: RoleDesk,
+        state: Option<StateWriter>,
     ) -> Self {
         Driver {
             socket,
@@ -49,22 +53,29 @@ impl Driver {
             control,
             events,
             roles,
+            state,
             buf: vec![0; RECV_BUFFER_LEN],
         }
     }
 
     /// Runs until the node leaves, is shut down, or every handle is dropped. Everything
     /// the driver owns, the socket included, is closed when this returns; requests still
-    /// waiting fail with `ShutDown`, and every `Leadership::lost()` resolves.
+    /// waiting fail with `ShutDown`, every `Leadership::lost()` resolves, and the state
+    /// file, if any, holds the state the node stopped with.
     pub(crate) async fn run(mut self) {
         self.serve().await;
         self.roles.close();
+        if let Some(state) = &mut self.state {
+            state.finish(self.core.durable()).await;
+        }
     }
 
     async fn serve(&mut self) {
         // What the core queued while starting (its first announcements to the seeds).
         self.flush().await;
+        let mut next_save = tokio::time::Instant::now() + SAVE_INTERVAL;
         loop {
+            let saving = self.state.is_some();
             let deadline = self.core.poll_timeout();
             let timer = async {
                 match deadline {
@@ -90,6 +101,14 @@ impl Driver {
                 }
                 () = timer => {
                     self.core.handle_timeout(Instant::now());
+                    Flow::Continue
+                }
+                () = tokio::time::sleep_until(next_save), if saving => {
+                    let durable = self.core.durable();
+                    if let Some(state) = &mut self.state {
+                        state.tick(durable).await;
+                    }
+                    next_save = tokio::time::Instant::now() + SAVE_INTERVAL;
                     Flow::Continue
                 }
                 Some(control) = self.control.recv() => {

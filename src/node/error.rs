@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::config::InvalidConfig;
 use crate::core::{ForceLeaveError, RoleError};
@@ -38,6 +39,30 @@ pub enum StartError {
         /// Why the route towards the first join address could not be found, when there
         /// was one to look for.
         route_error: Option<io::Error>,
+    },
+    /// The state directory could not be made (or is not a directory). Fix its path or
+    /// its permissions.
+    #[error("cannot use the state directory {}: {source}; check its path and permissions", .dir.display())]
+    StateDir {
+        /// The directory given.
+        dir: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The state file could not be read or written, is too large, or does not hold a
+    /// polity state. Fix its permissions, or remove it to start afresh: the node then
+    /// forgets the members it counted, which only matters if most of the cluster
+    /// restarts at once.
+    #[error(
+        "cannot use the state file {}: {reason}; remove it to start afresh (the node then \
+         forgets the members it counted) or fix its permissions",
+        .path.display()
+    )]
+    StateFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 

@@ -6,18 +6,33 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::error::StartError;
+use crate::clock::LamportTime;
 use crate::config::Config;
 use crate::core::Startup;
 
-/// The [`Startup`] of a node whose socket is bound to `bound`.
-pub(crate) fn startup(config: &Config, bound: SocketAddr) -> Result<Startup, StartError> {
-    let now = wall_clock_micros();
+/// The [`Startup`] of a node whose socket is bound to `bound`, and whose Lamport clock
+/// stood at `saved_clock` when it last saved its state, if it did.
+pub(crate) fn startup(
+    config: &Config,
+    bound: SocketAddr,
+    saved_clock: Option<LamportTime>,
+) -> Result<Startup, StartError> {
+    let floor = clock_floor(wall_clock_micros(), saved_clock);
     Ok(Startup {
         addr: advertised_addr(config, bound)?,
-        generation: now,
+        generation: floor,
         rng_seed: rand::random::<u64>(),
-        clock_floor: now,
+        clock_floor: floor,
     })
+}
+
+/// The floor of a starting node's clock and generation: the wall-clock time in
+/// microseconds, or just above the clock it saved before, whichever is higher. The
+/// generation is therefore above every earlier one (each was below that start's clock),
+/// and terms keep growing even if the wall clock was set back.
+pub(crate) fn clock_floor(wall_clock_micros: u64, saved_clock: Option<LamportTime>) -> u64 {
+    let after_saved = saved_clock.map_or(0, |saved| saved.get().saturating_add(1));
+    wall_clock_micros.max(after_saved)
 }
 
 /// The address other members reach this node on: `config.advertise` if set; else the
@@ -116,6 +131,14 @@ mod tests {
         let error = advertised_addr(&config(), bound).unwrap_err();
         assert!(matches!(error, StartError::NoAdvertiseAddress { .. }));
         assert!(error.to_string().contains("set `advertise`"));
+    }
+
+    #[test]
+    fn the_clock_floor_is_above_the_saved_clock_and_the_wall_clock() {
+        assert_eq!(clock_floor(100, None), 100);
+        assert_eq!(clock_floor(100, Some(LamportTime(7))), 100);
+        assert_eq!(clock_floor(100, Some(LamportTime(100))), 101);
+        assert_eq!(clock_floor(100, Some(LamportTime(u64::MAX))), u64::MAX);
     }
 
     #[test]

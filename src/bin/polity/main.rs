@@ -1,19 +1,38 @@
-//! The `polity` command: runs an agent that keeps a node in the cluster.
+//! The `polity` command: `agent` runs a node and serves an HTTP API on loopback; the
+//! client commands (`elect`, `resign`, `recall`, `query`, `watch`, `members`, `roles`,
+//! `force-leave`) each make one request to that API; `campaign` runs a command while its
+//! own node holds a role.
+//!
+//! Exit codes: 0 done, 1 failed, 2 refused before doing anything (a bad flag, address or
+//! name), 3 the answer is no (see [`exit_code`]).
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use node_args::{LogFormat, NodeArgs};
-use polity::{Event, Node};
 
+mod agent;
+mod api;
+mod campaign;
+mod client;
+mod commands;
+mod exit_code;
+mod holdings;
+mod http_addr;
+mod http_api;
+mod logging;
+mod metrics;
 mod node_args;
+mod signals;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "polity",
     version,
-    about = "Elect named roles among the peers of a gossip cluster"
+    about = "Elect named roles among the peers of a gossip cluster",
+    after_help = "Exit codes: 0 done (for query: the role is held); 1 failed; 2 bad flag, \
+                  address or name, nothing done; 3 the answer is no (elect lost, query found \
+                  the role vacant, recall found nobody to recall, resign found the role not \
+                  held here)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -22,118 +41,51 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a node: join the cluster and stay in it until interrupted (SIGINT or SIGTERM
-    /// leave gracefully).
-    Agent(AgentArgs),
-}
-
-#[derive(clap::Args, Debug)]
-struct AgentArgs {
-    #[command(flatten)]
-    node: NodeArgs,
+    /// Run a node and serve the HTTP API the other commands use; stay in the cluster
+    /// until interrupted (SIGINT or SIGTERM leave gracefully).
+    ///
+    /// Once running, the agent writes `udp: ADDR` (the address to give other agents'
+    /// --join) and `http: ADDR` (the address to give the other commands' --http) on
+    /// standard output, so that port 0 can be used for either; it logs on standard
+    /// error.
+    Agent(agent::AgentArgs),
+    Campaign(campaign::CampaignArgs),
+    /// Run one election with the agent's node as candidate; print the term won. The
+    /// agent holds the role until `resign`, a recall, or a loss. Exit 3 if another node
+    /// holds it.
+    Elect(commands::ElectArgs),
+    /// Give up a role the agent's node holds; print the term given up. Exit 3 if it does
+    /// not hold it.
+    Resign(commands::RoleArgs),
+    /// Ask a quorum to vacate a role, whoever holds it; print the term recalled. Exit 3
+    /// if nobody holds it.
+    Recall(commands::RoleArgs),
+    /// Ask a quorum who holds a role: print `ROLE HOLDER TERM STATUS`. Exit 0 when held,
+    /// 3 when vacant or recalled.
+    Query(commands::RoleArgs),
+    /// Follow the agent's view of a role: one `ROLE HOLDER TERM STATUS` line now, then
+    /// one per change, until interrupted.
+    Watch(commands::RoleArgs),
+    /// List the members the agent knows: NAME ADDR STATUS.
+    Members(commands::ClientArgs),
+    /// List the roles the agent knows of: ROLE HOLDER TERM STATUS, as the agent sees them.
+    Roles(commands::ClientArgs),
+    /// Remove a member that is down from the population on every node.
+    ForceLeave(commands::ForceLeaveArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Agent(args) => agent(args),
-    }
-}
-
-fn agent(args: AgentArgs) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match args.node.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-    let config = match args.node.config() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("polity: {error}");
-            return ExitCode::from(2);
-        }
-    };
-
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("polity: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
-        let node = match Node::start(config).await {
-            Ok(node) => node,
-            Err(error) => {
-                eprintln!("polity: {error}");
-                return ExitCode::from(2);
-            }
-        };
-        tracing::info!(id = %node.id(), addr = %node.local_addr(), "agent running");
-        let mut events = node.events();
-        let stop = shutdown_signal();
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                event = events.recv() => match event {
-                    Ok(event) => log_event(&event),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "events were missed");
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                        tracing::error!("the node stopped");
-                        return ExitCode::FAILURE;
-                    }
-                },
-                () = &mut stop => break,
-            }
-        }
-        tracing::info!("leaving the cluster");
-        if let Err(error) = node.leave().await {
-            tracing::warn!(%error, "leave failed");
-        }
-        ExitCode::SUCCESS
-    })
-}
-
-fn log_event(event: &Event) {
-    match event {
-        Event::MemberUp(id) => tracing::info!(member = %id, "member up"),
-        Event::MemberDown(id) => tracing::warn!(member = %id, "member down"),
-        Event::MemberLeft(id) => tracing::info!(member = %id, "member left"),
-        Event::MemberReaped(name) => tracing::info!(member = %name, "member forgotten"),
-        Event::Joined => tracing::info!("joined the cluster"),
-        Event::Isolated => tracing::warn!("no live member known"),
-        Event::Rejoined(id) => tracing::warn!(id = %id, "was declared down; rejoined"),
-        Event::RoleAcquired { role, term } => tracing::info!(%role, %term, "holding role"),
-        Event::RoleLost { role, term, reason } => {
-            tracing::warn!(%role, %term, ?reason, "no longer holding role");
-        }
-        Event::RoleChanged { role, state } => tracing::info!(%role, ?state, "role changed"),
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let ctrl_c = tokio::signal::ctrl_c();
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
-        }
+        Command::Agent(args) => agent::run(args),
+        Command::Campaign(args) => campaign::run(args),
+        Command::Elect(args) => commands::elect(args),
+        Command::Resign(args) => commands::resign(args),
+        Command::Recall(args) => commands::recall(args),
+        Command::Query(args) => commands::query(args),
+        Command::Watch(args) => commands::watch(args),
+        Command::Members(args) => commands::members(args),
+        Command::Roles(args) => commands::roles(args),
+        Command::ForceLeave(args) => commands::force_leave(args),
     }
 }

@@ -77,7 +77,8 @@ pub struct NodeArgs {
     #[arg(long, default_value = "majority")]
     pub quorum: QuorumArg,
     /// Directory where the node keeps what it must remember across restarts (its clock
-    /// and the members it counts).
+    /// and the members it counts) in `state.json`; made if missing. An unreadable file
+    /// stops the start: remove it to start afresh.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
     /// Log format.

@@ -1,0 +1,237 @@
+//! The JSON the agent's HTTP API speaks: written by the agent, read by the client
+//! commands. Every body is one JSON object; `watch` streams one per line.
+
+use polity::{LamportTime, Member, MemberStatus, RoleName, RoleState};
+use serde::{Deserialize, Serialize};
+
+/// Where the API lives under the agent's address.
+pub const PREFIX: &str = "/v1";
+
+/// A role and a view of it: `GET /v1/roles/{role}`, `GET /v1/roles/{role}/query`, each
+/// line of `watch`, and each entry of `GET /v1/roles`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct RoleView {
+    /// The role's name.
+    pub role: String,
+    /// `vacant`, `held` or `recalled`.
+    pub status: RoleStatus,
+    /// The holder (for `recalled`, the holder being recalled); `null` when vacant.
+    pub holder: Option<String>,
+    /// The holder's term, its fencing token; `null` when vacant.
+    pub term: Option<u64>,
+}
+
+/// The status of a role, as in [`RoleState`].
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleStatus {
+    /// Nobody holds it.
+    Vacant,
+    /// Somebody holds it.
+    Held,
+    /// A quorum stopped renewing it; vacant once the holder's lease runs out.
+    Recalled,
+}
+
+impl RoleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleStatus::Vacant => "vacant",
+            RoleStatus::Held => "held",
+            RoleStatus::Recalled => "recalled",
+        }
+    }
+}
+
+impl RoleView {
+    pub fn new(role: &RoleName, state: &RoleState) -> Self {
+        let (status, holder, term) = match state {
+            RoleState::Vacant => (RoleStatus::Vacant, None, None),
+            RoleState::Held { holder, term } => (RoleStatus::Held, Some(holder), Some(*term)),
+            RoleState::Recalled { holder, term } => {
+                (RoleStatus::Recalled, Some(holder), Some(*term))
+            }
+        };
+        RoleView {
+            role: role.to_string(),
+            status,
+            holder: holder.map(ToString::to_string),
+            term: term.map(LamportTime::get),
+        }
+    }
+
+    /// `ROLE HOLDER TERM STATUS`, with `-` for what a vacant role does not have.
+    pub fn line(&self) -> String {
+        let holder = self.holder.as_deref().unwrap_or("-");
+        let term = self
+            .term
+            .map_or_else(|| String::from("-"), |term| term.to_string());
+        format!("{} {holder} {term} {}", self.role, self.status.as_str())
+    }
+}
+
+/// `GET /v1/roles`: every role the agent's node has heard of, by name.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct RolesBody {
+    pub roles: Vec<RoleView>,
+}
+
+/// One member, as `GET /v1/members` lists it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct MemberView {
+    pub name: String,
+    /// The address it gossips on.
+    pub addr: String,
+    /// `alive`, `suspect`, `down` or `left`.
+    pub status: String,
+    /// Its generation: larger for a later start or rejoin.
+    pub generation: u64,
+}
+
+impl MemberView {
+    pub fn new(member: &Member) -> Self {
+        MemberView {
+            name: member.id.name().to_string(),
+            addr: member.id.addr().to_string(),
+            status: status_name(member.status).to_owned(),
+            generation: member.id.generation(),
+        }
+    }
+}
+
+/// How a member's status is written in the API and the metrics.
+pub fn status_name(status: MemberStatus) -> &'static str {
+    match status {
+        MemberStatus::Alive => "alive",
+        MemberStatus::Suspect => "suspect",
+        MemberStatus::Down => "down",
+        MemberStatus::Left => "left",
+    }
+}
+
+/// `GET /v1/members`: the members the agent's node knows, itself included, by name, and
+/// the population it counts.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct MembersBody {
+    pub population: usize,
+    pub members: Vec<MemberView>,
+}
+
+/// `POST /v1/roles/{role}/elect`, `.../resign` and `.../recall`: the term won, given up
+/// or recalled, and the node that holds or held it (for `recall`, `null` if the agent's
+/// node had not heard who).
+#[derive(Serialize, Deserialize, Debug)]
+pub struct TermBody {
+    pub role: String,
+    pub term: u64,
+    pub holder: Option<String>,
+}
+
+/// `GET /v1/health`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct HealthBody {
+    /// Always `ok`: an agent that cannot answer does not answer.
+    pub status: String,
+    /// The agent's node name.
+    pub name: String,
+    /// The address it gossips on.
+    pub addr: String,
+    /// Its current generation.
+    pub generation: u64,
+    /// Whether it has reached at least one other member (a node with no join addresses
+    /// founds its own cluster and is never joined until someone joins it).
+    pub joined: bool,
+    /// The population it counts.
+    pub population: usize,
+}
+
+/// `POST /v1/members/{name}/force-leave`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ForceLeftBody {
+    pub name: String,
+}
+
+/// Every error: a message for people and a code for programs, with the holder and term
+/// when an election was lost.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ErrorBody {
+    pub error: String,
+    pub code: ErrorCode,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub holder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub term: Option<u64>,
+}
+
+/// What went wrong, for programs.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: a role or member name that is not valid.
+    InvalidName,
+    /// 409: another node holds the role (`holder` and `term` say which).
+    Lost,
+    /// 409: the agent's node does not hold the role it was asked to resign.
+    NotHolder,
+    /// 409: nobody holds the role it was asked to recall.
+    RoleUnfilled,
+    /// 503: too few voters are alive for a quorum.
+    NotEnoughMembers,
+    /// 503: the agent's node has not been in the cluster for a lease yet.
+    NotJoined,
+    /// 504: no quorum answered in time.
+    TimedOut,
+    /// 503: the request was cancelled because the agent is leaving.
+    Cancelled,
+    /// 503: the agent's node has stopped.
+    ShutDown,
+    /// 404: no member of that name is known.
+    UnknownMember,
+    /// 409: the member is not down, so it cannot be force-left.
+    NotDown,
+    /// 404: no such route.
+    NotFound,
+    /// 405: the route exists, not with this method.
+    MethodNotAllowed,
+    /// 400: a malformed request (a bad query string).
+    BadRequest,
+    /// A code this client does not know.
+    #[serde(other)]
+    Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polity::NodeName;
+
+    #[test]
+    fn role_lines_show_a_dash_for_what_a_vacant_role_lacks() {
+        let role = RoleName::new("scheduler").unwrap();
+        let vacant = RoleView::new(&role, &RoleState::Vacant);
+        assert_eq!(vacant.line(), "scheduler - - vacant");
+        let held = RoleState::Held {
+            holder: NodeName::new("node-2").unwrap(),
+            term: LamportTime(1_795_435_524_470_288),
+        };
+        assert_eq!(
+            RoleView::new(&role, &held).line(),
+            "scheduler node-2 1795435524470288 held"
+        );
+    }
+
+    #[test]
+    fn views_and_errors_read_back_what_was_written() {
+        let role = RoleName::new("r").unwrap();
+        let view = RoleView::new(&role, &RoleState::Vacant);
+        let text = serde_json::to_string(&view).unwrap();
+        assert_eq!(
+            text,
+            r#"{"role":"r","status":"vacant","holder":null,"term":null}"#
+        );
+        assert_eq!(serde_json::from_str::<RoleView>(&text).unwrap(), view);
+        let error: ErrorBody =
+            serde_json::from_str(r#"{"error":"x","code":"from_the_future"}"#).unwrap();
+        assert_eq!(error.code, ErrorCode::Other);
+    }
+}

@@ -1,0 +1,572 @@
+//! The `polity` binary end to end: real `polity agent` processes on 127.0.0.1, driven
+//! only through the client commands, and the commands' refusals of bad input.
+//!
+//! Agents bind port 0 for gossip and for the API and report the ports picked on standard
+//! output (`udp: ADDR`, `http: ADDR`). Nothing sleeps to synchronise: every wait polls a
+//! command until it answers as expected, with a deadline that only stops a broken test
+//! from hanging. Every process started is killed when its guard is dropped, also when a
+//! test fails.
+#![cfg(feature = "cli")]
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const POLITY: &str = env!("CARGO_BIN_EXE_polity");
+
+/// Generous bound on any wait: convergence, an election, failure detection.
+const BOUND: Duration = Duration::from_secs(30);
+
+/// What a finished command printed, and its exit code.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {self:?}"))
+    }
+}
+
+/// Runs `polity ARGS` to the end. `POLITY_HTTP_ADDR` is removed, so only `--http` counts.
+fn polity(args: &[&str]) -> Run {
+    let output = Command::new(POLITY)
+        .args(args)
+        .env_remove("POLITY_HTTP_ADDR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the polity binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr)
+            .trim_end()
+            .to_owned(),
+    }
+}
+
+/// Runs `polity ARGS` every 50 ms until `done` accepts what it printed; panics with
+/// `what` and the last run after [`BOUND`].
+fn poll(what: &str, args: &[&str], done: impl Fn(&Run) -> bool) -> Run {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let run = polity(args);
+        if done(&run) {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited {BOUND:?} for {what}; last `polity {}` gave {run:?}",
+            args.join(" ")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The lines a child writes to standard output, read on a thread of their own so that
+/// the pipe never fills up.
+struct Lines(mpsc::Receiver<String>);
+
+impl Lines {
+    fn new(out: impl std::io::Read + Send + 'static) -> Self {
+        let (send, receive) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { return };
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Lines(receive)
+    }
+
+    /// The next line, or `None` if none came within [`BOUND`] or the output closed.
+    fn next(&self) -> Option<String> {
+        self.0.recv_timeout(BOUND).ok()
+    }
+
+    /// Reads lines until one equals `wanted`; panics with what came instead.
+    fn until(&self, wanted: &str) {
+        let mut seen = Vec::new();
+        while let Some(line) = self.next() {
+            if line == wanted {
+                return;
+            }
+            seen.push(line);
+        }
+        panic!("never read {wanted:?}; read {seen:?}");
+    }
+}
+
+/// A child process, killed and reaped when dropped.
+struct Guard(Child);
+
+impl Guard {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A running `polity agent`.
+struct Agent {
+    name: String,
+    process: Guard,
+    udp: String,
+    http: String,
+    log: PathBuf,
+}
+
+impl Agent {
+    /// Starts `polity agent --name NAME` on loopback with the fast profile, joining
+    /// `join` if given, logging to a file in `dir`; returns once it reported its ports.
+    fn start(dir: &Path, name: &str, join: Option<&str>) -> Agent {
+        let log = dir.join(format!("{name}.log"));
+        let mut command = Command::new(POLITY);
+        command
+            .args(["agent", "--name", name, "--bind", "127.0.0.1:0"])
+            .args(["--http", "127.0.0.1:0", "--profile", "fast"])
+            .env("RUST_LOG", "info,polity=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log).expect("the log file can be made"));
+        if let Some(join) = join {
+            command.args(["--join", join]);
+        }
+        let mut child = command.spawn().expect("the polity binary runs");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let process = Guard(child);
+        let lines = Lines::new(stdout);
+        let read = |prefix: &str| {
+            let line = lines.next().unwrap_or_else(|| {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("agent {name} did not report its {prefix} address; its log:\n{log}")
+            });
+            line.strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("agent {name} wrote {line:?}, not {prefix}"))
+                .to_owned()
+        };
+        let udp = read("udp: ");
+        let http = read("http: ");
+        Agent {
+            name: name.to_owned(),
+            process,
+            udp,
+            http,
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Three agents, `a`, `b` and `c`, the last two joined to the first. Their logs are
+/// printed if a test fails while they run.
+struct Cluster {
+    agents: Vec<Agent>,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let a = Agent::start(dir.path(), "a", None);
+        let b = Agent::start(dir.path(), "b", Some(&a.udp));
+        let c = Agent::start(dir.path(), "c", Some(&a.udp));
+        let cluster = Cluster {
+            agents: vec![a, b, c],
+            _dir: dir,
+        };
+        for agent in &cluster.agents {
+            let http = agent.http.as_str();
+            poll(
+                &format!("{} to see 3 members alive", agent.name),
+                &["members", "--http", http, "--json"],
+                |run| {
+                    run.code == 0
+                        && statuses(&run.json()).iter().all(|(_, s)| s == "alive")
+                        && statuses(&run.json()).len() == 3
+                },
+            );
+            // A node answers role requests once it has been in the cluster for a lease,
+            // and votes once it has run for a lease: then a query is answered.
+            poll(
+                &format!("{} to answer a query", agent.name),
+                &["query", "probe", "--http", http],
+                |run| run.code == 3,
+            );
+        }
+        cluster
+    }
+
+    fn http(&self, name: &str) -> &str {
+        &self.agent(name).http
+    }
+
+    fn agent(&self, name: &str) -> &Agent {
+        self.agents
+            .iter()
+            .find(|agent| agent.name == name)
+            .expect("a known agent")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for agent in &self.agents {
+                eprintln!("---- log of agent {} ----\n{}", agent.name, agent.log());
+            }
+        }
+    }
+}
+
+/// Every member's name and status in a `members --json` answer.
+fn statuses(members: &Value) -> Vec<(String, String)> {
+    members["members"]
+        .as_array()
+        .expect("a members array")
+        .iter()
+        .map(|member| {
+            (
+                member["name"].as_str().unwrap_or_default().to_owned(),
+                member["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn status_of(members: &Value, name: &str) -> Option<String> {
+    statuses(members)
+        .into_iter()
+        .find(|(member, _)| member == name)
+        .map(|(_, status)| status)
+}
+
+#[test]
+fn three_agents_elect_query_watch_resign_recall_and_force_leave() {
+    let mut cluster = Cluster::start();
+    let (a, b, c) = (
+        cluster.http("a").to_owned(),
+        cluster.http("b").to_owned(),
+        cluster.http("c").to_owned(),
+    );
+
+    // elect: the term on standard output, exit 0.
+    let won = polity(&["elect", "sched", "--http", &a]);
+    assert_eq!(won.code, 0, "{won:?}");
+    let term: u64 = won.stdout.parse().expect("elect prints the term");
+
+    // query, held: the line, exit 0; also as JSON, from another agent.
+    let held = polity(&["query", "sched", "--http", &b]);
+    assert_eq!(
+        (held.code, held.stdout.as_str()),
+        (0, &*format!("sched a {term} held"))
+    );
+    let held = polity(&["query", "sched", "--http", &c, "--json"]);
+    assert_eq!(held.code, 0, "{held:?}");
+    let view = held.json();
+    assert_eq!(view["role"], "sched");
+    assert_eq!(view["status"], "held");
+    assert_eq!(view["holder"], "a");
+    assert_eq!(view["term"], term);
+
+    // query, vacant: dashes, exit 3.
+    let vacant = polity(&["query", "nobody-has-it", "--http", &a]);
+    assert_eq!(
+        (vacant.code, vacant.stdout.as_str()),
+        (3, "nobody-has-it - - vacant")
+    );
+
+    // A second candidate loses: exit 3, naming the holder.
+    let lost = polity(&["elect", "sched", "--http", &b]);
+    assert_eq!(lost.code, 3, "{lost:?}");
+    assert!(lost.stderr.contains("a holds sched"), "{lost:?}");
+    let lost = polity(&["elect", "sched", "--http", &b, "--json"]);
+    assert_eq!(lost.code, 3, "{lost:?}");
+    let error = lost.json();
+    assert_eq!(error["code"], "lost");
+    assert_eq!(error["holder"], "a");
+    assert_eq!(error["term"], term);
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("a holds sched"))
+    );
+
+    // Electing again where it is held is no loss: the same term.
+    let again = polity(&["elect", "sched", "--http", &a]);
+    assert_eq!((again.code, again.stdout.as_str()), (0, &*term.to_string()));
+
+    // roles and members, as text and JSON.
+    let roles = polity(&["roles", "--http", &a]);
+    assert_eq!(roles.code, 0, "{roles:?}");
+    assert!(
+        roles
+            .stdout
+            .lines()
+            .any(|l| l == format!("sched a {term} held")),
+        "{roles:?}"
+    );
+    let roles = polity(&["roles", "--http", &a, "--json"]).json();
+    let sched = roles["roles"]
+        .as_array()
+        .expect("a roles array")
+        .iter()
+        .find(|role| role["role"] == "sched")
+        .cloned()
+        .expect("sched is listed");
+    assert_eq!(
+        (sched["holder"].clone(), sched["term"].clone()),
+        ("a".into(), term.into())
+    );
+    let members = polity(&["members", "--http", &b]);
+    assert_eq!(members.code, 0, "{members:?}");
+    let mut lines = members.stdout.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "ADDR", "STATUS"]);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 3, "{members:?}");
+    for (row, name) in rows.iter().zip(["a", "b", "c"]) {
+        assert_eq!((row[0], row[2]), (name, "alive"), "{members:?}");
+        assert_eq!(row[1], cluster.agent(name).udp);
+    }
+    let members = polity(&["members", "--http", &b, "--json"]).json();
+    assert_eq!(members["population"], 3);
+
+    // watch: the current state, then each change, one line each.
+    let mut watch = Command::new(POLITY)
+        .args(["watch", "w", "--http", &c])
+        .env_remove("POLITY_HTTP_ADDR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the polity binary runs");
+    let watched = Lines::new(watch.stdout.take().expect("stdout is piped"));
+    let watch = Guard(watch);
+    assert_eq!(watched.next().as_deref(), Some("w - - vacant"));
+    let won = polity(&["elect", "w", "--http", &b]);
+    assert_eq!(won.code, 0, "{won:?}");
+    let w_term = won.stdout.clone();
+    watched.until(&format!("w b {w_term} held"));
+    let resigned = polity(&["resign", "w", "--http", &b]);
+    assert_eq!(
+        (resigned.code, resigned.stdout.as_str()),
+        (0, w_term.as_str())
+    );
+    watched.until("w - - vacant");
+    drop(watch);
+
+    // resign what the agent does not hold: exit 3.
+    let not_held = polity(&["resign", "w", "--http", &b]);
+    assert_eq!(not_held.code, 3, "{not_held:?}");
+    assert!(not_held.stderr.contains("does not hold w"), "{not_held:?}");
+
+    // recall: the term recalled, exit 0; the role then runs out.
+    let recalled = polity(&["recall", "sched", "--http", &b]);
+    assert_eq!(
+        (recalled.code, recalled.stdout.as_str()),
+        (0, &*term.to_string())
+    );
+    poll(
+        "sched to be vacant after the recall",
+        &["query", "sched", "--http", &c],
+        |run| run.code == 3 && run.stdout == "sched - - vacant",
+    );
+    // recall what nobody holds: exit 3, RoleUnfilled.
+    let unfilled = polity(&["recall", "never-held", "--http", &b, "--json"]);
+    assert_eq!(unfilled.code, 3, "{unfilled:?}");
+    assert_eq!(unfilled.json()["code"], "role_unfilled");
+
+    // force-leave: refused for a live member, done for a crashed one.
+    let alive = polity(&["force-leave", "b", "--http", &a]);
+    assert_eq!(alive.code, 1, "{alive:?}");
+    assert!(alive.stderr.contains("not down"), "{alive:?}");
+    let unknown = polity(&["force-leave", "zed", "--http", &a]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("no member named zed"),
+        "{unknown:?}"
+    );
+    cluster.agents[2].process.kill();
+    poll(
+        "a to see c down",
+        &["members", "--http", &a, "--json"],
+        |run| run.code == 0 && status_of(&run.json(), "c").as_deref() == Some("down"),
+    );
+    let forced = polity(&["force-leave", "c", "--http", &a]);
+    assert_eq!(
+        (forced.code, forced.stdout.as_str()),
+        (0, "force-left c"),
+        "{forced:?}"
+    );
+    let members = polity(&["members", "--http", &a, "--json"]).json();
+    assert_eq!(status_of(&members, "c").as_deref(), Some("left"));
+    assert_eq!(members["population"], 2);
+    poll(
+        "b to learn that c was force-left",
+        &["members", "--http", &b, "--json"],
+        |run| run.code == 0 && status_of(&run.json(), "c").as_deref() == Some("left"),
+    );
+}
+
+#[test]
+fn an_agent_leaves_on_sigterm_and_the_others_see_it_go() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let a = Agent::start(dir.path(), "a", None);
+    let mut b = Agent::start(dir.path(), "b", Some(&a.udp));
+    poll(
+        "a to see b alive",
+        &["members", "--http", &a.http, "--json"],
+        |run| run.code == 0 && status_of(&run.json(), "b").as_deref() == Some("alive"),
+    );
+    let health = polity(&["members", "--http", &b.http]);
+    assert_eq!(health.code, 0, "{health:?}");
+
+    let signalled = Command::new("kill")
+        .args(["-TERM", &b.process.0.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    let deadline = Instant::now() + BOUND;
+    let status = loop {
+        if let Some(status) = b.process.0.try_wait().expect("the agent can be waited for") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "b did not exit on SIGTERM:\n{}",
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "b exited with {status}:\n{}", b.log());
+    assert!(b.log().contains("leaving the cluster"), "{}", b.log());
+    // Left, not down: it said goodbye, and no longer counts.
+    let members = poll(
+        "a to see b leave",
+        &["members", "--http", &a.http, "--json"],
+        |run| run.code == 0 && status_of(&run.json(), "b").as_deref() != Some("alive"),
+    );
+    assert_eq!(status_of(&members.json(), "b").as_deref(), Some("left"));
+    assert_eq!(members.json()["population"], 1);
+}
+
+#[test]
+fn unknown_flags_are_refused_with_exit_2() {
+    let run = polity(&["query", "sched", "--bogus"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--bogus"), "{run:?}");
+    let run = polity(&["agent", "--name", "a", "--bogus"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[test]
+fn bad_addresses_are_refused_with_exit_2() {
+    for command in ["query", "elect", "watch"] {
+        let run = polity(&[command, "sched", "--http", "nonsense"]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("nonsense") && run.stderr.contains("IP:PORT"),
+            "{run:?}"
+        );
+    }
+    let run = polity(&["members", "--http", "localhost"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[test]
+fn bad_role_names_are_refused_with_exit_2_naming_the_character() {
+    let run = polity(&["elect", "bad role"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("' '"), "{run:?}");
+    let run = polity(&["query", "tab\there", "--json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("'\\t'"), "{run:?}");
+    let run = polity(&["query", &"r".repeat(129)]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("at most 128"), "{run:?}");
+}
+
+#[test]
+fn an_unreachable_agent_is_named_with_how_to_start_one() {
+    // A port that was free a moment ago: nothing listens there.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = listener.local_addr().expect("its address").to_string();
+    drop(listener);
+    for args in [
+        vec!["query", "sched", "--http", &addr],
+        vec!["members", "--http", &addr, "--json"],
+        vec!["watch", "sched", "--http", &addr],
+    ] {
+        let run = polity(&args);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains(&addr), "{run:?}");
+        assert!(run.stderr.contains("polity agent --name"), "{run:?}");
+        assert!(run.stdout.is_empty(), "{run:?}");
+    }
+}
+
+#[test]
+fn the_api_is_refused_beyond_loopback_without_http_public() {
+    let run = polity(&[
+        "agent",
+        "--name",
+        "a",
+        "--bind",
+        "127.0.0.1:0",
+        "--http",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--http-public"), "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+}
+
+#[test]
+fn a_corrupt_state_file_stops_the_agent_and_names_the_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let state = dir.path().join("state.json");
+    std::fs::write(&state, "not json").expect("the file can be written");
+    let dir_arg = dir.path().to_str().expect("a UTF-8 path");
+    let run = polity(&[
+        "agent",
+        "--name",
+        "a",
+        "--bind",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--state-dir",
+        dir_arg,
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains(&state.display().to_string()), "{run:?}");
+    assert!(run.stderr.contains("remove it to start afresh"), "{run:?}");
+}

@@ -1,0 +1,482 @@
+//! `polity campaign ROLE -- CMD` as a user runs it: real processes on 127.0.0.1 with the
+//! `fast` profile (lease 300 ms), small `sh` scripts as CMD that leave files in a scratch
+//! directory.
+//!
+//! Clusters are three processes with the fixed electorate `n0,n1,n2`, so that a quorum is
+//! two of them from the start, whoever has joined. The first is started alone; the others
+//! join it at the address it prints (`polity: node n0 listening on IP:PORT`).
+//!
+//! Nothing sleeps to synchronise: every wait polls a file, a log or an exit status, and
+//! its deadline only stops a broken test from hanging. Every process is killed when its
+//! guard is dropped, also when a test fails.
+//!
+//! The tests take turns ([`serial`]): with the `fast` profile CMD has only 16.5 ms
+//! between SIGTERM and SIGKILL, and tests starting processes side by side on a small
+//! machine could starve a trap of the CPU for longer than that.
+#![cfg(all(feature = "cli", target_os = "linux"))]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const POLITY: &str = env!("CARGO_BIN_EXE_polity");
+
+/// Generous bound on any one step: a cluster forming, an election, a handoff.
+const GUARD: Duration = Duration::from_secs(20);
+
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(10);
+
+const ROLE: &str = "scheduler";
+
+/// CMD for most tests: records its environment in `$d/$POLITY_HOLDER.env` (written
+/// whole, then renamed), appends its term to `$d/$POLITY_HOLDER.started`, and on SIGTERM
+/// writes its term to `$d/$POLITY_HOLDER.term` and exits 0; exits 7 once
+/// `$d/$POLITY_HOLDER.go` exists.
+///
+/// CMD must act on SIGTERM well within the grace period (16.5 ms with the `fast`
+/// profile): the trap uses shell builtins only, and the script waits with the `wait`
+/// builtin, which a trapped signal interrupts at once, rather than for a foreground
+/// command, after which the shell would run the trap only once that command is done.
+const SCRIPT: &str = r#"
+d=$1
+trap 'echo "$POLITY_TERM" > "$d/$POLITY_HOLDER.term"; exit 0' TERM
+printf '%s\n%s\n%s\n' "$POLITY_ROLE" "$POLITY_TERM" "$POLITY_HOLDER" > "$d/$POLITY_HOLDER.env.tmp"
+mv "$d/$POLITY_HOLDER.env.tmp" "$d/$POLITY_HOLDER.env"
+echo "$POLITY_TERM" >> "$d/$POLITY_HOLDER.started"
+while [ ! -e "$d/$POLITY_HOLDER.go" ]; do sleep 0.02 & wait $!; done
+exit 7
+"#;
+
+/// Held for the whole of a test, so that tests run one at a time.
+fn serial() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A scratch directory of its own under the system's temp directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "polity-cli-campaign-{}-{test}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// The file's contents, or `None` while it does not exist.
+    fn read(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.file(name)).ok()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `polity campaign` whose standard error (its own and CMD's) is collected.
+/// Dropping it kills it with SIGKILL (CMD then dies of its parent-death signal) and
+/// reaps it.
+struct Campaign {
+    name: String,
+    child: Child,
+    log: Arc<Mutex<String>>,
+    /// Set once every writer of standard error has closed it.
+    log_closed: Arc<AtomicBool>,
+}
+
+impl Campaign {
+    /// Starts `polity campaign ROLE --name NAME --bind 127.0.0.1:0 --profile fast FLAGS
+    /// -- CMD...`.
+    fn start(name: &str, flags: &[&str], cmd: &[&str]) -> Self {
+        let mut child = Command::new(POLITY)
+            .args(["campaign", ROLE, "--name", name])
+            .args(["--bind", "127.0.0.1:0", "--profile", "fast"])
+            .args(flags)
+            .arg("--")
+            .args(cmd)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let log_closed = Arc::new(AtomicBool::new(false));
+        let (sink, closed) = (Arc::clone(&log), Arc::clone(&log_closed));
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stderr);
+            let mut line = String::new();
+            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+            closed.store(true, Ordering::Release);
+        });
+        Campaign {
+            name: name.to_owned(),
+            child,
+            log,
+            log_closed,
+        }
+    }
+
+    /// A node of the three-node cluster, running [`SCRIPT`] in `scratch`.
+    fn member(name: &str, join: Option<&str>, extra: &[&str], scratch: &Scratch) -> Self {
+        let mut flags = vec!["--electorate", "n0,n1,n2"];
+        if let Some(addr) = join {
+            flags.extend(["--join", addr]);
+        }
+        flags.extend(extra);
+        let dir = scratch.path().to_str().unwrap();
+        Self::start(name, &flags, &["sh", "-c", SCRIPT, "cmd", dir])
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id()).unwrap())
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill(self.pid(), signal).unwrap();
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The whole log, once the process and everything it started have closed standard
+    /// error.
+    fn final_log(&self, logs: &Logs) -> String {
+        let what = format!("{} to close its standard error", self.name);
+        logs.wait_for(&what, || {
+            self.log_closed.load(Ordering::Acquire).then_some(())
+        });
+        self.log()
+    }
+
+    /// The address the node prints at start.
+    fn addr(&self, logs: &Logs) -> String {
+        let prefix = format!("polity: node {} listening on ", self.name);
+        logs.wait_for(&format!("{} to print its address", self.name), || {
+            self.log()
+                .lines()
+                .find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
+        })
+    }
+
+    /// Waits for the process to exit.
+    fn exit_status(&mut self, logs: &Logs) -> ExitStatus {
+        let what = format!("{} to exit", self.name);
+        logs.wait_for(&what, || self.child.try_wait().unwrap())
+    }
+}
+
+impl Drop for Campaign {
+    fn drop(&mut self) {
+        // A stopped process dies of SIGKILL too; SIGCONT only lets it go at once.
+        let _ = kill(self.pid(), Signal::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The logs of some processes, to show when a wait fails.
+struct Logs(Vec<(String, Arc<Mutex<String>>)>);
+
+impl Logs {
+    fn of<'a>(campaigns: impl IntoIterator<Item = &'a Campaign>) -> Self {
+        Logs(
+            campaigns
+                .into_iter()
+                .map(|c| (c.name.clone(), Arc::clone(&c.log)))
+                .collect(),
+        )
+    }
+
+    fn dump(&self) -> String {
+        let mut out = String::new();
+        for (name, log) in &self.0 {
+            out.push_str(&format!("---- {name} ----\n{}", log.lock().unwrap()));
+        }
+        out
+    }
+
+    /// Polls `check` until it returns `Some`; panics with the logs after [`GUARD`].
+    fn wait_for<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + GUARD;
+        loop {
+            if let Some(value) = check() {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {GUARD:?} for {what}\n{}",
+                self.dump()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// Three nodes `n0`, `n1`, `n2` running [`SCRIPT`], `extra` flags for each; returns once
+/// each sees the two others.
+fn cluster(scratch: &Scratch, extra: &[&str]) -> Vec<Campaign> {
+    let n0 = Campaign::member("n0", None, extra, scratch);
+    let addr = n0.addr(&Logs::of([&n0]));
+    let mut nodes = vec![n0];
+    for name in ["n1", "n2"] {
+        nodes.push(Campaign::member(name, Some(&addr), extra, scratch));
+    }
+    let logs = Logs::of(&nodes);
+    for node in &nodes {
+        let what = format!("{} to see two members up", node.name);
+        logs.wait_for(&what, || {
+            (node.log().matches("member up").count() >= 2).then_some(())
+        });
+    }
+    nodes
+}
+
+/// Waits until exactly one node has started CMD; returns its index. Panics if several
+/// have.
+fn holder(nodes: &[Campaign], scratch: &Scratch) -> usize {
+    Logs::of(nodes).wait_for("a node to start CMD", || {
+        let started: Vec<usize> = (0..nodes.len())
+            .filter(|&i| scratch.file(&format!("{}.started", nodes[i].name)).exists())
+            .collect();
+        assert!(started.len() <= 1, "two holders: {started:?}");
+        started.first().copied()
+    })
+}
+
+/// Reads what [`SCRIPT`] recorded for `name`: role, term, holder.
+fn recorded_env(scratch: &Scratch, name: &str) -> (String, u64, String) {
+    let env = scratch.read(&format!("{name}.env")).unwrap();
+    let lines: Vec<&str> = env.lines().collect();
+    assert_eq!(lines.len(), 3, "{env:?}");
+    let term = lines[1]
+        .parse()
+        .unwrap_or_else(|_| panic!("POLITY_TERM {:?} is not a number", lines[1]));
+    (lines[0].to_owned(), term, lines[2].to_owned())
+}
+
+#[test]
+fn cmd_gets_the_role_term_and_holder_in_its_environment() {
+    let _turn = serial();
+    let scratch = Scratch::new("env");
+    let nodes = cluster(&scratch, &[]);
+    let h = holder(&nodes, &scratch);
+    let (role, term, holder) = recorded_env(&scratch, &nodes[h].name);
+    assert_eq!(role, ROLE);
+    assert!(term > 0);
+    assert_eq!(holder, nodes[h].name);
+}
+
+#[test]
+fn campaign_exits_with_cmds_code_and_another_node_takes_over() {
+    let _turn = serial();
+    let scratch = Scratch::new("handoff");
+    let mut nodes = cluster(&scratch, &[]);
+    let logs = Logs::of(&nodes);
+    let first = holder(&nodes, &scratch);
+    let (_, first_term, _) = recorded_env(&scratch, &nodes[first].name);
+
+    std::fs::write(scratch.file(&format!("{}.go", nodes[first].name)), "").unwrap();
+    let status = nodes[first].exit_status(&logs);
+    assert_eq!(status.code(), Some(7), "{}", logs.dump());
+
+    let next = logs.wait_for("another node to start CMD", || {
+        (0..nodes.len())
+            .find(|&i| i != first && scratch.file(&format!("{}.env", nodes[i].name)).exists())
+    });
+    let (_, next_term, holder) = recorded_env(&scratch, &nodes[next].name);
+    assert_eq!(holder, nodes[next].name);
+    assert!(
+        next_term > first_term,
+        "terms {first_term} then {next_term}"
+    );
+}
+
+/// Cuts the holder off by stopping the two other nodes: it cannot renew with a quorum,
+/// loses the role, and must stop CMD with SIGTERM. Returns the holder's index.
+fn cut_off_holder(nodes: &[Campaign], scratch: &Scratch) -> usize {
+    let h = holder(nodes, scratch);
+    for (i, node) in nodes.iter().enumerate() {
+        if i != h {
+            node.signal(Signal::SIGSTOP);
+        }
+    }
+    let name = &nodes[h].name;
+    let term = Logs::of(nodes).wait_for(&format!("{name}'s CMD to get SIGTERM"), || {
+        scratch
+            .read(&format!("{name}.term"))
+            .filter(|term| term.ends_with('\n'))
+    });
+    let (_, held, _) = recorded_env(scratch, name);
+    assert_eq!(term.trim(), held.to_string());
+    for (i, node) in nodes.iter().enumerate() {
+        if i != h {
+            node.signal(Signal::SIGCONT);
+        }
+    }
+    h
+}
+
+#[test]
+fn cmd_gets_sigterm_when_the_role_is_lost_and_once_exits_with_1() {
+    let _turn = serial();
+    let scratch = Scratch::new("lost-once");
+    let mut nodes = cluster(&scratch, &["--once"]);
+    let logs = Logs::of(&nodes);
+    let h = cut_off_holder(&nodes, &scratch);
+    let status = nodes[h].exit_status(&logs);
+    assert_eq!(status.code(), Some(1), "{}", logs.dump());
+    logs.wait_for("another node to take the role over", || {
+        (0..nodes.len())
+            .find(|&i| i != h && scratch.file(&format!("{}.started", nodes[i].name)).exists())
+    });
+}
+
+#[test]
+fn without_once_the_role_is_campaigned_for_again_after_a_loss() {
+    let _turn = serial();
+    let scratch = Scratch::new("lost-again");
+    let mut nodes = cluster(&scratch, &[]);
+    let logs = Logs::of(&nodes);
+    cut_off_holder(&nodes, &scratch);
+    // Whichever node wins next, the holder included, starts CMD again.
+    logs.wait_for("CMD to start again", || {
+        let starts: usize = nodes
+            .iter()
+            .filter_map(|n| scratch.read(&format!("{}.started", n.name)))
+            .map(|started| started.lines().count())
+            .sum();
+        (starts >= 2).then_some(())
+    });
+    for node in &mut nodes {
+        assert_eq!(node.child.try_wait().unwrap(), None, "{}", logs.dump());
+    }
+}
+
+/// Whether process `pid` is gone: no longer in `/proc`, or a zombie nobody has reaped.
+fn is_dead(pid: u32) -> bool {
+    let Ok(mut stat) = std::fs::File::open(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let mut text = String::new();
+    if stat.read_to_string(&mut text).is_err() {
+        return true;
+    }
+    // The state follows the command name, which is in parentheses.
+    let state = text.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+    matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X') | None)
+}
+
+#[test]
+fn cmd_dies_when_campaign_is_killed() {
+    let _turn = serial();
+    let scratch = Scratch::new("pdeathsig");
+    let dir = scratch.path().to_str().unwrap();
+    // A one-node cluster: the node is its own quorum.
+    let script = r#"echo $$ > "$1/pid.tmp"; mv "$1/pid.tmp" "$1/pid"; exec sleep 600"#;
+    let mut node = Campaign::start("solo", &[], &["sh", "-c", script, "cmd", dir]);
+    let logs = Logs::of([&node]);
+    let pid: u32 = logs.wait_for("CMD to write its pid", || {
+        scratch.read("pid").map(|pid| pid.trim().parse().unwrap())
+    });
+    assert!(!is_dead(pid));
+
+    node.signal(Signal::SIGKILL);
+    node.exit_status(&logs);
+    logs.wait_for(&format!("CMD (pid {pid}) to die"), || {
+        is_dead(pid).then_some(())
+    });
+}
+
+#[test]
+fn campaign_forwards_sigterm_and_exits_with_cmds_code() {
+    let _turn = serial();
+    let scratch = Scratch::new("sigterm");
+    let dir = scratch.path().to_str().unwrap();
+    let script = r#"
+        trap 'echo > "$1/term"; exit 3' TERM
+        echo > "$1/started"
+        while :; do sleep 1 & wait $!; done
+    "#;
+    let mut node = Campaign::start("solo", &[], &["sh", "-c", script, "cmd", dir]);
+    let logs = Logs::of([&node]);
+    logs.wait_for("CMD to start", || scratch.read("started"));
+    node.signal(Signal::SIGTERM);
+    let status = node.exit_status(&logs);
+    assert_eq!(status.code(), Some(3), "{}", logs.dump());
+    assert!(scratch.file("term").exists(), "{}", logs.dump());
+}
+
+#[test]
+fn a_cmd_that_cannot_start_exits_127_or_126_with_a_message() {
+    let _turn = serial();
+    let scratch = Scratch::new("no-cmd");
+    let missing = scratch.file("no-such-command");
+    let missing = missing.to_str().unwrap();
+    let not_executable = scratch.path().to_str().unwrap();
+    for (cmd, code, error) in [
+        (missing, 127, "No such file or directory"),
+        (not_executable, 126, "Permission denied"),
+    ] {
+        let mut node = Campaign::start("solo", &[], &[cmd]);
+        let logs = Logs::of([&node]);
+        let status = node.exit_status(&logs);
+        assert_eq!(status.code(), Some(code), "{}", logs.dump());
+        let log = node.final_log(&logs);
+        assert!(
+            log.lines().any(|l| l.starts_with("polity: cannot run")
+                && l.contains(cmd)
+                && l.contains(error)),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let _turn = serial();
+    for (args, says) in [
+        (
+            &["campaign", "bad role", "--name", "a", "--", "true"][..],
+            "whitespace",
+        ),
+        (&["campaign", ROLE, "--name", "a"][..], "<CMD>"),
+        (
+            &["campaign", ROLE, "--name", "a", "true"][..],
+            "unexpected argument",
+        ),
+    ] {
+        let output = Command::new(POLITY).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
