@@ -68,15 +68,9 @@ pub fn run(args: AgentArgs) -> ExitCode {
             return exit_code::usage();
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match exit_code::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("polity: cannot start the async runtime: {error}");
-            return exit_code::failure();
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         // The API's port first: if it is taken, the node never joins the cluster.

@@ -91,9 +91,11 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::Pid;
 use polity::{Config, Event, LamportTime, Leadership, Node, NodeHandle, NodeName, RoleName};
+
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
 
+use crate::exit_code;
 use crate::node_args::NodeArgs;
 
 /// The part of `--help` that explains the grace period and the exit status.
@@ -152,20 +154,14 @@ pub fn run(args: CampaignArgs) -> ExitCode {
         Ok(config) => config,
         Err(error) => {
             eprintln!("polity: {error}");
-            return ExitCode::from(2);
+            return exit_code::usage();
         }
     };
     // One thread only: CMD's parent-death signal follows the thread that started it, so
     // that thread must live as long as the process (see the module documentation).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match exit_code::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("polity: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(campaign(args, config))
 }
@@ -182,7 +178,7 @@ async fn campaign(args: CampaignArgs, config: Config) -> ExitCode {
         Ok(stop) => stop,
         Err(error) => {
             eprintln!("polity: cannot handle SIGINT and SIGTERM: {error}");
-            return ExitCode::FAILURE;
+            return exit_code::failure();
         }
     };
     let grace = grace(&config);
@@ -191,7 +187,7 @@ async fn campaign(args: CampaignArgs, config: Config) -> ExitCode {
         Ok(node) => node,
         Err(error) => {
             eprintln!("polity: {error}");
-            return ExitCode::from(2);
+            return exit_code::usage();
         }
     };
     eprintln!("polity: node {name} listening on {}", node.local_addr());
@@ -200,7 +196,7 @@ async fn campaign(args: CampaignArgs, config: Config) -> ExitCode {
     let (program, program_args) = match args.command.split_first() {
         Some(split) => split,
         // clap requires at least one value; nothing to run is a usage error all the same.
-        None => return ExitCode::from(2),
+        None => return exit_code::usage(),
     };
     let cmd = Cmd {
         program,

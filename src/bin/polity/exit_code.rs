@@ -27,3 +27,17 @@ pub fn usage() -> ExitCode {
 pub fn no() -> ExitCode {
     ExitCode::from(NO)
 }
+
+/// A single-threaded tokio runtime, or the exit code to stop with (after saying why).
+///
+/// One thread only: `campaign` relies on it, since CMD's parent-death signal follows the
+/// thread that started CMD, which must live as long as the process.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("polity: cannot start the async runtime: {error}");
+            failure()
+        })
+}
