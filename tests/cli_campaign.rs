@@ -360,6 +360,74 @@ fn cmd_gets_sigterm_when_the_role_is_lost_and_once_exits_with_1() {
     });
 }
 
+/// An agent outside the electorate, for an operator's commands; killed when dropped.
+struct Operator(Child);
+
+impl Operator {
+    /// Starts `polity agent` joined to `join`; returns it and its HTTP address.
+    fn start(join: &str, logs: &Logs) -> (Self, String) {
+        let mut child = Command::new(POLITY)
+            .args(["agent", "--name", "operator", "--bind", "127.0.0.1:0"])
+            .args(["--http", "127.0.0.1:0", "--profile", "fast"])
+            .args(["--electorate", "n0,n1,n2", "--join", join])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let operator = Operator(child);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("http: ") {
+                    let _ = sender.send(addr.to_owned());
+                }
+            }
+        });
+        let http = logs.wait_for("the operator's agent to print its HTTP address", || {
+            receiver.try_recv().ok()
+        });
+        (operator, http)
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn cmd_gets_sigterm_when_the_role_is_recalled() {
+    let _turn = serial();
+    let scratch = Scratch::new("recalled");
+    let mut nodes = cluster(&scratch, &["--once"]);
+    let logs = Logs::of(&nodes);
+    let h = holder(&nodes, &scratch);
+    let join = nodes[0].addr(&logs);
+    let (_operator, http) = Operator::start(&join, &logs);
+    // The operator's node may not stand or ask yet (not joined for a lease): retry.
+    logs.wait_for("polity recall to succeed", || {
+        let recall = Command::new(POLITY)
+            .args(["recall", ROLE, "--http", &http])
+            .output()
+            .unwrap();
+        recall.status.success().then_some(())
+    });
+    let name = &nodes[h].name;
+    let term = logs.wait_for(&format!("{name}'s CMD to get SIGTERM"), || {
+        scratch
+            .read(&format!("{name}.term"))
+            .filter(|term| term.ends_with('\n'))
+    });
+    let (_, held, _) = recorded_env(&scratch, name);
+    assert_eq!(term.trim(), held.to_string());
+    let status = nodes[h].exit_status(&logs);
+    assert_eq!(status.code(), Some(1), "{}", logs.dump());
+}
+
 #[test]
 fn without_once_the_role_is_campaigned_for_again_after_a_loss() {
     let _turn = serial();

@@ -19,6 +19,7 @@ mod exit_code;
 mod holdings;
 mod http_addr;
 mod http_api;
+mod keygen;
 mod logging;
 mod metrics;
 mod node_args;
@@ -72,6 +73,8 @@ enum Command {
     Roles(commands::ClientArgs),
     /// Remove a member that is down from the population on every node.
     ForceLeave(commands::ForceLeaveArgs),
+    /// Print a new cluster key: 32 random bytes in base64, for sealing datagrams.
+    Keygen(keygen::KeygenArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,5 +90,6 @@ fn main() -> ExitCode {
         Command::Members(args) => commands::members(args),
         Command::Roles(args) => commands::roles(args),
         Command::ForceLeave(args) => commands::force_leave(args),
+        Command::Keygen(args) => keygen::run(args),
     }
 }
