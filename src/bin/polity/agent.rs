@@ -61,12 +61,9 @@ pub fn run(args: AgentArgs) -> ExitCode {
         );
         return exit_code::usage();
     }
-    let config = match args.node.config() {
+    let config = match args.node.config_or_exit() {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("polity: {error}");
-            return exit_code::usage();
-        }
+        Err(code) => return code,
     };
     let runtime = match exit_code::runtime() {
         Ok(runtime) => runtime,

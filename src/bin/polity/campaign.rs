@@ -150,12 +150,9 @@ pub struct CampaignArgs {
 /// Runs `polity campaign`; see the module documentation.
 pub fn run(args: CampaignArgs) -> ExitCode {
     crate::logging::init(args.node.log_format);
-    let config = match args.node.config() {
+    let config = match args.node.config_or_exit() {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("polity: {error}");
-            return exit_code::usage();
-        }
+        Err(code) => return code,
     };
     // One thread only: CMD's parent-death signal follows the thread that started it, so
     // that thread must live as long as the process (see the module documentation).

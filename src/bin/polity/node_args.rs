@@ -87,6 +87,14 @@ pub struct NodeArgs {
 }
 
 impl NodeArgs {
+    /// The node's config, or exit 2 after saying what is wrong with it.
+    pub fn config_or_exit(&self) -> Result<Config, std::process::ExitCode> {
+        self.config().map_err(|error| {
+            eprintln!("polity: {error}");
+            crate::exit_code::usage()
+        })
+    }
+
     /// The node's config, checked.
     pub fn config(&self) -> Result<Config, polity::InvalidConfig> {
         let mut config = Config::new(self.name.clone(), self.profile);
