@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::identity::NodeName;
 use crate::quorum::{Majority, QuorumFunc, UnsafeQuorum, check_quorum};
-use crate::wire::{ENVELOPE_LEN, MAX_UDP_PAYLOAD, SEAL_OVERHEAD};
+use crate::wire::{ENVELOPE_LEN, Keyring, MAX_UDP_PAYLOAD, SEAL_OVERHEAD};
 
 /// The UDP port a node binds when none is given.
 pub const DEFAULT_PORT: u16 = 7700;
@@ -120,6 +120,13 @@ pub struct Config {
     /// Roles: how many votes a population needs. Must require more than half of every
     /// population. Default [`Majority`].
     pub quorum: Arc<dyn QuorumFunc>,
+    /// Security: the keys every datagram is sealed with (XChaCha20-Poly1305); datagrams
+    /// not sealed with one of them are dropped unread. Default: none, nothing sealed.
+    /// Every node of a cluster needs the same keyring.
+    pub keyring: Option<Keyring>,
+    /// Security: a name for the cluster, bound into every seal, so that clusters sharing
+    /// a key still cannot read each other. Default empty. At most 64 bytes.
+    pub cluster_label: String,
     /// Roles: the voters. `None` (the default) is the dynamic electorate: every member
     /// votes, and the population is every name alive or down, not counting members that
     /// left, were force-left or were reaped. `Some(names)` is a fixed electorate, like
@@ -223,6 +230,8 @@ impl Config {
             max_drift: 0.1,
             election_timeout: lease / 5,
             quorum: Arc::new(Majority),
+            keyring: None,
+            cluster_label: String::new(),
             electorate: None,
         }
     }
@@ -377,6 +386,13 @@ impl Config {
                 allowed: "1ms..=lease",
             });
         }
+        if self.cluster_label.len() > 64 {
+            errors.push(ConfigError::OutOfRange {
+                field: "cluster_label",
+                value: format!("{} bytes", self.cluster_label.len()),
+                allowed: "at most 64 bytes",
+            });
+        }
         if self.electorate.as_ref().is_some_and(BTreeSet::is_empty) {
             errors.push(ConfigError::OutOfRange {
                 field: "electorate",
@@ -452,6 +468,8 @@ impl fmt::Debug for Config {
             .field("election_timeout", &self.election_timeout)
             .field("quorum", &self.quorum)
             .field("electorate", &self.electorate)
+            .field("keyring", &self.keyring)
+            .field("cluster_label", &self.cluster_label)
             .finish()
     }
 }

@@ -22,14 +22,16 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use foca::{AccumulatingRuntime, Foca, OwnedNotification};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IteratorRandom;
+use rand::{RngExt, SeedableRng};
 
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::{Config, InvalidConfig};
 use crate::identity::{NodeId, NodeName, RoleName};
-use crate::wire::{self, Announcement, Body, FocaCodec, Kind, PolityMessage, Subject, WireError};
+use crate::wire::{
+    self, Announcement, Body, FocaCodec, Keyring, Kind, PolityMessage, Subject, WireError,
+};
 use announcements::Announcements;
 use membership::Membership;
 use roles::{RoleTimer, Roles};
@@ -85,6 +87,8 @@ pub struct Stats {
     pub datagrams_sent: u64,
     /// Dropped: larger than `max_datagram_size`.
     pub rejected_oversized: u64,
+    /// Dropped: not sealed with a key of this node's keyring.
+    pub rejected_unsealed: u64,
     /// Dropped: not polity's magic, or an unknown version or kind.
     pub rejected_envelope: u64,
     /// Dropped: the payload did not parse.
@@ -254,6 +258,12 @@ impl Core {
         self.clock.time()
     }
 
+    /// The keys this node seals and opens datagrams with, if it has any. Change them in
+    /// this order on every node: install a new key, make it primary, remove the old one.
+    pub fn keyring_mut(&mut self) -> Option<&mut Keyring> {
+        self.config.keyring.as_mut()
+    }
+
     /// Counters for metrics.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -328,10 +338,30 @@ impl Core {
             return;
         }
         self.expire_roles(now);
-        if let Err(error) = self.accept(now, datagram) {
+        if let Err(error) = self.unseal(datagram).and_then(|plain| match plain {
+            Some(plain) => self.accept(now, &plain),
+            None => self.accept(now, datagram),
+        }) {
             self.reject(now, from, &error);
         }
         self.drain(now);
+    }
+
+    /// Opens a sealed datagram, when this node has a keyring; `None` when it has none.
+    /// Nothing is parsed before the seal is verified.
+    fn unseal(&self, datagram: &[u8]) -> Result<Option<Vec<u8>>, WireError> {
+        let Some(keyring) = &self.config.keyring else {
+            return Ok(None);
+        };
+        if datagram.len() > self.config.max_datagram_size {
+            return Err(WireError::Oversized {
+                len: datagram.len(),
+                max: self.config.max_datagram_size,
+            });
+        }
+        keyring
+            .open(datagram, self.config.cluster_label.as_bytes())
+            .map(Some)
     }
 
     fn accept(&mut self, now: Instant, datagram: &[u8]) -> Result<(), WireError> {
@@ -370,6 +400,7 @@ impl Core {
     fn reject(&mut self, now: Instant, from: SocketAddr, error: &WireError) {
         match error {
             WireError::Oversized { .. } => self.stats.rejected_oversized += 1,
+            WireError::Unsealed => self.stats.rejected_unsealed += 1,
             WireError::TooShort { .. }
             | WireError::BadMagic
             | WireError::UnsupportedVersion { .. }
@@ -507,6 +538,20 @@ impl Core {
 
     fn push_transmit(&mut self, to: SocketAddr, bytes: Vec<u8>) {
         self.stats.datagrams_sent += 1;
+        let bytes = match &self.config.keyring {
+            Some(keyring) => {
+                let mut sealed = Vec::with_capacity(bytes.len() + wire::SEAL_OVERHEAD);
+                let nonce = self.rng.random::<[u8; wire::NONCE_LEN]>();
+                keyring.seal(
+                    &bytes,
+                    self.config.cluster_label.as_bytes(),
+                    nonce,
+                    &mut sealed,
+                );
+                sealed
+            }
+            None => bytes,
+        };
         self.transmits.push_back(Transmit { to, bytes });
     }
 

@@ -190,6 +190,15 @@ impl Sim {
     /// # Panics
     /// Beyond 50,000 nodes.
     pub fn add_node(&mut self, seeds: &[usize]) -> usize {
+        self.add_node_with(seeds, |_| {})
+    }
+
+    /// Adds a node whose config `configure` changes from the template (after name,
+    /// address and join addresses are set); returns its index.
+    ///
+    /// # Panics
+    /// Beyond 50,000 nodes, or if the changed config is invalid.
+    pub fn add_node_with(&mut self, seeds: &[usize], configure: impl FnOnce(&mut Config)) -> usize {
         let i = self.nodes.len();
         assert!(i < 50_000, "the simulator addresses at most 50,000 nodes");
         let mut config = self.template.clone();
@@ -200,6 +209,7 @@ impl Sim {
             .filter(|&&s| s != i)
             .map(|&s| addr_of(s))
             .collect();
+        configure(&mut config);
         self.nodes.push(SimNode {
             config,
             core: None,
@@ -583,6 +593,21 @@ impl Sim {
     pub fn query_role(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
         self.command(i, format_args!("query {role}"), |c, now| {
             c.query_role(now, role.clone())
+        })
+    }
+
+    /// Changes node `i`'s keyring (install, use or remove a key).
+    ///
+    /// # Panics
+    /// If the node has no keyring.
+    pub fn change_keyring<R>(
+        &mut self,
+        i: usize,
+        change: impl FnOnce(&mut crate::wire::Keyring) -> R,
+    ) -> Option<R> {
+        self.command(i, format_args!("change keyring"), |core, _| {
+            let keyring = core.keyring_mut();
+            change(keyring.unwrap_or_else(|| panic!("n{i} has no keyring")))
         })
     }
 

@@ -8,12 +8,14 @@
 mod envelope;
 mod foca_codec;
 mod message;
+mod seal;
 
 pub use envelope::{ENVELOPE_LEN, Kind, MAGIC, VERSION, open, write_envelope};
 pub use foca_codec::{FocaCodec, check_swim_packet, indirect_subject};
 pub use message::{
     Announcement, AnnouncementKey, Ballot, Body, PolityMessage, Subject, Tenure, VoteReply,
 };
+pub use seal::{KEY_LEN, Key, Keyring, KeyringError, MAX_KEYS, NONCE_LEN, SEAL_VERSION};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,6 +35,10 @@ pub const MAX_UDP_PAYLOAD: usize = 65_507;
 /// caller has nothing to undo.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
+    /// Not sealed with a key of this node's keyring (or not sealed at all): a node of
+    /// another cluster, or an outsider. Check that every node has the same keyring.
+    #[error("not sealed with a key of this keyring")]
+    Unsealed,
     /// Shorter than the envelope: not a polity datagram.
     #[error("datagram of {len} bytes is shorter than the {ENVELOPE_LEN}-byte envelope")]
     TooShort {

@@ -1,0 +1,120 @@
+//! Sealed clusters in the simulator: without the cluster key a node can neither join,
+//! vote nor hold a role, and the keys can be rotated while the cluster runs.
+#![cfg(feature = "sim")]
+
+use std::time::Duration;
+
+use polity::sim::{Sim, SimConfig, for_each_seed};
+use polity::wire::{Key, Keyring};
+use polity::{MemberStatus, RoleName};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn key(n: u8) -> Key {
+    Key::new([n; 32])
+}
+
+fn sealed(nodes: usize, seed: u64) -> SimConfig {
+    let mut config = SimConfig::lan(nodes, seed);
+    config.template.keyring = Keyring::new(vec![key(1)]).ok();
+    config.template.cluster_label = "prod".to_owned();
+    config
+}
+
+fn scheduler() -> RoleName {
+    RoleName::new("scheduler").unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_sealed_cluster_converges_and_elects() {
+    for_each_seed("a_sealed_cluster_converges", 0..20, |seed| {
+        let mut sim = Sim::new(sealed(5, seed));
+        sim.run_until(10 * SECOND, Sim::converged)
+            .ok_or("no convergence")?;
+        let r = scheduler();
+        for node in 0..5 {
+            sim.campaign(node, &r);
+        }
+        sim.run_until(5 * SECOND, |sim| sim.holders(&r).len() == 1)
+            .ok_or("nobody won")?;
+        sim.check()
+    });
+}
+
+#[test]
+fn a_node_with_the_wrong_key_or_no_key_cannot_join_vote_or_hold() {
+    for_each_seed("a_node_without_the_key", 0..20, |seed| {
+        let mut sim = Sim::new(sealed(3, seed));
+        let r = scheduler();
+        let wrong = sim.add_node_with(&[0, 1], |c| c.keyring = Keyring::new(vec![key(2)]).ok());
+        let bare = sim.add_node_with(&[0, 1], |c| c.keyring = None);
+        let label = sim.add_node_with(&[0, 1], |c| c.cluster_label = "test".to_owned());
+        for node in 0..sim.len() {
+            sim.campaign(node, &r);
+        }
+        sim.run_for(20 * SECOND);
+        for outsider in [wrong, bare, label] {
+            for member in 0..3 {
+                if sim.status_seen(member, outsider).is_some() {
+                    return Err(format!("n{member} knows outsider n{outsider}"));
+                }
+            }
+            let population = sim.core(outsider).map(|c| c.population());
+            if population != Some(1) {
+                return Err(format!("outsider n{outsider} counts {population:?}"));
+            }
+        }
+        // The members elected among themselves, and no outsider holds the role.
+        match sim.holders(&r).as_slice() {
+            [(holder, _)] if *holder < 3 => {}
+            other => return Err(format!("holders {other:?}")),
+        }
+        let refused: u64 = (0..3)
+            .filter_map(|i| sim.core(i).map(|c| c.stats().rejected_unsealed))
+            .sum();
+        if refused == 0 {
+            return Err("the members never refused an unsealed datagram".into());
+        }
+        (0..3)
+            .all(|i| (0..3).all(|j| sim.status_seen(i, j) == Some(MemberStatus::Alive)))
+            .then_some(())
+            .ok_or("the members lost sight of each other")?;
+        sim.check()
+    });
+}
+
+#[test]
+fn keys_rotate_across_a_running_cluster_without_moving_a_role() {
+    for_each_seed("keys_rotate", 0..20, |seed| {
+        let mut sim = Sim::new(sealed(5, seed));
+        sim.run_until(10 * SECOND, Sim::converged)
+            .ok_or("no convergence")?;
+        let r = scheduler();
+        for node in 0..5 {
+            sim.campaign(node, &r);
+        }
+        sim.run_until(5 * SECOND, |sim| sim.holders(&r).len() == 1)
+            .ok_or("nobody won")?;
+        // As serf does it: install everywhere, then use everywhere, then remove.
+        for node in 0..5 {
+            sim.change_keyring(node, |k| k.install(key(2)));
+            sim.run_for(SECOND / 5);
+        }
+        for node in 0..5 {
+            sim.change_keyring(node, |k| k.use_key(&key(2)));
+            sim.run_for(SECOND / 5);
+        }
+        for node in 0..5 {
+            sim.change_keyring(node, |k| k.remove(&key(1)));
+            sim.run_for(SECOND / 5);
+        }
+        sim.run_for(10 * SECOND);
+        if sim.grants(&r) != 1 || sim.holders(&r).len() != 1 || !sim.converged() {
+            return Err(format!(
+                "the rotation disturbed the cluster: {} grants",
+                sim.grants(&r)
+            ));
+        }
+        sim.check()
+    });
+}
