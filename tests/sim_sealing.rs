@@ -118,3 +118,68 @@ fn keys_rotate_across_a_running_cluster_without_moving_a_role() {
         sim.check()
     });
 }
+
+#[test]
+fn replayed_votes_and_renewals_change_nothing() {
+    use polity::wire::{Body, Kind, decode_message, open};
+    for_each_seed("replayed_votes_and_renewals", 0..10, |seed| {
+        let mut sim = Sim::new(sealed(5, seed));
+        sim.run_until(10 * SECOND, Sim::converged)
+            .ok_or("no convergence")?;
+        let r = scheduler();
+        sim.tap(true);
+        for node in 0..5 {
+            sim.campaign(node, &r);
+        }
+        sim.run_until(5 * SECOND, |sim| sim.holders(&r).len() == 1)
+            .ok_or("nobody won")?;
+        sim.run_for(2 * SECOND);
+        sim.tap(false);
+        let holders = sim.holders(&r);
+        let keyring = Keyring::new(vec![key(1)]).map_err(|e| e.to_string())?;
+        // Every vote request, vote reply, renewal and renewal reply the eavesdropper saw.
+        let replays: Vec<(usize, usize, Vec<u8>)> = sim
+            .tapped()
+            .iter()
+            .filter(|(_, _, _, bytes)| {
+                let Ok(plain) = keyring.open(bytes, b"prod") else {
+                    return false;
+                };
+                let Ok((Kind::Polity, body)) = open(&plain, 1400) else {
+                    return false;
+                };
+                decode_message(body).is_ok_and(|m| {
+                    matches!(
+                        m.body,
+                        Body::VoteRequest { .. }
+                            | Body::VoteReply(_)
+                            | Body::Renew { .. }
+                            | Body::RenewReply { .. }
+                    )
+                })
+            })
+            .map(|(_, to, from, bytes)| (*to, *from, bytes.clone()))
+            .collect();
+        if replays.len() < 20 {
+            return Err(format!("only {} votes and renewals tapped", replays.len()));
+        }
+        let refused_before: u64 = (0..5)
+            .filter_map(|i| sim.core(i).map(|c| c.stats().rejected_replayed))
+            .sum();
+        for (to, from, bytes) in &replays {
+            sim.inject(*to, *from, bytes);
+        }
+        let refused: u64 = (0..5)
+            .filter_map(|i| sim.core(i).map(|c| c.stats().rejected_replayed))
+            .sum::<u64>()
+            - refused_before;
+        if refused != replays.len() as u64 {
+            return Err(format!("{refused} of {} replays refused", replays.len()));
+        }
+        sim.run_for(5 * SECOND);
+        if sim.holders(&r) != holders || sim.grants(&r) != 1 {
+            return Err(format!("replays moved the role: {:?}", sim.holders(&r)));
+        }
+        sim.check()
+    });
+}

@@ -9,6 +9,7 @@
 mod announcements;
 mod event;
 mod membership;
+mod replay;
 mod role_api;
 mod roles;
 mod timers;
@@ -34,6 +35,7 @@ use crate::wire::{
 };
 use announcements::Announcements;
 use membership::Membership;
+use replay::ReplayGuard;
 use roles::{RoleTimer, Roles};
 use timers::Timers;
 
@@ -89,6 +91,9 @@ pub struct Stats {
     pub rejected_oversized: u64,
     /// Dropped: not sealed with a key of this node's keyring.
     pub rejected_unsealed: u64,
+    /// Dropped: a polity message seen before from the same sender (a replay or a
+    /// duplicate), or too old to tell.
+    pub rejected_replayed: u64,
     /// Dropped: not polity's magic, or an unknown version or kind.
     pub rejected_envelope: u64,
     /// Dropped: the payload did not parse.
@@ -131,6 +136,7 @@ pub struct Core {
     runtime: AccumulatingRuntime<NodeId>,
     announcements: Announcements,
     membership: Membership,
+    replays: ReplayGuard,
     roles: Roles,
     clock: LamportClock,
     timers: Timers<Timer>,
@@ -168,6 +174,7 @@ impl Core {
         timers.schedule(now + config.rejoin_interval, Timer::Reconnect);
         let mut core = Core {
             membership: Membership::new(&id),
+            replays: ReplayGuard::default(),
             // A stream of its own, so role timing does not shift foca's choices.
             roles: Roles::new(
                 now,
@@ -384,6 +391,10 @@ impl Core {
                     self.stats.rejected_by_swim += 1;
                     return Ok(());
                 }
+                if !self.replays.fresh(&message.from, message.clock) {
+                    self.stats.rejected_replayed += 1;
+                    return Ok(());
+                }
                 self.clock.witness(message.clock);
                 let from = message.from;
                 match message.body {
@@ -448,6 +459,7 @@ impl Core {
                     for event in reaped {
                         if let Event::MemberReaped(name) = &event {
                             self.announcements.forget(&Subject::Member(name.clone()));
+                            self.replays.forget(name);
                         }
                         self.events.push_back(event);
                     }
@@ -523,9 +535,11 @@ impl Core {
     }
 
     fn send_message(&mut self, to: SocketAddr, body: Body) {
+        // The clock ticks on every send, so each message's time is unique to this
+        // sender and receivers can refuse replays.
         let message = PolityMessage {
             from: self.id.clone(),
-            clock: self.clock.time(),
+            clock: self.clock.increment(),
             body,
         };
         let mut bytes = Vec::new();

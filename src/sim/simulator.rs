@@ -136,6 +136,10 @@ pub struct Sim {
     trace: String,
     digest: u64,
     checker: Checker,
+    /// Whether delivered datagrams are being recorded.
+    tapping: bool,
+    /// Datagrams delivered while the tap was on: (time, to, from, bytes).
+    tapped: Vec<(Duration, usize, usize, Vec<u8>)>,
     /// When a partition, crash or pause last changed who can answer whom, for the
     /// minority-grant check: votes given just before a change still count.
     network_changed: Duration,
@@ -176,6 +180,8 @@ impl Sim {
             trace: String::new(),
             digest: 0xcbf2_9ce4_8422_2325,
             checker: Checker::default(),
+            tapping: false,
+            tapped: Vec::new(),
             network_changed: Duration::ZERO,
         };
         let seeds: Vec<usize> = (0..config.nodes.min(3)).collect();
@@ -408,6 +414,10 @@ impl Sim {
                 if let Some(core) = self.nodes[to].core.as_mut() {
                     core.handle_datagram(local, from, &bytes);
                 }
+                if self.tapping {
+                    let sender = usize::from(from.port()).saturating_sub(10_000);
+                    self.tapped.push((self.now, to, sender, bytes));
+                }
                 self.after_input(to);
             }
             What::Wake { node: i, token } => {
@@ -594,6 +604,26 @@ impl Sim {
         self.command(i, format_args!("query {role}"), |c, now| {
             c.query_role(now, role.clone())
         })
+    }
+
+    /// Starts (or stops) recording every datagram delivered, as an eavesdropper would.
+    pub fn tap(&mut self, on: bool) {
+        self.tapping = on;
+    }
+
+    /// The datagrams recorded while the tap was on: (time, to, from, bytes).
+    pub fn tapped(&self) -> &[(Duration, usize, usize, Vec<u8>)] {
+        &self.tapped
+    }
+
+    /// Delivers `bytes` to node `to` now, as if node `from` had sent them: a replay.
+    pub fn inject(&mut self, to: usize, from: usize, bytes: &[u8]) {
+        let local = self.local_now(to);
+        self.log(format_args!("inject n{from}>n{to} {}B", bytes.len()));
+        if let Some(core) = self.nodes[to].core.as_mut() {
+            core.handle_datagram(local, addr_of(from), bytes);
+        }
+        self.after_input(to);
     }
 
     /// Changes node `i`'s keyring (install, use or remove a key).
