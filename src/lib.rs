@@ -65,8 +65,8 @@ pub mod wire;
 pub use clock::{LamportClock, LamportTime, LamportWindow};
 pub use config::{Config, ConfigError, InvalidConfig, Profile};
 pub use core::{
-    Completion, Core, Durable, Event, ForceLeaveError, LossReason, Member, MemberStatus, RequestId,
-    RoleError, RoleState, Startup, Stats, Transmit,
+    Completion, Core, Durable, Event, ForceLeaveError, KeyAnswer, KeyRollout, LossReason, Member,
+    MemberStatus, RequestId, RoleError, RoleState, Startup, Stats, Transmit,
 };
 pub use identity::{InvalidName, NodeId, NodeName, RoleName};
 pub use node::{Leadership, Node, NodeError, NodeHandle, StartError};

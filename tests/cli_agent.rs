@@ -75,6 +75,25 @@ fn poll(what: &str, args: &[&str], done: impl Fn(&Run) -> bool) -> Run {
     }
 }
 
+/// Checks `done` every 50 ms until it holds; panics with `what` after [`BOUND`].
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + BOUND;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {BOUND:?} for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The body of `GET http://ADDR/PATH`, read with a bare HTTP/1.0 request.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("the agent's API accepts");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer read");
+    answer
+}
+
 /// The lines a child writes to standard output, read on a thread of their own so that
 /// the pipe never fills up.
 struct Lines(mpsc::Receiver<String>);
@@ -140,6 +159,11 @@ impl Agent {
     /// Starts `polity agent --name NAME` on loopback with the fast profile, joining
     /// `join` if given, logging to a file in `dir`; returns once it reported its ports.
     fn start(dir: &Path, name: &str, join: Option<&str>) -> Agent {
+        Agent::start_with(dir, name, join, &[])
+    }
+
+    /// [`Agent::start`] with more flags.
+    fn start_with(dir: &Path, name: &str, join: Option<&str>, flags: &[String]) -> Agent {
         let log = dir.join(format!("{name}.log"));
         let mut command = Command::new(POLITY);
         command
@@ -152,6 +176,7 @@ impl Agent {
         if let Some(join) = join {
             command.args(["--join", join]);
         }
+        command.args(flags);
         let mut child = command.spawn().expect("the polity binary runs");
         let stdout = child.stdout.take().expect("stdout is piped");
         let process = Guard(child);
@@ -190,10 +215,16 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
+        Cluster::start_with(|_, _| Vec::new())
+    }
+
+    /// Three agents, each given the flags `flags(dir, name)` returns.
+    fn start_with(flags: impl Fn(&Path, &str) -> Vec<String>) -> Cluster {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let a = Agent::start(dir.path(), "a", None);
-        let b = Agent::start(dir.path(), "b", Some(&a.udp));
-        let c = Agent::start(dir.path(), "c", Some(&a.udp));
+        let path = dir.path();
+        let a = Agent::start_with(path, "a", None, &flags(path, "a"));
+        let b = Agent::start_with(path, "b", Some(&a.udp), &flags(path, "b"));
+        let c = Agent::start_with(path, "c", Some(&a.udp), &flags(path, "c"));
         let cluster = Cluster {
             agents: vec![a, b, c],
             _dir: dir,
@@ -569,4 +600,152 @@ fn a_corrupt_state_file_stops_the_agent_and_names_the_file() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains(&state.display().to_string()), "{run:?}");
     assert!(run.stderr.contains("remove it to start afresh"), "{run:?}");
+}
+
+/// Writes a keyring file of `keys` (base64) at `path`.
+fn write_keyring(path: &Path, keys: &[&str]) {
+    std::fs::write(path, serde_json::to_string(keys).expect("keys serialise"))
+        .expect("the keyring file can be written");
+}
+
+/// The keys in a keyring file, primary first.
+fn read_keyring(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("the keyring file can be read");
+    serde_json::from_str(&text).expect("a keyring file is a JSON list")
+}
+
+/// Every key in a `keys --json` answer, with how many nodes have it installed and how
+/// many seal with it.
+fn key_counts(answer: &Value) -> Vec<(String, u64, u64)> {
+    answer["keys"]
+        .as_array()
+        .expect("a keys array")
+        .iter()
+        .map(|k| {
+            (
+                k["key"].as_str().unwrap_or_default().to_owned(),
+                k["installed"].as_u64().unwrap_or(0),
+                k["primary"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sealed_agents_keep_outsiders_out_and_rotate_keys_cluster_wide() {
+    let old = polity(&["keygen"]).stdout;
+    let new = polity(&["keygen"]).stdout;
+    let other = polity(&["keygen"]).stdout;
+    let cluster = Cluster::start_with(|dir, name| {
+        let file = dir.join(format!("{name}.keyring"));
+        write_keyring(&file, &[&old]);
+        vec!["--keyring".into(), file.display().to_string()]
+    });
+    let (a, b) = (cluster.http("a").to_owned(), cluster.http("b").to_owned());
+    let keyring_of = |name: &str| cluster._dir.path().join(format!("{name}.keyring"));
+
+    // An agent with another key knocks on a's door: a drops what it sends unread.
+    let outsider_dir = tempfile::tempdir().expect("a temporary directory");
+    let outsider_keyring = outsider_dir.path().join("x.keyring");
+    write_keyring(&outsider_keyring, &[&other]);
+    let outsider = Agent::start_with(
+        outsider_dir.path(),
+        "x",
+        Some(&cluster.agent("a").udp),
+        &["--keyring".into(), outsider_keyring.display().to_string()],
+    );
+    wait_for("a to count the outsider's datagrams as unsealed", || {
+        http_get(&a, "/v1/metrics").lines().any(|line| {
+            line.strip_prefix("polity_datagrams_rejected_total{reason=\"unsealed\"} ")
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n > 0)
+        })
+    });
+    let members = polity(&["members", "--http", &a, "--json"]).json();
+    assert_eq!(status_of(&members, "x"), None, "{members}");
+    let members = polity(&["members", "--http", &outsider.http, "--json"]).json();
+    assert_eq!(
+        statuses(&members).len(),
+        1,
+        "x knows only itself: {members}"
+    );
+    let refused = polity(&["elect", "r", "--http", &outsider.http]);
+    assert_ne!(
+        refused.code, 0,
+        "an outsider cannot hold a role: {refused:?}"
+    );
+
+    // Rotation: install, use, remove, each on every node, each summarised.
+    let installed = polity(&["keys", "install", &new, "--http", &a]);
+    assert_eq!(installed.code, 0, "{installed:?}");
+    assert!(
+        installed
+            .stdout
+            .starts_with("3 of 3 nodes installed the key"),
+        "{installed:?}"
+    );
+    let listed = polity(&["keys", "list", "--http", &b, "--json"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let mut counts = key_counts(&listed.json());
+    counts.sort();
+    let mut expected = vec![(old.clone(), 3, 3), (new.clone(), 3, 0)];
+    expected.sort();
+    assert_eq!(counts, expected);
+
+    let used = polity(&["keys", "use", &new, "--http", &b]);
+    assert_eq!(used.code, 0, "{used:?}");
+    let removed = polity(&["keys", "remove", &old, "--http", &a]);
+    assert_eq!(removed.code, 0, "{removed:?}");
+    let listed = polity(&["keys", "list", "--http", &a, "--json"]).json();
+    assert_eq!(key_counts(&listed), vec![(new.clone(), 3, 3)]);
+
+    // Every agent wrote its new keyring down, so a restart keeps it.
+    for name in ["a", "b", "c"] {
+        wait_for(&format!("{name} to save its keyring"), || {
+            read_keyring(&keyring_of(name)) == vec![new.clone()]
+        });
+    }
+
+    // The cluster still works, and a refused step says who refused and why.
+    let won = polity(&["elect", "after-rotation", "--http", &b]);
+    assert_eq!(won.code, 0, "{won:?}");
+    let refused = polity(&["keys", "remove", &new, "--http", &a]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused
+            .stdout
+            .contains("a refused: the primary key cannot be removed"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn key_commands_refuse_bad_keys_and_unsealed_agents() {
+    let bad = polity(&["keys", "install", "not-a-key", "--http", "127.0.0.1:1"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("not base64"), "{bad:?}");
+    let short = polity(&["keys", "use", "AQID", "--http", "127.0.0.1:1"]);
+    assert_eq!(short.code, 2, "{short:?}");
+    assert!(short.stderr.contains("has 3 bytes"), "{short:?}");
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let plain = Agent::start(dir.path(), "plain", None);
+    let unsealed = polity(&["keys", "list", "--http", &plain.http]);
+    assert_eq!(unsealed.code, 1, "{unsealed:?}");
+    assert!(unsealed.stderr.contains("--keyring"), "{unsealed:?}");
+
+    let missing = dir.path().join("missing.keyring");
+    let refused = polity(&[
+        "agent",
+        "--name",
+        "k",
+        "--bind",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--keyring",
+        &missing.display().to_string(),
+    ]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("missing.keyring"), "{refused:?}");
 }

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use polity::sim::{Sim, SimConfig, for_each_seed};
-use polity::wire::{Key, Keyring};
+use polity::sim::{Faults, Sim, SimConfig, for_each_seed};
+use polity::wire::{Key, KeyOp, Keyring};
 use polity::{MemberStatus, RoleName};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -95,19 +95,44 @@ fn keys_rotate_across_a_running_cluster_without_moving_a_role() {
         }
         sim.run_until(5 * SECOND, |sim| sim.holders(&r).len() == 1)
             .ok_or("nobody won")?;
-        // As serf does it: install everywhere, then use everywhere, then remove.
-        for node in 0..5 {
-            sim.change_keyring(node, |k| k.install(key(2)));
-            sim.run_for(SECOND / 5);
+        // Through a lossy network, as an operator does it with `polity keys`: install
+        // everywhere, use everywhere, remove everywhere, each step from some node and
+        // repeated until every node answered.
+        sim.set_faults(Faults {
+            loss: 0.1,
+            ..Faults::default()
+        });
+        let steps = [
+            KeyOp::Install(key(2)),
+            KeyOp::Use(key(2)),
+            KeyOp::Remove(key(1)),
+        ];
+        for (step, op) in steps.into_iter().enumerate() {
+            let from = (seed as usize + step) % 5;
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let id = sim
+                    .rollout_keys(from, op.clone())
+                    .ok_or("the node is down")?;
+                sim.run_until(5 * SECOND, |sim| sim.key_rollout(from, id).is_some())
+                    .ok_or("a rollout never finished")?;
+                let rollout = sim.key_rollout(from, id).ok_or("no outcome")?;
+                if rollout.is_complete() {
+                    break;
+                }
+                if attempts == 3 {
+                    return Err(format!("{op:?} incomplete after 3 attempts: {rollout:?}"));
+                }
+            }
         }
         for node in 0..5 {
-            sim.change_keyring(node, |k| k.use_key(&key(2)));
-            sim.run_for(SECOND / 5);
+            let keys = sim.core(node).and_then(|c| c.keyring()).map(Keyring::keys);
+            if keys != Some(&[key(2)][..]) {
+                return Err(format!("n{node} ended with {keys:?}"));
+            }
         }
-        for node in 0..5 {
-            sim.change_keyring(node, |k| k.remove(&key(1)));
-            sim.run_for(SECOND / 5);
-        }
+        sim.set_faults(Faults::default());
         sim.run_for(10 * SECOND);
         if sim.grants(&r) != 1 || sim.holders(&r).len() != 1 || !sim.converged() {
             return Err(format!(

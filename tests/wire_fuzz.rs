@@ -24,7 +24,8 @@ use bytes::{Buf, BufMut};
 use foca::{Codec, Header, Member, Message, State};
 use polity::core::Stats;
 use polity::wire::{
-    self, Announcement, Ballot, Body, FocaCodec, Kind, PolityMessage, Tenure, VoteReply, WireError,
+    self, Announcement, Ballot, Body, FocaCodec, KEY_LEN, Key, KeyOp, KeyringError, Kind, MAX_KEYS,
+    PolityMessage, Tenure, VoteReply, WireError,
 };
 use polity::{
     Completion, Config, Core, Event, LamportTime, NodeId, NodeName, RoleName, RoleState, Startup,
@@ -94,9 +95,11 @@ fn body_variant(body: &Body) -> usize {
         Body::RecallReply { .. } => 8,
         Body::Query { .. } => 9,
         Body::QueryReply { .. } => 10,
+        Body::KeyRequest { .. } => 11,
+        Body::KeyReply { .. } => 12,
     }
 }
-const BODY_VARIANTS: usize = 11;
+const BODY_VARIANTS: usize = 13;
 
 /// The index of an `Announcement` variant; exhaustive, like `body_variant`.
 fn announcement_variant(announcement: &Announcement) -> usize {
@@ -399,6 +402,8 @@ impl Fields {
                 .field(population)
                 .field(lease)
                 .field(recalled),
+            Body::KeyRequest { request, op } => self.field(request).field(op),
+            Body::KeyReply { request, result } => self.field(request).field(result),
         }
     }
 
@@ -694,6 +699,23 @@ fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body> {
         population: 2,
         lease: Some(a_tenure),
         recalled: false,
+    });
+    let key = Key::new([7; KEY_LEN]);
+    for op in [
+        KeyOp::List,
+        KeyOp::Install(key.clone()),
+        KeyOp::Use(key.clone()),
+        KeyOp::Remove(key.clone()),
+    ] {
+        bodies.push(Body::KeyRequest { request: 1, op });
+    }
+    bodies.push(Body::KeyReply {
+        request: 1,
+        result: Ok(vec![key; MAX_KEYS]),
+    });
+    bodies.push(Body::KeyReply {
+        request: u64::MAX,
+        result: Err(KeyringError::RemovingPrimary),
     });
     bodies.extend(role_announcements(b, facts).into_iter().map(Body::Announce));
     bodies

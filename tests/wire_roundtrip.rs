@@ -11,8 +11,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use foca::{Codec, Header, Invalidates, Member, Message, State};
 use polity::identity::{MAX_NODE_NAME_LEN, MAX_ROLE_NAME_LEN};
 use polity::wire::{
-    self, Announcement, Ballot, Body, DECODE_LIMIT, ENVELOPE_LEN, FocaCodec, Kind, PolityMessage,
-    Subject, Tenure, VoteReply, WireError,
+    self, Announcement, Ballot, Body, DECODE_LIMIT, ENVELOPE_LEN, FocaCodec, KEY_LEN, Key, KeyOp,
+    KeyringError, Kind, MAX_KEYS, PolityMessage, Subject, Tenure, VoteReply, WireError,
 };
 use polity::{
     Completion, Config, Core, LamportTime, NodeId, NodeName, RoleName, RoleState, Startup,
@@ -138,9 +138,11 @@ fn body_variant(body: &Body) -> usize {
         Body::RecallReply { .. } => 8,
         Body::Query { .. } => 9,
         Body::QueryReply { .. } => 10,
+        Body::KeyRequest { .. } => 11,
+        Body::KeyReply { .. } => 12,
     }
 }
-const BODY_VARIANTS: usize = 11;
+const BODY_VARIANTS: usize = 13;
 
 fn kind_variant(kind: Kind) -> usize {
     match kind {
@@ -354,6 +356,15 @@ enum RawBody {
         lease: Option<RawTenure>,
         recalled: bool,
     },
+    // Key messages hold no names, so they are mirrored with the crate's own types.
+    KeyRequest {
+        request: u64,
+        op: KeyOp,
+    },
+    KeyReply {
+        request: u64,
+        result: Result<Vec<Key>, KeyringError>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -486,6 +497,14 @@ fn raw_body(body: &Body) -> RawBody {
             lease: lease.as_ref().map(raw_tenure),
             recalled: *recalled,
         },
+        Body::KeyRequest { request, op } => RawBody::KeyRequest {
+            request: *request,
+            op: op.clone(),
+        },
+        Body::KeyReply { request, result } => RawBody::KeyReply {
+            request: *request,
+            result: result.clone(),
+        },
     }
 }
 
@@ -548,6 +567,7 @@ fn message_names(message: &mut RawMessage) -> Vec<(NameField, &mut String)> {
                 names.push((Node, &mut tenure.holder));
             }
         }
+        RawBody::KeyRequest { .. } | RawBody::KeyReply { .. } => {}
     }
     names
 }
@@ -776,6 +796,35 @@ fn body() -> impl Strategy<Value = Body> {
                 lease,
                 recalled
             }),
+        (wide_u64(), key_op()).prop_map(|(request, op)| Body::KeyRequest { request, op }),
+        (
+            wide_u64(),
+            prop_oneof![
+                prop::collection::vec(key(), 0..=MAX_KEYS).prop_map(Ok),
+                prop_oneof![
+                    Just(KeyringError::Empty),
+                    Just(KeyringError::Full),
+                    Just(KeyringError::UnknownKey),
+                    Just(KeyringError::RemovingPrimary),
+                    Just(KeyringError::NotSealed),
+                ]
+                .prop_map(Err),
+            ]
+        )
+            .prop_map(|(request, result)| Body::KeyReply { request, result }),
+    ]
+}
+
+fn key() -> impl Strategy<Value = Key> {
+    any::<[u8; KEY_LEN]>().prop_map(Key::new)
+}
+
+fn key_op() -> impl Strategy<Value = KeyOp> {
+    prop_oneof![
+        Just(KeyOp::List),
+        key().prop_map(KeyOp::Install),
+        key().prop_map(KeyOp::Use),
+        key().prop_map(KeyOp::Remove),
     ]
 }
 
@@ -1269,6 +1318,14 @@ fn every_body() -> Vec<Body> {
             population: 0,
             lease: Some(tenure),
             recalled: true,
+        },
+        Body::KeyRequest {
+            request: 1,
+            op: KeyOp::Install(Key::new([9; KEY_LEN])),
+        },
+        Body::KeyReply {
+            request: u64::MAX,
+            result: Ok(vec![Key::new([9; KEY_LEN]); MAX_KEYS]),
         },
     ];
     let variants: Vec<usize> = all.iter().map(body_variant).collect();
@@ -2087,6 +2144,20 @@ fn every_datagram_a_cluster_sends_passes_the_checks() {
             core.id()
         );
     }
+
+    // A key listing reaches every member; unsealed nodes answer that they do not seal.
+    let listing = cores[1].rollout_keys(now, KeyOp::List);
+    run_until(&mut cores, &mut now, at(8_500), cut_off);
+    let (id, rollout) = cores[1].poll_key_rollout().expect("the listing finished");
+    assert_eq!(id, listing);
+    assert!(rollout.missing.is_empty(), "{rollout:?}");
+    assert!(
+        rollout
+            .answers
+            .values()
+            .all(|answer| *answer == Err(KeyringError::NotSealed)),
+        "{rollout:?}"
+    );
 
     cores[3].leave(now);
     run_until(&mut cores, &mut now, at(11_000), cut_off);

@@ -22,6 +22,9 @@ pub enum Event {
     Isolated,
     /// This node was declared down by the others and rejoined under a new generation.
     Rejoined(NodeId),
+    /// This node's keyring changed (a key installed, used or removed, by a
+    /// [`super::Core::rollout_keys`] here or on another node): save it if it is kept on disk.
+    KeyringChanged,
     /// This node now holds `role`; `term` is its fencing token.
     RoleAcquired {
         /// The role.

@@ -8,6 +8,7 @@
 
 mod announcements;
 mod event;
+mod key_rollout;
 mod membership;
 mod replay;
 mod role_api;
@@ -15,6 +16,7 @@ mod roles;
 mod timers;
 
 pub use event::Event;
+pub use key_rollout::{KeyAnswer, KeyRollout};
 pub use membership::{Member, MemberStatus};
 pub use roles::{Completion, LossReason, RequestId, RoleError, RoleState};
 
@@ -34,6 +36,7 @@ use crate::wire::{
     self, Announcement, Body, FocaCodec, Keyring, Kind, PolityMessage, Subject, WireError,
 };
 use announcements::Announcements;
+use key_rollout::Rollouts;
 use membership::Membership;
 use replay::ReplayGuard;
 use roles::{RoleTimer, Roles};
@@ -126,6 +129,7 @@ enum Timer {
     Reconnect,
     Housekeeping,
     Role(RoleTimer),
+    KeyRollout(RequestId),
 }
 
 /// One node's protocol state machine. See the [module docs](self).
@@ -138,6 +142,7 @@ pub struct Core {
     membership: Membership,
     replays: ReplayGuard,
     roles: Roles,
+    rollouts: Rollouts,
     clock: LamportClock,
     timers: Timers<Timer>,
     seeds: Vec<SocketAddr>,
@@ -182,6 +187,7 @@ impl Core {
                 LamportTime(startup.clock_floor),
                 startup.rng_seed ^ 0x726f_6c65_7321,
             ),
+            rollouts: Rollouts::default(),
             clock: LamportClock::starting_above(startup.clock_floor),
             seeds: Vec::new(),
             rng: StdRng::seed_from_u64(startup.rng_seed ^ 0x7265_636f_6e6e),
@@ -265,8 +271,14 @@ impl Core {
         self.clock.time()
     }
 
-    /// The keys this node seals and opens datagrams with, if it has any. Change them in
-    /// this order on every node: install a new key, make it primary, remove the old one.
+    /// The keys this node seals and opens datagrams with, if it has any.
+    pub fn keyring(&self) -> Option<&Keyring> {
+        self.config.keyring.as_ref()
+    }
+
+    /// The keys this node seals and opens datagrams with, to change here alone. Change
+    /// them in this order on every node: install a new key, make it primary, remove the
+    /// old one; [`Core::rollout_keys`] does each step on every node.
     pub fn keyring_mut(&mut self) -> Option<&mut Keyring> {
         self.config.keyring.as_mut()
     }
@@ -399,6 +411,9 @@ impl Core {
                 let from = message.from;
                 match message.body {
                     Body::Announce(announcement) => self.broadcast(now, &announcement),
+                    body @ (Body::KeyRequest { .. } | Body::KeyReply { .. }) => {
+                        self.on_key_message(&from, body);
+                    }
                     body => self.with_roles(now, |roles, ctx, out| {
                         roles.on_message(ctx, out, &from, body);
                     }),
@@ -443,6 +458,7 @@ impl Core {
                         tracing::debug!(%error, "swim timer failed");
                     }
                 }
+                Timer::KeyRollout(id) => self.ask_for_keys(now, id),
                 Timer::Rejoin => {
                     self.rejoin_pending = false;
                     if !self.connected {

@@ -7,8 +7,9 @@ use tokio::sync::oneshot;
 
 use super::leadership::Leadership;
 use crate::clock::LamportTime;
-use crate::core::{ForceLeaveError, Member, RoleError, RoleState, Stats};
+use crate::core::{ForceLeaveError, KeyRollout, Member, RoleError, RoleState, Stats};
 use crate::identity::{NodeId, NodeName, RoleName};
+use crate::wire::{Key, KeyOp};
 
 /// One request to the node's task. A dropped reply sender tells the handle that the task
 /// has ended.
@@ -28,6 +29,11 @@ pub(crate) enum Command {
     ForceLeave(NodeName, oneshot::Sender<Result<(), ForceLeaveError>>),
     /// A role operation.
     Role(RoleCommand),
+    /// This node's keys, primary first; `None` if it does not seal.
+    Keys(oneshot::Sender<Option<Vec<Key>>>),
+    /// A keyring change made on every live member; replied when all answered or the
+    /// time is up.
+    RolloutKeys(KeyOp, oneshot::Sender<KeyRollout>),
     /// Say goodbye, send it, then end the task; replied once the goodbyes are sent.
     Leave(oneshot::Sender<()>),
     /// End the task at once, without goodbye.

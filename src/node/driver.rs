@@ -2,16 +2,17 @@
 //! datagram, timeout and command with the current time, and after each one sends what
 //! the core wants sent and publishes what it reports.
 
+use std::collections::HashMap;
 use std::future;
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::command::{Command, Control};
 use super::role_desk::RoleDesk;
 use super::state_dir::{SAVE_INTERVAL, StateWriter};
-use crate::core::{Core, Event};
+use crate::core::{Core, Event, KeyRollout, RequestId};
 
 /// Size of the receive buffer, in bytes: larger than any UDP payload, so an oversized
 /// datagram reaches the core whole, which counts and drops it.
@@ -31,6 +32,8 @@ pub(crate) struct Driver {
     control: mpsc::UnboundedReceiver<Control>,
     events: broadcast::Sender<Event>,
     roles: RoleDesk,
+    /// Who waits for each keyring rollout under way.
+    rollouts: HashMap<RequestId, oneshot::Sender<KeyRollout>>,
     /// Writes the state directory's file, if the node has one.
     state: Option<StateWriter>,
     buf: Vec<u8>,
@@ -53,6 +56,7 @@ impl Driver {
             control,
             events,
             roles,
+            rollouts: HashMap::new(),
             state,
             buf: vec![0; RECV_BUFFER_LEN],
         }
@@ -155,6 +159,13 @@ impl Driver {
                 let _ = reply.send(result);
             }
             Command::Role(command) => self.roles.command(&mut self.core, command),
+            Command::Keys(reply) => {
+                let _ = reply.send(self.core.keyring().map(|ring| ring.keys().to_vec()));
+            }
+            Command::RolloutKeys(op, reply) => {
+                let id = self.core.rollout_keys(Instant::now(), op);
+                self.rollouts.insert(id, reply);
+            }
             Command::Leave(reply) => {
                 tracing::debug!(id = ?self.core.id(), "leaving");
                 self.core.leave(Instant::now());
@@ -170,9 +181,14 @@ impl Driver {
         Flow::Continue
     }
 
-    /// Routes every outcome of a role request to its caller, publishes every event the
-    /// core reported, and sends every datagram it queued.
+    /// Routes every outcome of a request to its caller, publishes every event the core
+    /// reported, and sends every datagram it queued.
     async fn flush(&mut self) {
+        while let Some((id, rollout)) = self.core.poll_key_rollout() {
+            if let Some(reply) = self.rollouts.remove(&id) {
+                let _ = reply.send(rollout);
+            }
+        }
         loop {
             let events = &self.events;
             let resigned = self.roles.route(&mut self.core, |event| {

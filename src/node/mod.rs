@@ -26,6 +26,7 @@ mod command;
 mod driver;
 mod error;
 mod handle;
+mod key_calls;
 mod leadership;
 mod role_calls;
 mod role_desk;

@@ -15,7 +15,8 @@ use super::network::{Fate, Faults, Network};
 use crate::clock::LamportTime;
 use crate::config::{Config, Profile};
 use crate::core::{
-    Completion, Core, Event, ForceLeaveError, MemberStatus, RequestId, RoleError, Startup,
+    Completion, Core, Event, ForceLeaveError, KeyRollout, MemberStatus, RequestId, RoleError,
+    Startup,
 };
 use crate::identity::{NodeName, RoleName};
 
@@ -118,6 +119,7 @@ struct SimNode {
     left: bool,
     events: Vec<(Duration, Event)>,
     completions: Vec<(Duration, Completion)>,
+    key_rollouts: Vec<(RequestId, KeyRollout)>,
 }
 
 /// A simulated cluster. See the [module docs](super).
@@ -229,6 +231,7 @@ impl Sim {
             left: false,
             events: Vec::new(),
             completions: Vec::new(),
+            key_rollouts: Vec::new(),
         });
         self.start(i);
         i
@@ -505,6 +508,10 @@ impl Sim {
             self.log(format_args!("n{i} {done:?}"));
             self.nodes[i].completions.push((self.now, done));
         }
+        while let Some(done) = self.nodes[i].core.as_mut().and_then(Core::poll_key_rollout) {
+            self.log(format_args!("n{i} {done:?}"));
+            self.nodes[i].key_rollouts.push(done);
+        }
         self.record_holds(i);
         self.reschedule(i);
     }
@@ -626,19 +633,10 @@ impl Sim {
         self.after_input(to);
     }
 
-    /// Changes node `i`'s keyring (install, use or remove a key).
-    ///
-    /// # Panics
-    /// If the node has no keyring.
-    pub fn change_keyring<R>(
-        &mut self,
-        i: usize,
-        change: impl FnOnce(&mut crate::wire::Keyring) -> R,
-    ) -> Option<R> {
-        self.command(i, format_args!("change keyring"), |core, _| {
-            let keyring = core.keyring_mut();
-            change(keyring.unwrap_or_else(|| panic!("n{i} has no keyring")))
-        })
+    /// Node `i` changes (or lists) the keyring of every live member.
+    pub fn rollout_keys(&mut self, i: usize, op: crate::wire::KeyOp) -> Option<RequestId> {
+        let what = format!("keys {op:?}");
+        self.command(i, format_args!("{what}"), |c, now| c.rollout_keys(now, op))
     }
 
     /// Node `i` withdraws a request.
@@ -660,6 +658,15 @@ impl Sim {
                     .map(|(_, term, _)| (i, term))
             })
             .collect()
+    }
+
+    /// The outcome of key rollout `id` on node `i`, once it is known.
+    pub fn key_rollout(&self, i: usize, id: RequestId) -> Option<&KeyRollout> {
+        let rollouts = &self.nodes[i].key_rollouts;
+        rollouts
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, done)| done)
     }
 
     /// Every outcome node `i` reported, with the simulated time.

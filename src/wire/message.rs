@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::seal::{Key, KeyringError};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, NodeName, RoleName};
 
@@ -136,6 +137,36 @@ pub enum Body {
         /// Whether that lease has been recalled.
         recalled: bool,
     },
+    /// Asks the receiver to change or list its keyring (a cluster-wide key rotation).
+    KeyRequest {
+        /// Identifies the request, echoed in the reply.
+        request: u64,
+        /// What to do.
+        op: KeyOp,
+    },
+    /// The answer to a key request: the receiver's keys after the change, primary first,
+    /// or why it refused.
+    KeyReply {
+        /// The request answered.
+        request: u64,
+        /// The keys, or why the change was refused.
+        result: Result<Vec<Key>, KeyringError>,
+    },
+}
+
+/// A change to every node's keyring, or a listing of them, as serf's `keys` command does.
+/// Rotate a key in three steps, each on the whole cluster: install the new key, use it,
+/// remove the old one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyOp {
+    /// Change nothing; report the keys.
+    List,
+    /// Add a key that opens datagrams (it seals only once used).
+    Install(Key),
+    /// Make an installed key the primary, which seals.
+    Use(Key),
+    /// Remove a key that is not the primary; removing a key not installed does nothing.
+    Remove(Key),
 }
 
 /// News that every member should learn, spread by gossip (foca custom broadcasts).

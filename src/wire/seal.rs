@@ -25,7 +25,7 @@ pub const NONCE_LEN: usize = 24;
 pub const MAX_KEYS: usize = 16;
 
 /// A 32-byte cluster key.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Key([u8; KEY_LEN]);
 
 impl Key {
@@ -48,7 +48,7 @@ impl fmt::Debug for Key {
 }
 
 /// Why a keyring change was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum KeyringError {
     /// A keyring needs at least one key; to stop sealing, configure no keyring.
     #[error("a keyring needs at least one key")]
@@ -62,6 +62,10 @@ pub enum KeyringError {
     /// The primary key cannot be removed; make another key primary first.
     #[error("the primary key cannot be removed; make another key primary first")]
     RemovingPrimary,
+    /// The node has no keyring: it neither seals nor opens, and sealing can only be
+    /// switched on at start (the agent's `--keyring`).
+    #[error("this node does not seal datagrams; start it with a keyring")]
+    NotSealed,
 }
 
 /// The keys a node seals and opens datagrams with; the first is the primary.
@@ -122,15 +126,17 @@ impl Keyring {
         Ok(())
     }
 
-    /// Removes a key that is not the primary.
+    /// Removes a key that is not the primary. Removing a key that is not installed does
+    /// nothing, so a removal can be repeated on nodes that missed it.
     pub fn remove(&mut self, key: &Key) -> Result<(), KeyringError> {
-        match self.position(key)? {
-            0 => Err(KeyringError::RemovingPrimary),
-            at => {
+        match self.position(key) {
+            Ok(0) => Err(KeyringError::RemovingPrimary),
+            Ok(at) => {
                 self.keys.remove(at);
                 self.ciphers.remove(at);
                 Ok(())
             }
+            Err(_) => Ok(()),
         }
     }
 
@@ -248,6 +254,11 @@ mod tests {
             "old key still opens"
         );
         ring.remove(&key(1)).unwrap();
+        assert_eq!(
+            ring.remove(&key(1)),
+            Ok(()),
+            "a repeated removal does nothing"
+        );
         assert_eq!(ring.open(&old, b""), Err(WireError::Unsealed));
         assert_eq!(ring.open(&new, b""), Ok(b"new".to_vec()));
         assert_eq!(Keyring::new(vec![]), Err(KeyringError::Empty));

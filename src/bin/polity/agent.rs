@@ -16,6 +16,7 @@
 use std::future::IntoFuture as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use crate::exit_code;
 use crate::holdings::Holdings;
 use crate::http_addr;
 use crate::http_api::{self, Agent};
+use crate::keyring_file;
 use crate::logging;
 use crate::metrics::Counters;
 use crate::node_args::NodeArgs;
@@ -93,7 +95,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
                 };
             }
         };
-        serve(node, listener, http, args.http_public).await
+        serve(node, listener, http, args.http_public, args.node.keyring).await
     })
 }
 
@@ -102,6 +104,7 @@ async fn serve(
     listener: TcpListener,
     http: SocketAddr,
     public: bool,
+    keyring: Option<PathBuf>,
 ) -> ExitCode {
     // Subscribed before anything can happen: the node's task has not run yet.
     let mut events = node.events();
@@ -145,9 +148,15 @@ async fn serve(
                 Ok(event) => {
                     counters.event(&event);
                     log_event(&event);
+                    if let (Event::KeyringChanged, Some(path)) = (&event, &keyring) {
+                        save_keyring(&node, path).await;
+                    }
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "events were missed");
+                    if let Some(path) = &keyring {
+                        save_keyring(&node, path).await;
+                    }
                 }
                 Err(RecvError::Closed) => {
                     tracing::error!("the node stopped");
@@ -182,6 +191,22 @@ async fn serve(
     code
 }
 
+/// Writes the node's keys to the keyring file, so that a restart starts with them.
+async fn save_keyring(node: &NodeHandle, path: &Path) {
+    let Ok(Some(keys)) = node.keys().await else {
+        return;
+    };
+    let owned = path.to_path_buf();
+    let written = tokio::task::spawn_blocking(move || keyring_file::write(&owned, &keys)).await;
+    match written {
+        Ok(Ok(())) => tracing::info!(path = %path.display(), "keyring saved"),
+        Ok(Err(error)) => {
+            tracing::error!(path = %path.display(), %error, "cannot save the keyring");
+        }
+        Err(error) => tracing::error!(%error, "cannot save the keyring"),
+    }
+}
+
 fn log_event(event: &Event) {
     match event {
         Event::MemberUp(id) => tracing::info!(member = %id, "member up"),
@@ -201,5 +226,6 @@ fn log_event(event: &Event) {
             tracing::warn!(%role, %term, ?reason, "no longer holding role");
         }
         Event::RoleChanged { role, state } => tracing::info!(%role, ?state, "role changed"),
+        Event::KeyringChanged => tracing::info!("keyring changed"),
     }
 }

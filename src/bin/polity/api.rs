@@ -1,7 +1,8 @@
 //! The JSON the agent's HTTP API speaks: written by the agent, read by the client
 //! commands. Every body is one JSON object; `watch` streams one per line.
 
-use polity::{LamportTime, Member, MemberStatus, RoleName, RoleState};
+use polity::wire::Key;
+use polity::{KeyRollout, LamportTime, Member, MemberStatus, RoleName, RoleState};
 use serde::{Deserialize, Serialize};
 
 /// Where the API lives under the agent's address.
@@ -151,6 +152,92 @@ pub struct ForceLeftBody {
     pub name: String,
 }
 
+/// The body of `POST /v1/keys/install`, `.../use` and `.../remove`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct KeyBody {
+    /// The key: 32 bytes in standard base64, as `polity keygen` prints it.
+    pub key: String,
+}
+
+/// `GET /v1/keys` and `POST /v1/keys/{install,use,remove}`: what each live member
+/// answered, as serf's `keys` command reports it.
+#[derive(Serialize, Deserialize, Debug, Default)]
+pub struct KeysBody {
+    /// Nodes asked: the agent's own and every member it knew alive.
+    pub nodes: usize,
+    /// Nodes whose answer came.
+    pub answered: usize,
+    /// Every key some node reported after the change, with how many nodes have it
+    /// installed and how many seal with it.
+    pub keys: Vec<KeyCount>,
+    /// Nodes that refused the change, and why.
+    pub refused: Vec<NodeRefusal>,
+    /// Nodes asked that did not answer.
+    pub missing: Vec<String>,
+}
+
+/// One key and how many nodes have it.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+pub struct KeyCount {
+    /// The key, in base64.
+    pub key: String,
+    /// Nodes that have it installed.
+    pub installed: usize,
+    /// Nodes that seal with it.
+    pub primary: usize,
+}
+
+/// A node that refused a keyring change.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+pub struct NodeRefusal {
+    pub node: String,
+    pub error: String,
+}
+
+impl KeysBody {
+    /// The summary of a rollout, keys written with `encode`.
+    pub fn new(rollout: &KeyRollout, encode: impl Fn(&Key) -> String) -> Self {
+        let mut body = KeysBody {
+            nodes: rollout.answers.len() + rollout.missing.len(),
+            answered: rollout.answers.len(),
+            missing: rollout.missing.iter().map(ToString::to_string).collect(),
+            ..KeysBody::default()
+        };
+        for (node, answer) in &rollout.answers {
+            match answer {
+                Ok(keys) => {
+                    for (at, key) in keys.iter().enumerate() {
+                        let key = encode(key);
+                        let count = match body.keys.iter_mut().find(|count| count.key == key) {
+                            Some(count) => count,
+                            None => {
+                                body.keys.push(KeyCount {
+                                    key,
+                                    installed: 0,
+                                    primary: 0,
+                                });
+                                body.keys.last_mut().expect("just pushed")
+                            }
+                        };
+                        count.installed += 1;
+                        count.primary += usize::from(at == 0);
+                    }
+                }
+                Err(error) => body.refused.push(NodeRefusal {
+                    node: node.to_string(),
+                    error: error.to_string(),
+                }),
+            }
+        }
+        body
+    }
+
+    /// Whether every node asked answered and none refused.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty() && self.refused.is_empty()
+    }
+}
+
 /// Every error: a message for people and a code for programs, with the holder and term
 /// when an election was lost.
 #[derive(Serialize, Deserialize, Debug)]
@@ -193,8 +280,12 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the route exists, not with this method.
     MethodNotAllowed,
-    /// 400: a malformed request (a bad query string).
+    /// 400: a malformed request (a bad query string or body).
     BadRequest,
+    /// 400: a key that is not 32 bytes in base64.
+    BadKey,
+    /// 409: the agent's node does not seal datagrams (it was started without a keyring).
+    NotSealed,
     /// A code this client does not know.
     #[serde(other)]
     Other,

@@ -86,6 +86,20 @@ impl Client {
 
     /// `POST` to a path under `/v1`, with no body.
     pub fn post(&self, path: &str, patience: Patience) -> Result<Reply, Unanswered> {
+        self.post_body(path, patience, None)
+    }
+
+    /// `POST` a JSON body to a path under `/v1`.
+    pub fn post_json(&self, path: &str, json: &str) -> Result<Reply, Unanswered> {
+        self.post_body(path, Patience::Bounded, Some(json))
+    }
+
+    fn post_body(
+        &self,
+        path: &str,
+        patience: Patience,
+        json: Option<&str>,
+    ) -> Result<Reply, Unanswered> {
         let timeout = match patience {
             Patience::Bounded => Some(ANSWER_TIMEOUT),
             Patience::Unbounded => None,
@@ -96,9 +110,13 @@ impl Client {
             .config()
             .timeout_global(timeout)
             .build();
-        let response = request
-            .send_empty()
-            .map_err(|error| self.unanswered(&error))?;
+        let response = match json {
+            Some(json) => request
+                .header("content-type", "application/json")
+                .send(json),
+            None => request.send_empty(),
+        }
+        .map_err(|error| self.unanswered(&error))?;
         self.read(response)
     }
 

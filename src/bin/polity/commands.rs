@@ -63,7 +63,7 @@ pub struct ForceLeaveArgs {
 }
 
 /// What the agent answered, read.
-enum Answer<T> {
+pub enum Answer<T> {
     /// A 2xx answer.
     Done(T, String),
     /// An error answer.
@@ -71,7 +71,7 @@ enum Answer<T> {
 }
 
 /// Reads an answer, or says why there is none and gives the exit code.
-fn answer<T: DeserializeOwned>(
+pub fn answer<T: DeserializeOwned>(
     addr: SocketAddr,
     reply: Result<Reply, Unanswered>,
 ) -> Result<Answer<T>, ExitCode> {
@@ -93,13 +93,13 @@ fn answer<T: DeserializeOwned>(
 }
 
 /// Prints `message` as the reason for failing, and gives the failure exit code.
-fn fail(message: &dyn std::fmt::Display) -> ExitCode {
+pub fn fail(message: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("polity: {message}");
     exit_code::failure()
 }
 
 /// Prints one line to standard output; false if it is closed (a reader went away).
-fn print(line: &str) -> bool {
+pub fn print(line: &str) -> bool {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }
@@ -116,7 +116,7 @@ fn show<T>(json: bool, body: &T, raw: &str, text: impl FnOnce(&T) -> String) {
 
 /// Prints a refusal: the JSON as it came on standard output with `--json`, else the
 /// message on standard error. Gives `NO` for the codes in `no`, `FAILURE` otherwise.
-fn refused(json: bool, error: &ErrorBody, raw: &str, no: &[ErrorCode]) -> ExitCode {
+pub fn refused(json: bool, error: &ErrorBody, raw: &str, no: &[ErrorCode]) -> ExitCode {
     if json {
         print(raw.trim());
     } else {
@@ -249,22 +249,43 @@ pub fn members(args: ClientArgs) -> ExitCode {
 
 /// `NAME ADDR STATUS`, aligned, with a header.
 fn members_table(body: &MembersBody) -> String {
-    let rows: Vec<[&str; 3]> = std::iter::once(["NAME", "ADDR", "STATUS"])
+    let rows: Vec<Vec<&str>> = std::iter::once(vec!["NAME", "ADDR", "STATUS"])
         .chain(
             body.members
                 .iter()
-                .map(|m| [m.name.as_str(), m.addr.as_str(), m.status.as_str()]),
+                .map(|m| vec![m.name.as_str(), m.addr.as_str(), m.status.as_str()]),
         )
         .collect();
-    let width = |column: usize| {
-        rows.iter()
-            .map(|row| row[column].chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let (name, addr) = (width(0), width(1));
+    table(&rows)
+}
+
+/// Rows in columns two spaces apart, each as wide as its widest cell; the last column
+/// is not padded.
+pub fn table(rows: &[Vec<&str>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|column| {
+            rows.iter()
+                .filter_map(|row| row.get(column))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     rows.iter()
-        .map(|[n, a, s]| format!("{n:<name$}  {a:<addr$}  {s}"))
+        .map(|row| {
+            let last = row.len().saturating_sub(1);
+            row.iter()
+                .enumerate()
+                .map(|(at, cell)| {
+                    if at == last {
+                        (*cell).to_owned()
+                    } else {
+                        format!("{cell:<width$}  ", width = widths[at])
+                    }
+                })
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -13,6 +13,7 @@
 //! | `POST /v1/roles/{role}/resign` | 200 [`TermBody`]; 409 the node does not hold it |
 //! | `POST /v1/roles/{role}/recall` | 200 [`TermBody`]; 409 nobody holds it |
 //! | `GET /v1/metrics` | 200, Prometheus text |
+//! | `/v1/keys...` | the keyring: see [`crate::http_keys`] |
 //!
 //! Every error is an [`ErrorBody`]: 400 for a bad name, 503 when too few members are
 //! alive, the node has not been in the cluster for a lease yet, or it is leaving, and
@@ -68,7 +69,8 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/metrics", get(metrics))
         .route("/members", get(members))
         .route("/members/{name}/force-leave", post(force_leave))
-        .nest("/roles", roles);
+        .nest("/roles", roles)
+        .nest("/keys", crate::http_keys::routes());
     Router::new()
         .nest(crate::api::PREFIX, v1)
         .fallback(not_found)
@@ -84,7 +86,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: ErrorCode, error: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, error: impl Into<String>) -> Self {
         ApiError {
             status,
             body: ErrorBody {
@@ -97,7 +99,7 @@ impl ApiError {
     }
 
     /// A failed request to the node about `role`, explained.
-    fn node(agent: &Agent, role: Option<&RoleName>, error: NodeError) -> Self {
+    pub fn node(agent: &Agent, role: Option<&RoleName>, error: NodeError) -> Self {
         let me = agent.node.id();
         let me = me.name();
         let role = role.map_or_else(|| String::from("the role"), ToString::to_string);

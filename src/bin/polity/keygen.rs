@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use polity::wire::{KEY_LEN, Key};
+
+use crate::keyring_file::encode_key;
 
 /// The flags of `polity keygen`.
 #[derive(clap::Args, Debug)]
@@ -13,12 +14,9 @@ pub struct KeygenArgs {
     json: bool,
 }
 
-/// Length of a cluster key, in bytes (XChaCha20-Poly1305 takes 32).
-const KEY_LEN: usize = 32;
-
 /// A new key: 32 bytes from the operating system's generator, in standard base64.
 fn new_key() -> String {
-    STANDARD.encode(rand::random::<[u8; KEY_LEN]>())
+    encode_key(&Key::new(rand::random::<[u8; KEY_LEN]>()))
 }
 
 /// Prints a new key.
@@ -35,13 +33,14 @@ pub fn run(args: KeygenArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyring_file::parse_key;
 
     #[test]
     fn keys_are_32_random_bytes_in_base64() {
         let (a, b) = (new_key(), new_key());
         assert_ne!(a, b);
         for key in [a, b] {
-            assert_eq!(STANDARD.decode(&key).map(|k| k.len()), Ok(KEY_LEN), "{key}");
+            assert!(parse_key(&key).is_ok(), "{key}");
         }
     }
 }

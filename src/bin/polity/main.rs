@@ -1,6 +1,6 @@
 //! The `polity` command: `agent` runs a node and serves an HTTP API on loopback; the
 //! client commands (`elect`, `resign`, `recall`, `query`, `watch`, `members`, `roles`,
-//! `force-leave`) each make one request to that API; `campaign` runs a command while its
+//! `force-leave`, `keys`) each make one request to that API; `campaign` runs a command while its
 //! own node holds a role.
 //!
 //! Exit codes: 0 done, 1 failed, 2 refused before doing anything (a bad flag, address or
@@ -19,7 +19,10 @@ mod exit_code;
 mod holdings;
 mod http_addr;
 mod http_api;
+mod http_keys;
 mod keygen;
+mod keyring_file;
+mod keys;
 mod logging;
 mod metrics;
 mod node_args;
@@ -75,6 +78,9 @@ enum Command {
     ForceLeave(commands::ForceLeaveArgs),
     /// Print a new cluster key: 32 random bytes in base64, for sealing datagrams.
     Keygen(keygen::KeygenArgs),
+    /// List, install, use or remove cluster keys on every live member at once. Exit 1
+    /// unless every member answered and none refused.
+    Keys(keys::KeysArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,5 +97,6 @@ fn main() -> ExitCode {
         Command::Roles(args) => commands::roles(args),
         Command::ForceLeave(args) => commands::force_leave(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Keys(args) => keys::run(args),
     }
 }

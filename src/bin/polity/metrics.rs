@@ -103,11 +103,15 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
     metric(
         "polity_datagrams_rejected_total",
         "counter",
-        "Datagrams dropped, by reason: oversized, envelope (not polity's, or an unknown \
-         version or kind), malformed (did not parse), swim (refused by the gossip layer), \
-         after_leave (arrived after this node left).",
+        "Datagrams dropped, by reason: oversized, unsealed (not sealed with a key of the \
+         keyring and the cluster label, or not sealed at all), replayed (a polity message \
+         seen before), envelope (not polity's, or an unknown version or kind), malformed \
+         (did not parse), swim (refused by the gossip layer), after_leave (arrived after \
+         this node left).",
         &[
             ("{reason=\"oversized\"}", stats.rejected_oversized),
+            ("{reason=\"unsealed\"}", stats.rejected_unsealed),
+            ("{reason=\"replayed\"}", stats.rejected_replayed),
             ("{reason=\"envelope\"}", stats.rejected_envelope),
             ("{reason=\"malformed\"}", stats.rejected_malformed),
             ("{reason=\"swim\"}", stats.rejected_by_swim),

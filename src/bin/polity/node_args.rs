@@ -8,6 +8,8 @@ use std::sync::Arc;
 use clap::ValueEnum;
 use polity::{Config, Majority, NodeName, Profile, QuorumFunc, QuorumPercentage, SimpleMajority};
 
+use crate::keyring_file;
+
 /// How the agent writes its logs.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -81,6 +83,15 @@ pub struct NodeArgs {
     /// stops the start: remove it to start afresh.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// A keyring file: a JSON list of base64 keys (make one with `polity keygen`), the
+    /// first of them primary. Every datagram is then sealed, and datagrams not sealed with
+    /// one of these keys are dropped unread. Every node needs the same keyring. The agent
+    /// writes the file anew whenever `polity keys` changes its keys.
+    #[arg(long)]
+    pub keyring: Option<PathBuf>,
+    /// A name for the cluster, bound into every seal (at most 64 bytes).
+    #[arg(long, default_value = "")]
+    pub cluster_label: String,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -89,10 +100,15 @@ pub struct NodeArgs {
 impl NodeArgs {
     /// The node's config, or exit 2 after saying what is wrong with it.
     pub fn config_or_exit(&self) -> Result<Config, std::process::ExitCode> {
-        self.config().map_err(|error| {
+        let usage = |error: String| {
             eprintln!("polity: {error}");
             crate::exit_code::usage()
-        })
+        };
+        let mut config = self.config().map_err(|e| usage(e.to_string()))?;
+        if let Some(path) = &self.keyring {
+            config.keyring = Some(keyring_file::read(path).map_err(usage)?);
+        }
+        Ok(config)
     }
 
     /// The node's config, checked.
@@ -106,6 +122,7 @@ impl NodeArgs {
             .as_ref()
             .map(|names| names.iter().cloned().collect());
         config.quorum = self.quorum.0.clone();
+        config.cluster_label = self.cluster_label.clone();
         config.validate()?;
         Ok(config)
     }

@@ -20,7 +20,7 @@ impl Roles {
         body: Body,
     ) {
         match body {
-            Body::Announce(_) => {}
+            Body::Announce(_) | Body::KeyRequest { .. } | Body::KeyReply { .. } => {}
             Body::VoteRequest { role, term } => {
                 if !ctx.i_vote() {
                     return;
