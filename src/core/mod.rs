@@ -148,6 +148,8 @@ pub struct Core {
     seeds: Vec<SocketAddr>,
     /// Picks which down member to try to reconnect to.
     rng: StdRng,
+    /// Draws the nonces of sealed datagrams; see [`nonce_seed`].
+    nonces: StdRng,
     connected: bool,
     /// When this node first reached a member since it started.
     joined_at: Option<Instant>,
@@ -191,6 +193,7 @@ impl Core {
             clock: LamportClock::starting_above(startup.clock_floor),
             seeds: Vec::new(),
             rng: StdRng::seed_from_u64(startup.rng_seed ^ 0x7265_636f_6e6e),
+            nonces: StdRng::from_seed(nonce_seed(&startup, &id)),
             connected: false,
             joined_at: None,
             rejoin_pending: false,
@@ -571,7 +574,7 @@ impl Core {
         let bytes = match &self.config.keyring {
             Some(keyring) => {
                 let mut sealed = Vec::with_capacity(bytes.len() + wire::SEAL_OVERHEAD);
-                let nonce = self.rng.random::<[u8; wire::NONCE_LEN]>();
+                let nonce = self.nonces.random::<[u8; wire::NONCE_LEN]>();
                 keyring.seal(
                     &bytes,
                     self.config.cluster_label.as_bytes(),
@@ -658,6 +661,25 @@ impl Core {
         };
         self.events.extend(event);
     }
+}
+
+/// The seed of the nonce generator. A nonce must never repeat under a key, across every
+/// node and every start: the seed holds the random seed, the generation (which grows with
+/// every start of a name) and hashes of the name and address, so two starts share a
+/// nonce stream only if all four agree.
+fn nonce_seed(startup: &Startup, id: &NodeId) -> [u8; 32] {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let hash = |value: &dyn Fn(&mut DefaultHasher)| {
+        let mut hasher = DefaultHasher::new();
+        value(&mut hasher);
+        hasher.finish()
+    };
+    let mut seed = [0; 32];
+    seed[..8].copy_from_slice(&startup.rng_seed.to_le_bytes());
+    seed[8..16].copy_from_slice(&startup.generation.to_le_bytes());
+    seed[16..24].copy_from_slice(&hash(&|h| id.name().as_str().hash(h)).to_le_bytes());
+    seed[24..].copy_from_slice(&hash(&|h| startup.addr.hash(h)).to_le_bytes());
+    seed
 }
 
 impl std::fmt::Debug for Core {
