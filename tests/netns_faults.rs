@@ -126,9 +126,23 @@ fn campaign_keeps_one_holder_through_crashes_pauses_partitions_and_loss() {
 /// A scratch directory of its own, removed on drop.
 struct Scratch(PathBuf);
 
+/// Scratch directories are named this and the namespace prefix, `pty<pid>`.
+const SCRATCH_PREFIX: &str = "polity-netns-faults-pty";
+
 impl Scratch {
+    /// Makes the directory, and removes those that runs whose process is gone left.
     fn new(prefix: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("polity-netns-faults-{prefix}"));
+        let temp = std::env::temp_dir();
+        for entry in std::fs::read_dir(&temp).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.strip_prefix(SCRATCH_PREFIX));
+            if pid.is_some_and(|pid| {
+                pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists()
+            }) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let path = temp.join(format!("polity-netns-faults-{prefix}"));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("the scratch directory can be made");
         Scratch(path)
@@ -494,10 +508,10 @@ impl<'a> Cluster<'a> {
         self.settled_holder(&format!("SIGCONT ({fault})"));
     }
 
-    /// A 3|2 partition, the holder and the next host on the minority side, for four
-    /// leases; then healed.
+    /// A partition into 3 and 2 hosts, the holder and the next host the minority, for
+    /// four leases; then healed.
     fn partition_holder_in_minority(&mut self) {
-        let fault = "3|2 partition, holder in the minority";
+        let fault = "partition 3 : 2, the holder among the 2";
         let holder = self.settled_holder(&format!("the fault before: {fault}"));
         let minority = [holder.host, (holder.host + 1) % HOSTS];
         let majority: Vec<usize> = (0..HOSTS).filter(|i| !minority.contains(i)).collect();
@@ -520,7 +534,8 @@ impl<'a> Cluster<'a> {
             ),
         ));
         let successor = self.successor(&holder, injected, GUARD);
-        std::thread::sleep(Duration::from_secs(6).saturating_sub(began.elapsed()));
+        let window = Duration::from_millis(4 * LEASE_CS * 10);
+        std::thread::sleep(window.saturating_sub(began.elapsed()));
         let healed = uptime_now();
         self.network.heal();
         self.journal.push((healed, "healed the partition".into()));
@@ -546,7 +561,7 @@ impl<'a> Cluster<'a> {
             injected,
             successor,
             bound: Some(FAILOVER_BOUND_CS),
-            detail: "held 6 s; no start in the minority".into(),
+            detail: format!("held {} s; no start in the minority", window.as_secs()),
         });
         self.settled_holder(&format!("healing the {fault}"));
     }
