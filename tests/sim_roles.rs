@@ -177,6 +177,34 @@ fn a_minority_holder_steps_down_and_the_majority_takes_over() {
 }
 
 #[test]
+fn a_holder_that_cannot_hear_is_replaced_within_a_lease_and_a_second() {
+    // The holder still sends (vote requests among them) but receives nothing: it steps
+    // down when it cannot renew, and its hopeless candidacies must not keep the voters'
+    // votes tied up while the nodes that can hear them elect.
+    for_each_seed("deaf_holder_replaced", 0..100, |seed| {
+        let mut sim = ready(SimConfig::lan(5, seed))?;
+        let r = role("scheduler");
+        for node in 0..5 {
+            sim.campaign(node, &r).ok_or("a node is down")?;
+        }
+        sim.run_until(2 * SECOND, |sim| one_holder(sim, &r).is_some())
+            .ok_or("nobody won")?;
+        let deaf = one_holder(&sim, &r).ok_or("no holder")?;
+        let others: Vec<usize> = (0..5).filter(|&n| n != deaf).collect();
+        sim.cut_one_way(&others, &[deaf]);
+        let bound = sim.config(0).lease + SECOND;
+        sim.run_until(bound, |sim| sim.holders(&r).iter().any(|&(n, _)| n != deaf))
+            .ok_or_else(|| format!("n{deaf} went deaf and nobody took over within {bound:?}"))?;
+        sim.run_for(20 * SECOND);
+        match sim.holders(&r).as_slice() {
+            [(n, _)] if *n != deaf => {}
+            other => return Err(format!("20 s on, holders {other:?}")),
+        }
+        sim.check()
+    });
+}
+
+#[test]
 fn resigning_hands_over_within_100_ms() {
     for_each_seed("resign_hands_over", 0..100, |seed| {
         let mut sim = ready(SimConfig::lan(5, seed))?;

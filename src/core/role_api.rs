@@ -95,9 +95,7 @@ impl Core {
 
     /// Steps down from roles whose lease has run out.
     pub(super) fn expire_roles(&mut self, now: Instant) {
-        let mut out = Outbox::default();
-        self.roles.expire(now, &mut out);
-        self.carry_out(now, out);
+        self.with_roles(now, Roles::expire);
     }
 
     /// Runs `f` on the role layer and carries out what it asks.

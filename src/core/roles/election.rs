@@ -33,6 +33,8 @@ pub(crate) struct Election {
     /// Voters that granted, by name, with the identity to send a release to.
     pub(crate) granted: BTreeMap<crate::identity::NodeName, NodeId>,
     refused: usize,
+    /// Whether any voter but the candidate itself has answered.
+    heard_from_others: bool,
     /// A live holder some voter reported.
     pub(crate) rival: Option<Tenure>,
     /// The longest wait a voter asked for before it could grant.
@@ -50,6 +52,7 @@ impl Election {
             population,
             granted: BTreeMap::new(),
             refused: 0,
+            heard_from_others: false,
             rival: None,
             retry_after: None,
             grace: false,
@@ -66,6 +69,7 @@ impl Election {
         if self.granted.contains_key(voter.name()) {
             return;
         }
+        self.heard_from_others |= *voter.name() != self.ballot.candidate;
         self.population = self.population.max(population);
         match answer {
             Ok(()) => {
@@ -89,6 +93,12 @@ impl Election {
                 self.retry_after = self.retry_after.max(wait);
             }
         }
+    }
+
+    /// Whether any voter but the candidate answered. A candidate that asked others and
+    /// heard from none cannot hear them (it is cut off, or deaf while it can still send).
+    pub(crate) fn heard_from_others(&self) -> bool {
+        self.heard_from_others || self.asked <= 1
     }
 
     /// Votes needed with the largest population heard of.

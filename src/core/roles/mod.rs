@@ -284,7 +284,22 @@ impl Roles {
             .get(role)
             .map(|h| h.term)
             .ok_or(RoleError::NotHolder)?;
-        self.step_down(out, role, LossReason::Resigned);
+        self.give_up(ctx, out, role, term, LossReason::Resigned);
+        Ok(term)
+    }
+
+    /// Steps down from `role`, then tells the voters to release the lease and everyone
+    /// that the term is over, so that the next election need not wait for the voters'
+    /// leases to run out. Voters release only the lease of this holder at this term.
+    fn give_up(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        term: LamportTime,
+        reason: LossReason,
+    ) {
+        self.step_down(out, role, reason);
         for voter in ctx.live_voters() {
             out.sends.push((
                 voter.addr(),
@@ -303,7 +318,6 @@ impl Roles {
             holder: ctx.me.name().clone(),
             term,
         });
-        Ok(term)
     }
 
     /// Resigns every role held and cancels every request, before leaving the cluster.
@@ -573,7 +587,13 @@ impl Roles {
         }
         let widen = 1u32 << campaign.attempt.min(3);
         let step = (ctx.config.election_timeout / 30).saturating_mul(widen);
-        let wait = retry_after.unwrap_or_default() + self.turn(ctx, role, step);
+        let mut wait = retry_after.unwrap_or_default() + self.turn(ctx, role, step);
+        // Heard from no voter: this node cannot hear the others, though they may hear it.
+        // Asking again at once would only tie up their votes while candidates that can
+        // hear them elect, so it stands aside for a lease.
+        if !election.heard_from_others() {
+            wait = wait.max(ctx.config.lease);
+        }
         self.schedule_retry(ctx, out, role, wait);
     }
 
@@ -672,16 +692,19 @@ impl Roles {
     }
 
     /// Steps down from every role whose lease has run out; the core calls this before it
-    /// handles any input, so a node that was paused never acts on a stale belief.
-    pub(crate) fn expire(&mut self, now: Instant, out: &mut Outbox) {
-        let expired: Vec<RoleName> = self
+    /// handles any input, so a node that was paused never acts on a stale belief. The
+    /// voters are told to release the lease, as on a resignation: a holder that can send
+    /// but not hear (its renewals reach the voters, their answers never reach it) would
+    /// otherwise keep their leases alive for a lease after it stepped down.
+    pub(crate) fn expire(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
+        let expired: Vec<(RoleName, LamportTime)> = self
             .held
             .iter()
-            .filter(|(_, h)| h.until <= now)
-            .map(|(r, _)| r.clone())
+            .filter(|(_, h)| h.until <= ctx.now)
+            .map(|(r, h)| (r.clone(), h.term))
             .collect();
-        for role in expired {
-            self.step_down(out, &role, LossReason::LeaseExpired);
+        for (role, term) in expired {
+            self.give_up(ctx, out, &role, term, LossReason::LeaseExpired);
         }
     }
 
