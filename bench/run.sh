@@ -49,7 +49,11 @@ fi
 {
     echo "# polity benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
-    echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+    if git rev-parse --git-dir >/dev/null 2>&1; then
+        echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- || echo ' (with uncommitted changes)')"
+    else
+        echo "- commit: not a git checkout"
+    fi
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
     echo "- $(rustc --version), serf $(serf version | head -1), etcd $(etcd --version | head -1 | awk '{print $3}')"
 } | tee "$RESULTS"

@@ -149,25 +149,26 @@ fn first_line(
     }
 }
 
-fn free_udp_port() -> Result<u16> {
-    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(s.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-fn free_tcp_port() -> Result<u16> {
-    let s = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(s.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-/// A port free for both UDP and TCP (serf listens on both).
-fn free_port() -> Result<u16> {
-    for _ in 0..100 {
-        let port = free_udp_port()?;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
+/// `n` distinct ports free for both UDP and TCP (serf listens on both; polity's agents
+/// take UDP, etcd TCP). Every socket stays open until all are found, so no port is
+/// handed out twice.
+fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let mut held = Vec::new();
+    let mut ports = Vec::new();
+    let mut tries = 0;
+    while ports.len() < n {
+        tries += 1;
+        if tries > 100 * n + 100 {
+            return Err("not enough ports free for both UDP and TCP".into());
+        }
+        let udp = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = udp.local_addr().map_err(|e| e.to_string())?.port();
+        if let Ok(tcp) = TcpListener::bind(("127.0.0.1", port)) {
+            held.push((udp, tcp));
+            ports.push(port);
         }
     }
-    Err("no port free for both UDP and TCP".into())
+    Ok(ports)
 }
 
 fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
@@ -270,7 +271,7 @@ impl<'a> Polity<'a> {
     fn start(bin: &'a Path, work: &Path, profile: &'a str, n: usize) -> Result<Self> {
         let logs = work.join(format!("polity-{profile}-{n}"));
         fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
-        let ports: Vec<u16> = (0..n).map(|_| free_udp_port()).collect::<Result<_>>()?;
+        let ports = free_ports(n)?;
         let join = ports
             .iter()
             .take(3)
@@ -493,12 +494,10 @@ impl Serf {
             logs,
             nodes: Vec::new(),
         };
-        let mut ports = Vec::new();
+        let free = free_ports(2 * n)?;
+        let seeds: Vec<u16> = free.iter().take(3).copied().collect();
         for i in 0..n {
-            ports.push((free_port()?, free_tcp_port()?, i));
-        }
-        let seeds: Vec<u16> = ports.iter().take(3).map(|p| p.0).collect();
-        for (bind, rpc, i) in ports {
+            let (bind, rpc) = (free[i], free[n + i]);
             let name = format!("s{i}");
             let proc = serf.spawn(&name, bind, rpc, &seeds)?;
             serf.nodes.push((name, bind, rpc, proc));
@@ -587,9 +586,8 @@ impl Etcd {
         fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
         // A new cluster each run: members refuse a data directory of another cluster.
         let _ = fs::remove_dir_all(work.join("etcd-data"));
-        let ports: Vec<(u16, u16)> = (0..n)
-            .map(|_| Ok((free_tcp_port()?, free_tcp_port()?)))
-            .collect::<Result<_>>()?;
+        let free = free_ports(2 * n)?;
+        let ports: Vec<(u16, u16)> = (0..n).map(|i| (free[i], free[n + i])).collect();
         let initial = ports
             .iter()
             .enumerate()
