@@ -1,6 +1,6 @@
 //! One election in flight: the ballot, who was asked, and the tally of replies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::voter::Refusal;
@@ -32,9 +32,10 @@ pub(crate) struct Election {
     population: usize,
     /// Voters that granted, by name, with the identity to send a release to.
     pub(crate) granted: BTreeMap<crate::identity::NodeName, NodeId>,
-    refused: usize,
     /// Whether any voter but the candidate itself has answered.
     heard_from_others: bool,
+    /// Voters that refused, by name.
+    refused: BTreeSet<crate::identity::NodeName>,
     /// A live holder some voter reported.
     pub(crate) rival: Option<Tenure>,
     /// The longest wait a voter asked for before it could grant.
@@ -51,7 +52,7 @@ impl Election {
             asked,
             population,
             granted: BTreeMap::new(),
-            refused: 0,
+            refused: BTreeSet::new(),
             heard_from_others: false,
             rival: None,
             retry_after: None,
@@ -76,7 +77,7 @@ impl Election {
                 self.granted.insert(voter.name().clone(), voter.clone());
             }
             Err(refusal) => {
-                self.refused += 1;
+                self.refused.insert(voter.name().clone());
                 let wait = match refusal {
                     Refusal::Busy { retry_after } => Some(retry_after),
                     Refusal::Leased {
@@ -95,10 +96,15 @@ impl Election {
         }
     }
 
-    /// Whether any voter but the candidate answered. A candidate that asked others and
-    /// heard from none cannot hear them (it is cut off, or deaf while it can still send).
-    pub(crate) fn heard_from_others(&self) -> bool {
-        self.heard_from_others || self.asked <= 1
+    /// Whether the candidate asked other voters and, by the end of the election, had
+    /// heard from none: it cannot hear them (cut off, or deaf while it can still send).
+    pub(crate) fn unanswered(&self) -> bool {
+        self.asked > 1 && !self.heard_from_others
+    }
+
+    /// Takes back `voter`'s refusal before asking it again; false if it had not refused.
+    pub(crate) fn ask_again(&mut self, voter: &crate::identity::NodeName) -> bool {
+        self.refused.remove(voter)
     }
 
     /// Votes needed with the largest population heard of.
@@ -110,7 +116,7 @@ impl Election {
     pub(crate) fn tally(&self, quorum: &dyn QuorumFunc, time_up: bool) -> Tally {
         let need = self.need(quorum);
         let granted = self.granted.len();
-        let outstanding = self.asked.saturating_sub(granted + self.refused);
+        let outstanding = self.asked.saturating_sub(granted + self.refused.len());
         if granted >= need && (outstanding == 0 || time_up) {
             Tally::Won
         } else if granted >= need {

@@ -106,8 +106,19 @@ impl Roles {
                     (false, None) if !retry_after.is_zero() => Err(Refusal::Busy { retry_after }),
                     (false, None) => Err(Refusal::Promised),
                 };
+                // A voter that still held another holder's lease for a moment (leases
+                // granted a few milliseconds apart run out a few milliseconds apart) is
+                // asked again once that lease is over, within this election, instead of
+                // losing the election and splitting the vote in the next.
+                let ask_again = matches!(answer, Err(Refusal::Leased { .. }))
+                    && ctx.now + retry_after < election.sent_at + ctx.config.election_timeout;
                 election.record(from, answer, reply.population as usize);
                 let role = reply.role;
+                if ask_again {
+                    let at = ctx.now + retry_after + Duration::from_millis(1);
+                    let timer = RoleTimer::AskAgain(role.clone(), reply.term, from.clone());
+                    out.timers.push((at, timer));
+                }
                 self.settle_election(ctx, out, &role, false);
             }
             Body::Renew { round, leases } => {
@@ -140,8 +151,15 @@ impl Roles {
                 self.renewed(ctx, round, from.name(), population as usize, &acked);
             }
             Body::Release { role, term } => {
-                if let Some(voter) = self.voters.get_mut(&role) {
-                    voter.release(from.name(), term);
+                if self
+                    .voters
+                    .get_mut(&role)
+                    .is_some_and(|voter| voter.release(from.name(), term))
+                {
+                    // The holder this node vouched for gave the role up: waiting
+                    // candidates here try in turn, as when a lease runs out.
+                    self.learn(out, &role, |v| v.ended(term));
+                    self.contest_opens(ctx, out, &role, ctx.config.election_timeout / 10);
                 }
             }
             Body::Withdraw { role, term } => {
@@ -304,6 +322,15 @@ impl Roles {
                     .is_some_and(|e| e.ballot.term == term)
                 {
                     self.settle_election(ctx, out, &role, true);
+                }
+            }
+            RoleTimer::AskAgain(role, term, voter) => {
+                if let Some(election) = self.elections.get_mut(&role)
+                    && election.ballot.term == term
+                    && election.ask_again(voter.name())
+                {
+                    out.sends
+                        .push((voter.addr(), Body::VoteRequest { role, term }));
                 }
             }
             RoleTimer::Retry(role, token) => {

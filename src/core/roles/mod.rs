@@ -51,6 +51,9 @@ pub(crate) enum RoleTimer {
     LeaseCheck(RoleName),
     /// Give up an election that has not been decided.
     ElectionTimeout(RoleName, LamportTime),
+    /// Ask a voter again for its vote in the election at this term: it refused only for
+    /// a lease that has run out since.
+    AskAgain(RoleName, LamportTime, NodeId),
     /// Try an election again (the token must match the campaign's).
     Retry(RoleName, u64),
     /// Give up a recall or query.
@@ -107,6 +110,17 @@ impl Ctx<'_> {
         self.membership
             .live()
             .filter(|id| id.name() != self.me.name() && self.is_voter(id.name()))
+            .cloned()
+            .collect()
+    }
+
+    /// Every voter other than this node that counts in the population, alive or down: a
+    /// node that cannot hear the others soon believes them all down, yet may still reach
+    /// them.
+    fn counted_voters(&self) -> Vec<NodeId> {
+        self.membership
+            .counted()
+            .filter(|id| self.is_voter(id.name()))
             .cloned()
             .collect()
     }
@@ -288,9 +302,10 @@ impl Roles {
         Ok(term)
     }
 
-    /// Steps down from `role`, then tells the voters to release the lease and everyone
-    /// that the term is over, so that the next election need not wait for the voters'
-    /// leases to run out. Voters release only the lease of this holder at this term.
+    /// Steps down from `role`, then tells the voters to release the lease (all of them, also
+    /// those it believes down) and everyone that the term is over, so that the next
+    /// election need not wait for the voters' leases to run out. Voters release only the
+    /// lease of this holder at this term, and then open the contest.
     fn give_up(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -300,7 +315,7 @@ impl Roles {
         reason: LossReason,
     ) {
         self.step_down(out, role, reason);
-        for voter in ctx.live_voters() {
+        for voter in ctx.counted_voters() {
             out.sends.push((
                 voter.addr(),
                 Body::Release {
@@ -402,6 +417,18 @@ impl Roles {
         if let Some(held) = self.held.get(role) {
             let term = held.term;
             self.complete_all(out, role, |_| Some(Ok(term)));
+            return;
+        }
+        // This node's vote is with another candidate whose election is undecided: standing
+        // now would split the vote (its own vote included), so wait for that election.
+        if self
+            .voters
+            .get(role)
+            .and_then(|voter| voter.lease.as_ref())
+            .is_some_and(|l| !l.confirmed && l.holder != *ctx.me.name() && l.until > ctx.now)
+        {
+            let wait = ctx.undecided();
+            self.schedule_retry(ctx, out, role, wait);
             return;
         }
         let population = ctx.population();
@@ -588,10 +615,10 @@ impl Roles {
         let widen = 1u32 << campaign.attempt.min(3);
         let step = (ctx.config.election_timeout / 30).saturating_mul(widen);
         let mut wait = retry_after.unwrap_or_default() + self.turn(ctx, role, step);
-        // Heard from no voter: this node cannot hear the others, though they may hear it.
-        // Asking again at once would only tie up their votes while candidates that can
-        // hear them elect, so it stands aside for a lease.
-        if !election.heard_from_others() {
+        // The election ran its time and no other voter answered: this node cannot hear
+        // them, though they may hear it. Asking again at once would only tie up their
+        // votes while candidates that can hear them elect, so it stands aside for a lease.
+        if election.unanswered() && ctx.now >= election.sent_at + ctx.config.election_timeout {
             wait = wait.max(ctx.config.lease);
         }
         self.schedule_retry(ctx, out, role, wait);
