@@ -156,10 +156,9 @@ impl Roles {
                     .get_mut(&role)
                     .is_some_and(|voter| voter.release(from.name(), term))
                 {
-                    // The holder this node vouched for gave the role up: waiting
-                    // candidates here try in turn, as when a lease runs out.
+                    // The holder this node vouched for gave the role up: a handoff.
                     self.learn(out, &role, |v| v.ended(term));
-                    self.contest_opens(ctx, out, &role, ctx.config.election_timeout / 10);
+                    self.contest_opens(ctx, out, &role, handoff_step(ctx));
                 }
             }
             Body::Withdraw { role, term } => {
@@ -292,9 +291,7 @@ impl Roles {
                 if let Some(voter) = self.voters.get_mut(role) {
                     voter.release(holder, *term);
                 }
-                // A handoff: waiting candidates go at once, in turn, 3 ms apart with
-                // lan, so that they rarely split the vote.
-                self.contest_opens(ctx, out, role, ctx.config.election_timeout / 100);
+                self.contest_opens(ctx, out, role, handoff_step(ctx));
             }
             Announcement::Left { .. } | Announcement::ForceLeft { .. } => {}
         }
@@ -356,4 +353,10 @@ impl Roles {
             }
         }
     }
+}
+
+/// How far apart waiting candidates go when a holder gives its role up: 3 ms with lan.
+/// Turns keep candidates from asking at once and splitting the vote.
+fn handoff_step(ctx: &Ctx<'_>) -> Duration {
+    ctx.config.election_timeout / 100
 }
