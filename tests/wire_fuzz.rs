@@ -363,9 +363,14 @@ impl Fields {
         self.field(&(body_variant(body) as u32));
         match body {
             Body::Announce(announcement) => self.announcement(announcement),
-            Body::VoteRequest { role, term }
-            | Body::Release { role, term }
-            | Body::Withdraw { role, term } => self.field(role).field(term),
+            Body::VoteRequest { role, term } | Body::Withdraw { role, term } => {
+                self.field(role).field(term)
+            }
+            Body::Release {
+                role,
+                term,
+                successor,
+            } => self.field(role).field(term).field(successor),
             Body::VoteReply(reply) => self
                 .field(&reply.role)
                 .field(&reply.term)
@@ -661,6 +666,7 @@ fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body> {
         bodies.push(Body::Release {
             role: role.clone(),
             term,
+            successor: None,
         });
         bodies.push(Body::Withdraw {
             role: role.clone(),

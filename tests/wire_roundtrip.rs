@@ -332,6 +332,7 @@ enum RawBody {
     Release {
         role: String,
         term: u64,
+        successor: Option<String>,
     },
     Withdraw {
         role: String,
@@ -461,9 +462,14 @@ fn raw_body(body: &Body) -> RawBody {
             population: *population,
             acked: acked.iter().map(|t| t.get()).collect(),
         },
-        Body::Release { role, term } => RawBody::Release {
+        Body::Release {
+            role,
+            term,
+            successor,
+        } => RawBody::Release {
             role: role.as_str().to_owned(),
             term: term.get(),
+            successor: successor.as_ref().map(|n| n.as_str().to_owned()),
         },
         Body::Withdraw { role, term } => RawBody::Withdraw {
             role: role.as_str().to_owned(),
@@ -541,8 +547,15 @@ fn message_names(message: &mut RawMessage) -> Vec<(NameField, &mut String)> {
     let mut names = vec![(Node, &mut message.from.name)];
     match &mut message.body {
         RawBody::Announce(announcement) => names.extend(announcement_names(announcement)),
+        RawBody::Release {
+            role, successor, ..
+        } => {
+            names.push((Role, role));
+            if let Some(successor) = successor {
+                names.push((Node, successor));
+            }
+        }
         RawBody::VoteRequest { role, .. }
-        | RawBody::Release { role, .. }
         | RawBody::Withdraw { role, .. }
         | RawBody::Recall { role, .. }
         | RawBody::Query { role, .. } => names.push((Role, role)),
@@ -773,7 +786,13 @@ fn body() -> impl Strategy<Value = Body> {
                 population,
                 acked
             }),
-        (role_name(), lamport_time()).prop_map(|(role, term)| Body::Release { role, term }),
+        (role_name(), lamport_time(), prop::option::of(node_name())).prop_map(
+            |(role, term, successor)| Body::Release {
+                role,
+                term,
+                successor
+            }
+        ),
         (role_name(), lamport_time()).prop_map(|(role, term)| Body::Withdraw { role, term }),
         (role_name(), wide_u64()).prop_map(|(role, request)| Body::Recall { role, request }),
         (wide_u64(), wide_u32(), prop::option::of(tenure())).prop_map(
@@ -1199,7 +1218,11 @@ proptest! {
         term in lamport_time(),
     ) {
         let message = PolityMessage {
-            body: Body::Release { role: RoleName::new(long.clone()).expect("valid"), term },
+            body: Body::Release {
+                role: RoleName::new(long.clone()).expect("valid"),
+                term,
+                successor: None,
+            },
             ..message
         };
         let bytes = wire::encode_message(&message).expect("encodes");
@@ -1295,6 +1318,7 @@ fn every_body() -> Vec<Body> {
         Body::Release {
             role: role("scheduler"),
             term: LamportTime(1),
+            successor: Some(longest_node.clone()),
         },
         Body::Withdraw {
             role: role(&"w".repeat(MAX_ROLE_NAME_LEN)),

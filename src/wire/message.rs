@@ -93,6 +93,9 @@ pub enum Body {
         role: RoleName,
         /// The term released.
         term: LamportTime,
+        /// The candidate the holder names to ask first: the first, in the role's order, of
+        /// those that asked it for a vote lately. The others wait a little longer.
+        successor: Option<NodeName>,
     },
     /// A candidate (the sender) lost the election at `term` and will never use that
     /// term: voters drop the vote they gave it and forget the promise, if it is still

@@ -12,11 +12,56 @@ use crate::identity::{NodeName, RoleName};
 use crate::quorum::QuorumFunc;
 use crate::wire::DECODE_LIMIT;
 
-/// A role held: its term and when this node must stop believing it holds it.
+/// How many waiting candidates a holder remembers for each role.
+const MAX_WAITING: usize = 16;
+
+/// A role held: its term, when this node must stop believing it holds it, and the
+/// candidates waiting for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Held {
     pub(crate) term: LamportTime,
     pub(crate) until: Instant,
+    /// Candidates that asked this node for a vote while it held the role, with when each
+    /// last asked (at most `MAX_WAITING`, the oldest forgotten first).
+    waiting: BTreeMap<NodeName, Instant>,
+}
+
+impl Held {
+    pub(crate) fn new(term: LamportTime, until: Instant) -> Self {
+        Held {
+            term,
+            until,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    /// Notes that `candidate` asked for a vote at `now`.
+    pub(crate) fn candidate_asked(&mut self, candidate: &NodeName, now: Instant) {
+        if !self.waiting.contains_key(candidate) && self.waiting.len() >= MAX_WAITING {
+            let oldest = self.waiting.iter().min_by_key(|(_, at)| **at);
+            if let Some(name) = oldest.map(|(name, _)| name.clone()) {
+                self.waiting.remove(&name);
+            }
+        }
+        self.waiting.insert(candidate.clone(), now);
+    }
+
+    /// The successor to name on giving the role up: of the candidates that asked since
+    /// `since` and that `is_live` accepts, the first by `rank` (the order candidates
+    /// take turns in), so that every holder would pick the same one.
+    pub(crate) fn successor<K: Ord>(
+        &self,
+        since: Instant,
+        is_live: impl Fn(&NodeName) -> bool,
+        rank: impl Fn(&NodeName) -> K,
+    ) -> Option<NodeName> {
+        self.waiting
+            .iter()
+            .filter(|(name, at)| **at >= since && is_live(name))
+            .map(|(name, _)| name)
+            .min_by_key(|name| rank(name))
+            .cloned()
+    }
 }
 
 #[derive(Debug)]
@@ -153,6 +198,35 @@ mod tests {
         );
         r.prune(t0 + std::time::Duration::from_secs(1));
         assert!(r.ack(id, &c, 3, &[term], &Majority).is_empty(), "pruned");
+    }
+
+    #[test]
+    fn the_successor_is_the_first_live_candidate_that_asked_lately() {
+        let t0 = Instant::now();
+        let second = std::time::Duration::from_secs(1);
+        let name = |n: &str| NodeName::new(n).unwrap();
+        let mut held = Held::new(LamportTime(3), t0 + second);
+        assert_eq!(held.successor(t0, |_| true, |n| n.clone()), None);
+        held.candidate_asked(&name("c"), t0);
+        held.candidate_asked(&name("b"), t0 + second);
+        held.candidate_asked(&name("a"), t0 + second);
+        let rank = |n: &NodeName| n.clone();
+        assert_eq!(held.successor(t0, |_| true, rank), Some(name("a")));
+        assert_eq!(
+            held.successor(t0, |n| *n != name("a"), rank),
+            Some(name("b")),
+            "a candidate believed down is passed over"
+        );
+        assert_eq!(
+            held.successor(t0 + second, |n| *n == name("c"), rank),
+            None,
+            "a candidate that stopped asking is forgotten"
+        );
+        for i in 0..100 {
+            held.candidate_asked(&name(&format!("n{i:03}")), t0 + second * (i + 2));
+        }
+        assert_eq!(held.waiting.len(), MAX_WAITING, "bounded");
+        assert!(held.waiting.contains_key(&name("n099")), "the newest kept");
     }
 
     #[test]

@@ -64,6 +64,8 @@ impl Roles {
                 };
                 if answer.is_ok() {
                     self.arm_lease_check(out, &role);
+                } else if let Some(held) = self.held.get_mut(&role) {
+                    held.candidate_asked(from.name(), ctx.now);
                 }
                 let reply = VoteReply {
                     role,
@@ -97,8 +99,18 @@ impl Roles {
                     return;
                 };
                 let retry_after = Duration::from_millis(reply.retry_after_ms.into());
+                // A lease this node knows was given up: the voter has yet to hear the
+                // release, so it stands for no rival.
+                let stale = reply.holder.as_ref().is_some_and(|tenure| {
+                    self.views
+                        .get(&reply.role)
+                        .is_some_and(|view| view.has_ended(tenure.term))
+                });
                 let answer = match (reply.granted, reply.holder) {
                     (true, _) => Ok(()),
+                    (false, Some(_)) if stale => Err(Refusal::Busy {
+                        retry_after: handoff_step(ctx),
+                    }),
                     (false, Some(tenure)) => Err(Refusal::Leased {
                         tenure,
                         retry_after,
@@ -109,13 +121,23 @@ impl Roles {
                 // A voter that still held another holder's lease for a moment (leases
                 // granted a few milliseconds apart run out a few milliseconds apart) is
                 // asked again once that lease is over, within this election, instead of
-                // losing the election and splitting the vote in the next.
-                let ask_again = matches!(answer, Err(Refusal::Leased { .. }))
-                    && ctx.now + retry_after < election.sent_at + ctx.config.election_timeout;
+                // losing the election and splitting the vote in the next. One that has
+                // yet to hear a release is asked again a handoff step later, for the
+                // first tenth of the election only: the release may have been lost.
+                let (after, within) = if stale {
+                    (handoff_step(ctx), ctx.config.election_timeout / 10)
+                } else {
+                    (
+                        retry_after + Duration::from_millis(1),
+                        ctx.config.election_timeout,
+                    )
+                };
+                let ask_again = (stale || matches!(answer, Err(Refusal::Leased { .. })))
+                    && ctx.now + after < election.sent_at + within;
                 election.record(from, answer, reply.population as usize);
                 let role = reply.role;
                 if ask_again {
-                    let at = ctx.now + retry_after + Duration::from_millis(1);
+                    let at = ctx.now + after;
                     let timer = RoleTimer::AskAgain(role.clone(), reply.term, from.clone());
                     out.timers.push((at, timer));
                 }
@@ -150,15 +172,23 @@ impl Roles {
             } => {
                 self.renewed(ctx, round, from.name(), population as usize, &acked);
             }
-            Body::Release { role, term } => {
-                if self
+            Body::Release {
+                role,
+                term,
+                successor,
+            } => {
+                let released = self
                     .voters
                     .get_mut(&role)
-                    .is_some_and(|voter| voter.release(from.name(), term))
-                {
-                    // The holder this node vouched for gave the role up: a handoff.
+                    .is_some_and(|voter| voter.release(from.name(), term));
+                if released {
                     self.learn(out, &role, |v| v.ended(term));
-                    self.contest_opens(ctx, out, &role, handoff_step(ctx));
+                }
+                // The holder this node vouched for gave the role up, or named this node
+                // its successor: a handoff.
+                if released || successor.as_ref() == Some(ctx.me.name()) {
+                    let step = handoff_step(ctx);
+                    self.contest_opens(ctx, out, &role, step, successor.as_ref());
                 }
             }
             Body::Withdraw { role, term } => {
@@ -288,10 +318,16 @@ impl Roles {
             Announcement::Resigned { role, holder, term } => {
                 ctx.clock.witness(*term);
                 self.learn(out, role, |v| v.ended(*term));
-                if let Some(voter) = self.voters.get_mut(role) {
+                // A voter the holder told directly has opened the contest already, with
+                // the successor the holder named first.
+                let told = self.voters.get_mut(role).is_some_and(|voter| {
+                    let told = voter.closed_through >= Some(*term);
                     voter.release(holder, *term);
+                    told
+                });
+                if !told {
+                    self.contest_opens(ctx, out, role, handoff_step(ctx), None);
                 }
-                self.contest_opens(ctx, out, role, handoff_step(ctx));
             }
             Announcement::Left { .. } | Announcement::ForceLeft { .. } => {}
         }
