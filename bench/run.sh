@@ -58,8 +58,7 @@ fi
     echo "- $(rustc --version), serf $(serf version | head -1), etcd $(etcd --version | head -1 | awk '{print $3}')"
 } | tee "$RESULTS"
 
-cargo build --release --all-features --bin polity --example bench_compare \
-    --example sim_failover --example sim_scale >&2
+cargo build --release --all-features --bin polity --example bench_compare >&2
 
 setsid target/release/examples/bench_compare --polity target/release/polity \
     --work "$WORK" "$@" > >(tee -a "$RESULTS") &
@@ -68,6 +67,8 @@ wait "$HELPER"
 HELPER=""
 
 if [[ -z "${SKIP_SIM:-}" ]]; then
+    # The bench profile (full optimisation) writes to target/release too.
+    cargo build --profile bench --all-features --example sim_failover --example sim_scale >&2
     { echo; echo "## simulator: failover and handoff, 1000 seeds per profile"; echo; echo '```'; } >>"$RESULTS"
     target/release/examples/sim_failover 1000 | tee -a "$RESULTS"
     { echo '```'; echo; echo "## simulator: 1,000 nodes, 100 roles"; echo; echo '```'; } >>"$RESULTS"

@@ -260,6 +260,8 @@ struct Polity<'a> {
     bin: &'a Path,
     logs: PathBuf,
     profile: &'a str,
+    /// More flags for every agent.
+    extra: Vec<String>,
     join: Vec<SocketAddr>,
     agents: Vec<PolityAgent>,
     client: ureq::Agent,
@@ -269,7 +271,19 @@ struct Polity<'a> {
 impl<'a> Polity<'a> {
     /// Starts `n` agents; every one joins through the first three.
     fn start(bin: &'a Path, work: &Path, profile: &'a str, n: usize) -> Result<Self> {
-        let logs = work.join(format!("polity-{profile}-{n}"));
+        Self::start_with(bin, work, profile, n, "", Vec::new())
+    }
+
+    /// Starts `n` agents with the flags `extra` each; `label` names their log folder.
+    fn start_with(
+        bin: &'a Path,
+        work: &Path,
+        profile: &'a str,
+        n: usize,
+        label: &str,
+        extra: Vec<String>,
+    ) -> Result<Self> {
+        let logs = work.join(format!("polity-{profile}-{n}{label}"));
         fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
         let ports = free_ports(n)?;
         let join = ports
@@ -286,6 +300,7 @@ impl<'a> Polity<'a> {
             bin,
             logs,
             profile,
+            extra,
             join,
             agents: Vec::new(),
             client: http(),
@@ -311,6 +326,7 @@ impl<'a> Polity<'a> {
         for j in &self.join {
             cmd.args(["--join", &j.to_string()]);
         }
+        cmd.args(&self.extra);
         let proc = Proc::spawn(name, &mut cmd, &self.logs)?;
         let (_, udp) = proc.wait_line(Duration::from_secs(10), |l| l.starts_with("udp: "))?;
         let (_, http) = proc.wait_line(Duration::from_secs(10), |l| l.starts_with("http: "))?;
@@ -848,6 +864,21 @@ fn idle(bin: &Path, work: &Path, n: usize, secs: u64) -> Result<()> {
             medians(others),
             secs,
         );
+    }
+    if n > 5 {
+        // The same cluster with a fixed electorate of five, as a large deployment would
+        // run it (like Consul's servers): the holder renews with four voters, not n - 1.
+        let voters: Vec<String> = (0..5).map(|i| format!("p{i}")).collect();
+        let extra = vec!["--electorate".to_string(), voters.join(",")];
+        let c = Polity::start_with(bin, work, "lan", n, "-electorate-5", extra)?;
+        c.elect(0, "idle")?;
+        thread::sleep(Duration::from_secs(10));
+        let pids: Vec<i32> = c.agents.iter().map(|a| a.proc.pid()).collect();
+        let cost = idle_cost(&pids, secs)?;
+        let system = "polity lan, electorate of 5";
+        print_idle(system, n, "holder of one role", cost[0], secs);
+        print_idle(system, n, "median of the other voters", medians(&cost[1..5]), secs);
+        print_idle(system, n, "median of the non-voters", medians(&cost[5..]), secs);
     }
     {
         let s = Serf::start(work, n)?;

@@ -1,6 +1,6 @@
 //! Failover and handoff times in the simulator, in simulated time, over many seeds.
 //!
-//! `cargo run --release --features sim --example sim_failover [SEEDS]`
+//! `cargo run --profile bench --features sim --example sim_failover [SEEDS]`
 //!
 //! For each profile: 5 nodes campaign for one role; the holder crashes (failover: time
 //! from the crash until another node holds the role), then later the new holder resigns

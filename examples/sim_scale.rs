@@ -2,7 +2,7 @@
 //! roles, in simulated time, and how long simulating it takes in wall time (leaving out
 //! the time spent checking for convergence).
 //!
-//! `cargo run --release --features sim --example sim_scale [NODES] [ROLES] [CANDIDATES] [SEED]`
+//! `cargo run --profile bench --features sim --example sim_scale [NODES] [ROLES] [CANDIDATES] [SEED]`
 //! (defaults: 1000 nodes, 100 roles, 3 candidates per role, seed 1)
 //!
 //! All nodes start at simulated time zero on a healthy simulated LAN (`lan` profile,
