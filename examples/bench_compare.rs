@@ -877,8 +877,20 @@ fn idle(bin: &Path, work: &Path, n: usize, secs: u64) -> Result<()> {
         let cost = idle_cost(&pids, secs)?;
         let system = "polity lan, electorate of 5";
         print_idle(system, n, "holder of one role", cost[0], secs);
-        print_idle(system, n, "median of the other voters", medians(&cost[1..5]), secs);
-        print_idle(system, n, "median of the non-voters", medians(&cost[5..]), secs);
+        print_idle(
+            system,
+            n,
+            "median of the other voters",
+            medians(&cost[1..5]),
+            secs,
+        );
+        print_idle(
+            system,
+            n,
+            "median of the non-voters",
+            medians(&cost[5..]),
+            secs,
+        );
     }
     {
         let s = Serf::start(work, n)?;
