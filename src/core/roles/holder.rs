@@ -72,6 +72,9 @@ struct Round {
     roles: BTreeMap<LamportTime, RoleName>,
     acks: BTreeMap<LamportTime, BTreeSet<NodeName>>,
     confirmed: BTreeSet<LamportTime>,
+    /// The voters the round was sent to, and those that answered it.
+    asked: BTreeSet<NodeName>,
+    answered: BTreeSet<NodeName>,
 }
 
 /// Renewal rounds still young enough to matter.
@@ -82,12 +85,13 @@ pub(crate) struct Renewals {
 }
 
 impl Renewals {
-    /// Opens a round for `leases` sent at `now`; returns its id.
+    /// Opens a round for `leases` sent at `now` to `asked`; returns its id.
     pub(crate) fn start(
         &mut self,
         now: Instant,
         leases: &[(RoleName, LamportTime)],
         population: usize,
+        asked: BTreeSet<NodeName>,
     ) -> u64 {
         self.next_id += 1;
         self.rounds.push_back(Round {
@@ -97,8 +101,21 @@ impl Renewals {
             roles: leases.iter().map(|(r, t)| (*t, r.clone())).collect(),
             acks: BTreeMap::new(),
             confirmed: BTreeSet::new(),
+            asked,
+            answered: BTreeSet::new(),
         });
         self.next_id
+    }
+
+    /// The leases of round `id` and the voters it was sent to that have not answered it
+    /// (an empty list once the round is pruned).
+    pub(crate) fn unanswered(&self, id: u64) -> (Vec<(RoleName, LamportTime)>, Vec<NodeName>) {
+        let Some(round) = self.rounds.iter().find(|r| r.id == id) else {
+            return (Vec::new(), Vec::new());
+        };
+        let leases = round.roles.iter().map(|(t, r)| (r.clone(), *t)).collect();
+        let silent = round.asked.difference(&round.answered).cloned().collect();
+        (leases, silent)
     }
 
     /// Records that `voter` acknowledged `acked` in round `id`. Returns each role that
@@ -115,6 +132,7 @@ impl Renewals {
             return Vec::new();
         };
         round.population = round.population.max(population);
+        round.answered.insert(voter.clone());
         let need = quorum.votes_required(round.population);
         let mut reached = Vec::new();
         for term in acked {
@@ -178,14 +196,21 @@ mod tests {
         let role = RoleName::new("r").unwrap();
         let term = LamportTime(7);
         let mut r = Renewals::default();
-        let id = r.start(t0, &[(role.clone(), term)], 3);
         let a = NodeName::new("a").unwrap();
         let b = NodeName::new("b").unwrap();
+        let asked = BTreeSet::from([a.clone(), b.clone()]);
+        let id = r.start(t0, &[(role.clone(), term)], 3, asked);
+        let leases = vec![(role.clone(), term)];
+        assert_eq!(
+            r.unanswered(id),
+            (leases.clone(), vec![a.clone(), b.clone()])
+        );
         assert!(r.ack(id, &a, 3, &[term], &Majority).is_empty());
         assert!(
             r.ack(id, &a, 3, &[term], &Majority).is_empty(),
             "duplicates count once"
         );
+        assert_eq!(r.unanswered(id), (leases, vec![b.clone()]));
         assert_eq!(r.ack(id, &b, 3, &[term], &Majority), vec![(role, term, t0)]);
         let c = NodeName::new("c").unwrap();
         assert!(
@@ -198,6 +223,7 @@ mod tests {
         );
         r.prune(t0 + std::time::Duration::from_secs(1));
         assert!(r.ack(id, &c, 3, &[term], &Majority).is_empty(), "pruned");
+        assert_eq!(r.unanswered(id), (Vec::new(), Vec::new()), "pruned");
     }
 
     #[test]

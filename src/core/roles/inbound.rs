@@ -337,6 +337,7 @@ impl Roles {
     pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, timer: RoleTimer) {
         match timer {
             RoleTimer::Renew => self.renew(ctx, out),
+            RoleTimer::Resend(round) => self.resend(ctx, out, round),
             RoleTimer::Reannounce => self.reannounce(ctx, out),
             RoleTimer::HolderCheck(role) => {
                 if let Some(held) = self.held.get(&role) {

@@ -43,6 +43,8 @@ use voter::Voter;
 pub(crate) enum RoleTimer {
     /// Send the next renewal round.
     Renew,
+    /// Send renewal round `id` again to the voters that have not answered it.
+    Resend(u64),
     /// Holders re-announce what they hold to a few members.
     Reannounce,
     /// Check whether a held role's lease has run out.
@@ -766,18 +768,17 @@ impl Roles {
         let leases: Vec<(RoleName, LamportTime)> =
             self.held.iter().map(|(r, h)| (r.clone(), h.term)).collect();
         let population = ctx.population();
-        let round = self.renewals.start(ctx.now, &leases, population);
-        for chunk in chunks(&leases, ctx.config.max_datagram_size) {
-            for voter in ctx.live_voters() {
-                out.sends.push((
-                    voter.addr(),
-                    Body::Renew {
-                        round,
-                        leases: chunk.to_vec(),
-                    },
-                ));
-            }
-        }
+        let voters = ctx.live_voters();
+        let asked = voters.iter().map(|v| v.name().clone()).collect();
+        let round = self.renewals.start(ctx.now, &leases, population, asked);
+        send_renewals(ctx, out, round, &leases, &voters);
+        // Voters that have not answered by a third of the interval are asked once more:
+        // under loss, a voter that misses several renewals in a row would let its lease
+        // run out and believe the role vacant.
+        out.timers.push((
+            ctx.now + ctx.config.renew_interval / 3,
+            RoleTimer::Resend(round),
+        ));
         if ctx.i_vote() {
             let mut acked = Vec::new();
             for (role, term) in &leases {
@@ -798,6 +799,16 @@ impl Roles {
         }
         out.timers
             .push((ctx.now + ctx.config.renew_interval, RoleTimer::Renew));
+    }
+
+    fn resend(&self, ctx: &Ctx<'_>, out: &mut Outbox, round: u64) {
+        let (leases, silent) = self.renewals.unanswered(round);
+        let voters: Vec<NodeId> = ctx
+            .live_voters()
+            .into_iter()
+            .filter(|v| silent.contains(v.name()))
+            .collect();
+        send_renewals(ctx, out, round, &leases, &voters);
     }
 
     fn renewed(
@@ -898,6 +909,27 @@ impl Roles {
                 role: role.clone(),
                 state: view.state().clone(),
             });
+        }
+    }
+}
+
+/// Sends renewal round `round` of `leases` to `voters`, in datagrams that fit.
+fn send_renewals(
+    ctx: &Ctx<'_>,
+    out: &mut Outbox,
+    round: u64,
+    leases: &[(RoleName, LamportTime)],
+    voters: &[NodeId],
+) {
+    for chunk in chunks(leases, ctx.config.max_datagram_size) {
+        for voter in voters {
+            out.sends.push((
+                voter.addr(),
+                Body::Renew {
+                    round,
+                    leases: chunk.to_vec(),
+                },
+            ));
         }
     }
 }
