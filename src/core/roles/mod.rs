@@ -27,7 +27,7 @@ use rand::rngs::StdRng;
 use rand::seq::IteratorRandom;
 
 use super::Event;
-use super::membership::Membership;
+use super::membership::{MemberStatus, Membership};
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::Config;
 use crate::identity::{NodeId, NodeName, RoleName};
@@ -325,7 +325,11 @@ impl Roles {
         let successor = self.held.get(role).and_then(|held| {
             held.successor(
                 since,
-                |name| ctx.membership.live().any(|id| id.name() == name),
+                |name| {
+                    ctx.membership
+                        .lookup(name)
+                        .is_some_and(|(_, status)| status == MemberStatus::Alive)
+                },
                 |name| rank_key(role, name),
             )
         });
@@ -442,8 +446,8 @@ impl Roles {
         if self
             .voters
             .get(role)
-            .and_then(|voter| voter.lease.as_ref())
-            .is_some_and(|l| !l.confirmed && l.holder != *ctx.me.name() && l.until > ctx.now)
+            .and_then(|voter| voter.live_lease(ctx.now))
+            .is_some_and(|l| !l.confirmed && l.holder != *ctx.me.name())
         {
             let wait = ctx.undecided();
             self.schedule_retry(ctx, out, role, wait);
