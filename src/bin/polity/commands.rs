@@ -99,13 +99,13 @@ pub fn fail(message: &dyn std::fmt::Display) -> ExitCode {
 }
 
 /// Prints one line to standard output; false if it is closed (a reader went away).
-pub fn print(line: &str) -> bool {
+fn print(line: &str) -> bool {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }
 
 /// Prints an answer: the JSON as it came with `--json`, else the text `show` makes.
-fn show<T>(json: bool, body: &T, raw: &str, text: impl FnOnce(&T) -> String) {
+pub fn show<T>(json: bool, body: &T, raw: &str, text: impl FnOnce(&T) -> String) {
     let text = if json {
         raw.trim().to_owned()
     } else {

@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use crate::api::{KeyBody, KeysBody};
 use crate::client::Client;
-use crate::commands::{Answer, ClientArgs, answer, print, refused, table};
+use crate::commands::{Answer, ClientArgs, answer, refused, show, table};
 use crate::exit_code;
 use crate::keyring_file::parse_key;
 
@@ -63,11 +63,7 @@ pub fn run(args: KeysArgs) -> ExitCode {
     };
     match answer::<KeysBody>(client.http, reply) {
         Ok(Answer::Done(body, raw)) => {
-            if client.json {
-                print(raw.trim());
-            } else {
-                print(&summary(verb, &body));
-            }
+            show(client.json, &body, &raw, |body| summary(verb, body));
             if body.is_complete() {
                 ExitCode::SUCCESS
             } else {
@@ -99,7 +95,8 @@ fn summary(verb: &str, body: &KeysBody) -> String {
         "use" => "now seal with the key",
         _ => "removed the key",
     };
-    let ok = body.answered - body.refused.len();
+    // The agent's counts, not trusted to agree: a refusal is among the answers.
+    let ok = body.answered.saturating_sub(body.refused.len());
     let mut lines = vec![format!("{ok} of {} nodes {done}", body.nodes)];
     let counts: Vec<[String; 3]> = body
         .keys
