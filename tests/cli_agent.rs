@@ -84,7 +84,8 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-/// The body of `GET http://ADDR/PATH`, read with a bare HTTP/1.0 request.
+/// The whole answer (status line, headers and body) to `GET http://ADDR/PATH`, read with
+/// a bare HTTP/1.0 request.
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).expect("the agent's API accepts");
@@ -210,7 +211,7 @@ impl Agent {
 /// printed if a test fails while they run.
 struct Cluster {
     agents: Vec<Agent>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -227,7 +228,7 @@ impl Cluster {
         let c = Agent::start_with(path, "c", Some(&a.udp), &flags(path, "c"));
         let cluster = Cluster {
             agents: vec![a, b, c],
-            _dir: dir,
+            dir,
         };
         for agent in &cluster.agents {
             let http = agent.http.as_str();
@@ -615,9 +616,9 @@ fn read_keyring(path: &Path) -> Vec<String> {
 }
 
 /// Every key in a `keys --json` answer, with how many nodes have it installed and how
-/// many seal with it.
+/// many seal with it, in order.
 fn key_counts(answer: &Value) -> Vec<(String, u64, u64)> {
-    answer["keys"]
+    let mut counts: Vec<(String, u64, u64)> = answer["keys"]
         .as_array()
         .expect("a keys array")
         .iter()
@@ -628,7 +629,9 @@ fn key_counts(answer: &Value) -> Vec<(String, u64, u64)> {
                 k["primary"].as_u64().unwrap_or(0),
             )
         })
-        .collect()
+        .collect();
+    counts.sort();
+    counts
 }
 
 #[test]
@@ -642,7 +645,7 @@ fn sealed_agents_keep_outsiders_out_and_rotate_keys_cluster_wide() {
         vec!["--keyring".into(), file.display().to_string()]
     });
     let (a, b) = (cluster.http("a").to_owned(), cluster.http("b").to_owned());
-    let keyring_of = |name: &str| cluster._dir.path().join(format!("{name}.keyring"));
+    let keyring_of = |name: &str| cluster.dir.path().join(format!("{name}.keyring"));
 
     // An agent with another key knocks on a's door: a drops what it sends unread.
     let outsider_dir = tempfile::tempdir().expect("a temporary directory");
@@ -686,11 +689,9 @@ fn sealed_agents_keep_outsiders_out_and_rotate_keys_cluster_wide() {
     );
     let listed = polity(&["keys", "list", "--http", &b, "--json"]);
     assert_eq!(listed.code, 0, "{listed:?}");
-    let mut counts = key_counts(&listed.json());
-    counts.sort();
     let mut expected = vec![(old.clone(), 3, 3), (new.clone(), 3, 0)];
     expected.sort();
-    assert_eq!(counts, expected);
+    assert_eq!(key_counts(&listed.json()), expected);
 
     let used = polity(&["keys", "use", &new, "--http", &b]);
     assert_eq!(used.code, 0, "{used:?}");
