@@ -2,11 +2,18 @@
 //! opened without a panic, and what is sealed opens to itself.
 #![no_main]
 
+use std::sync::LazyLock;
+
 use libfuzzer_sys::fuzz_target;
-use polity::wire::{self, Key, Keyring, MAX_UDP_PAYLOAD, NONCE_LEN};
+use polity::wire::{self, KEY_LEN, Key, Keyring, MAX_UDP_PAYLOAD, NONCE_LEN};
+
+/// Two keys, built once rather than for every input.
+static KEYRING: LazyLock<Keyring> = LazyLock::new(|| {
+    Keyring::new(vec![Key::new([1; KEY_LEN]), Key::new([2; KEY_LEN])]).expect("two keys")
+});
 
 fuzz_target!(|data: &[u8]| {
-    let keyring = Keyring::new(vec![Key::new([1; 32]), Key::new([2; 32])]).expect("two keys");
+    let keyring = &*KEYRING;
     // As received: sealed with one of the keys, or not at all.
     if let Ok(plain) = keyring.open(data, b"fuzz") {
         let _ = wire::open(&plain, MAX_UDP_PAYLOAD);
