@@ -66,15 +66,17 @@ impl Core {
             .filter(|member| member.name() != self.id.name())
             .map(|member| (member.name().clone(), member.clone()))
             .collect();
-        let mut rollout = Rollout {
+        let rollout = Rollout {
             op,
             answers: BTreeMap::from([(self.id.name().clone(), mine)]),
             waiting,
-            deadline: now + self.config.lease,
+            // A node that left asks nobody: the rollout ends at once.
+            deadline: if self.left {
+                now
+            } else {
+                now + self.config.lease
+            },
         };
-        if self.left {
-            rollout.deadline = now;
-        }
         self.rollouts.pending.insert(id, rollout);
         self.ask_for_keys(now, id);
         id
