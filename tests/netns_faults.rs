@@ -48,9 +48,10 @@ const ROLE: &str = "scheduler";
 const HOSTS: usize = 5;
 
 /// Every node's UDP port, on its host's address.
-const PORT: u16 = 7700;
+const PORT: u16 = polity::config::DEFAULT_PORT;
 
-/// The `lan` profile's lease, in centiseconds.
+/// The `lan` profile's lease, in centiseconds (checked against the profile when the test
+/// starts).
 const LEASE_CS: u64 = 150;
 
 /// A failover after a crash or a cut takes at most a lease and a second.
@@ -82,6 +83,13 @@ done
 
 #[test]
 fn campaign_keeps_one_holder_through_crashes_pauses_partitions_and_loss() {
+    let name = polity::NodeName::new("n0").expect("a valid name");
+    let lease = polity::Config::new(name, polity::Profile::Lan).lease;
+    assert_eq!(
+        u128::from(LEASE_CS) * 10,
+        lease.as_millis(),
+        "LEASE_CS is the lan lease"
+    );
     if let Some(reason) = netns::missing_prerequisite() {
         eprintln!(
             "SKIPPED netns_faults: {reason}; these tests need root, `ip netns` (iproute2) \
@@ -460,13 +468,24 @@ impl<'a> Cluster<'a> {
                     format!("SIGCONT {}'s campaign", holder.node),
                 ));
                 let deadline = Instant::now() + GUARD;
-                while !signalled(cmd) && Instant::now() < deadline {
+                let in_time = loop {
+                    if signalled(cmd) {
+                        break true;
+                    }
+                    if Instant::now() >= deadline {
+                        break false;
+                    }
                     std::thread::sleep(Duration::from_millis(1));
-                }
+                };
                 let resumed_at = uptime_now();
                 let _ = killpg(cmd, Signal::SIGCONT);
                 self.journal
                     .push((resumed_at, format!("SIGCONT {}'s CMD", holder.node)));
+                assert!(
+                    in_time,
+                    "waited {GUARD:?} for {}'s campaign to signal its CMD after resuming",
+                    holder.node
+                );
                 detail = format!(
                     "campaign signalled its CMD {} ms after resuming",
                     (resumed_at - campaign_resumed) * 10
@@ -535,19 +554,14 @@ impl<'a> Cluster<'a> {
         ));
         let successor = self.successor(&holder, injected, GUARD);
         let window = Duration::from_millis(4 * LEASE_CS * 10);
-        std::thread::sleep(window.saturating_sub(began.elapsed()));
-        let healed = uptime_now();
-        self.network.heal();
-        self.journal.push((healed, "healed the partition".into()));
+        let healed = self.hold_then_heal(began, window, "healed the partition".into());
         let minority_names: Vec<String> = minority
             .iter()
             .map(|i| self.nodes[*i].name.clone())
             .collect();
         let elected_in_minority: Vec<String> = self
             .timeline()
-            .runs
-            .iter()
-            .filter(|run| run.start >= injected && run.start < healed)
+            .started_within(injected, healed)
             .filter(|run| minority_names.contains(&run.node))
             .map(|run| format!("{} term {} at {}", run.node, run.term, run.start))
             .collect();
@@ -582,11 +596,7 @@ impl<'a> Cluster<'a> {
             .push((injected, format!("{} hears nothing", holder.node)));
         let window = Duration::from_millis(8 * LEASE_CS * 10);
         let successor = self.successor(&holder, injected, window.saturating_sub(began.elapsed()));
-        std::thread::sleep(window.saturating_sub(began.elapsed()));
-        let healed = uptime_now();
-        self.network.heal();
-        self.journal
-            .push((healed, "healed the one-way partition".into()));
+        let healed = self.hold_then_heal(began, window, "healed the one-way partition".into());
         let successor = successor.or_else(|| self.successor(&holder, injected, GUARD));
         let detail = match &successor {
             Some((_, start)) if *start < healed => format!("held {} s", window.as_secs()),
@@ -615,16 +625,9 @@ impl<'a> Cluster<'a> {
         }
         self.journal.push((injected, fault.clone()));
         let window = Duration::from_millis(10 * LEASE_CS * 10);
-        std::thread::sleep(window.saturating_sub(began.elapsed()));
-        let healed = uptime_now();
-        self.network.heal();
-        self.journal.push((healed, format!("healed the {fault}")));
+        let healed = self.hold_then_heal(began, window, format!("healed the {fault}"));
         let timeline = self.timeline();
-        let during: Vec<_> = timeline
-            .runs
-            .iter()
-            .filter(|run| run.start >= injected && run.start < healed)
-            .collect();
+        let during: Vec<_> = timeline.started_within(injected, healed).collect();
         let held = held_within(&timeline, injected, healed);
         let successor = during.first().map(|run| (run.node.clone(), run.start));
         self.measures.push(Measure {
@@ -641,6 +644,16 @@ impl<'a> Cluster<'a> {
             ),
         });
         self.settled_holder(&format!("healing the {fault}"));
+    }
+
+    /// Sleeps out the fault's `window`, counted from `began`, then removes every rule and
+    /// journals `what` at the time read right before; returns that time.
+    fn hold_then_heal(&mut self, began: Instant, window: Duration, what: String) -> u64 {
+        std::thread::sleep(window.saturating_sub(began.elapsed()));
+        let healed = uptime_now();
+        self.network.heal();
+        self.journal.push((healed, what));
+        healed
     }
 
     /// The measures as a table, then the driver's journal and the checker's notes.

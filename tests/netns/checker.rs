@@ -160,6 +160,17 @@ pub struct Run {
     pub ticks_after_resume: Vec<(Pause, usize)>,
 }
 
+impl Run {
+    /// The pauses after which CMD ticked although its host resumed it together with
+    /// `campaign`: the pause, the ticks, and how long CMD ran after the resume.
+    fn ticked_after_host_resumed(&self) -> impl Iterator<Item = (&Pause, usize, u64)> {
+        self.ticks_after_resume
+            .iter()
+            .filter(|(pause, ticks)| pause.together && *ticks > 0)
+            .map(|(pause, ticks)| (pause, *ticks, self.end.saturating_sub(pause.resumed_at)))
+    }
+}
+
 /// Every run of every node, as of `now`.
 #[derive(Debug)]
 pub struct Timeline {
@@ -198,6 +209,13 @@ impl Timeline {
         self.runs
             .iter()
             .find(|run| run.start >= at && run.node != node && run.term > term)
+    }
+
+    /// The runs that started at or after `from` and before `to`, in order of start.
+    pub fn started_within(&self, from: u64, to: u64) -> impl Iterator<Item = &Run> {
+        self.runs
+            .iter()
+            .filter(move |run| run.start >= from && run.start < to)
     }
 
     /// Every broken rule, described with the runs involved.
@@ -241,9 +259,8 @@ impl Timeline {
             }
         }
         for run in &self.runs {
-            for (pause, ticks) in &run.ticks_after_resume {
-                let ran = run.end.saturating_sub(pause.resumed_at);
-                if pause.together && *ticks > 0 && ran > RESUME_BOUND_CS {
+            for (pause, _, ran) in run.ticked_after_host_resumed() {
+                if ran > RESUME_BOUND_CS {
                     found.push(format!(
                         "{} term {} ran {ran} cs after its host resumed at {} (at most \
                          {RESUME_BOUND_CS})",
@@ -266,18 +283,13 @@ impl Timeline {
                     run.node, run.term, run.last
                 ));
             }
-            for (pause, ticks) in &run.ticks_after_resume {
-                if pause.together && *ticks > 0 {
-                    notes.push(format!(
-                        "{} term {} wrote {ticks} tick(s) after its host resumed at {}, while \
-                         another node held the role, before its SIGTERM; it ended {} cs after \
-                         the resume",
-                        run.node,
-                        run.term,
-                        pause.resumed_at,
-                        run.end.saturating_sub(pause.resumed_at)
-                    ));
-                }
+            for (pause, ticks, ran) in run.ticked_after_host_resumed() {
+                notes.push(format!(
+                    "{} term {} wrote {ticks} tick(s) after its host resumed at {}, while \
+                     another node held the role, before its SIGTERM; it ended {ran} cs after \
+                     the resume",
+                    run.node, run.term, pause.resumed_at
+                ));
             }
         }
         notes
@@ -343,7 +355,7 @@ fn node_runs(
         let mut active = Vec::new();
         let mut ticks_after_resume = Vec::new();
         let mut from = Some(start);
-        for pause in pauses {
+        for (k, &pause) in pauses.iter().enumerate() {
             if let Some(from) = from {
                 active.push((from, pause.stopped_at));
             }
@@ -352,7 +364,13 @@ fn node_runs(
                     malformed.push(format!("{node}: a line written while paused: {line:?}"));
                 }
             }
-            let until = next_pause_start(done, node, pause.resumed_at, end);
+            // When the node was next paused, or `end`: `pauses` holds every pause of the
+            // node that began within the run, in order.
+            let until = pauses[k + 1..]
+                .iter()
+                .map(|p| p.stopped_at)
+                .find(|&at| at > pause.resumed_at)
+                .unwrap_or(end);
             let ticks = lines
                 .iter()
                 .filter(|l| l.kind == Kind::Tick && l.at >= pause.resumed_at && l.at <= until)
@@ -374,17 +392,6 @@ fn node_runs(
             ticks_after_resume,
         });
     }
-}
-
-/// When `node` was next paused after `after`, or `end`.
-fn next_pause_start(done: &Interventions, node: &str, after: u64, end: u64) -> u64 {
-    done.pauses
-        .iter()
-        .filter(|p| p.node == node && p.stopped_at > after)
-        .map(|p| p.stopped_at)
-        .min()
-        .unwrap_or(end)
-        .min(end)
 }
 
 /// The lines of every log merged in time order, for a failure report.
@@ -418,8 +425,18 @@ mod tests {
             .collect()
     }
 
-    fn logs(of: &[(&str, String)]) -> Vec<(String, String)> {
-        of.iter().map(|(n, t)| (n.to_string(), t.clone())).collect()
+    /// The timeline of nodes `n0` and `n1`, whose logs are `n0` and `n1`.
+    fn two_nodes(n0: &str, n1: &str, done: &Interventions, now: u64) -> Timeline {
+        let logs = [("n0", n0), ("n1", n1)].map(|(node, text)| (node.to_owned(), text.to_owned()));
+        Timeline::build(&logs, done, now)
+    }
+
+    /// Asserts that `violations` is exactly one, which starts with `expected`.
+    fn one_violation(violations: &[String], expected: &str) {
+        assert!(
+            violations.len() == 1 && violations[0].starts_with(expected),
+            "expected one violation starting with {expected:?}: {violations:?}"
+        );
     }
 
     #[test]
@@ -441,41 +458,34 @@ mod tests {
     fn a_handover_with_a_gap_passes_and_an_overlap_fails() {
         let a = log(&[(1000, "n0", 7, "start"), (1050, "n0", 7, "stop")]);
         let b = log(&[(1200, "n1", 9, "start"), (1205, "n1", 9, "tick")]);
-        let ok = Timeline::build(
-            &logs(&[("n0", a), ("n1", b.clone())]),
-            &Default::default(),
-            1210,
-        );
-        assert!(ok.violations().is_empty(), "{:?}", ok.violations());
+        let ok = two_nodes(&a, &b, &Default::default(), 1210);
+        let violations = ok.violations();
+        assert!(violations.is_empty(), "{violations:?}");
         assert_eq!(ok.running().len(), 1);
 
         let late = log(&[(1000, "n0", 7, "start"), (1210, "n0", 7, "stop")]);
-        let bad = Timeline::build(&logs(&[("n0", late), ("n1", b)]), &Default::default(), 1210);
-        assert_eq!(bad.violations().len(), 1, "{:?}", bad.violations());
+        let bad = two_nodes(&late, &b, &Default::default(), 1210);
+        one_violation(
+            &bad.violations(),
+            "overlap of 10 cs: n0 term 7 active 1000..1210 and n1 term 9 active 1200..1210",
+        );
     }
 
     #[test]
     fn readings_in_one_centisecond_are_not_an_overlap() {
         let a = log(&[(1000, "n0", 7, "start"), (1201, "n0", 7, "stop")]);
         let b = log(&[(1200, "n1", 9, "start")]);
-        let timeline = Timeline::build(&logs(&[("n0", a), ("n1", b)]), &Default::default(), 1201);
-        assert!(
-            timeline.violations().is_empty(),
-            "{:?}",
-            timeline.violations()
-        );
+        let violations = two_nodes(&a, &b, &Default::default(), 1201).violations();
+        assert!(violations.is_empty(), "{violations:?}");
     }
 
     #[test]
     fn terms_must_increase_with_time() {
         let a = log(&[(1000, "n0", 9, "start"), (1050, "n0", 9, "stop")]);
         let b = log(&[(1200, "n1", 7, "start"), (1250, "n1", 7, "stop")]);
-        let timeline = Timeline::build(&logs(&[("n0", a), ("n1", b)]), &Default::default(), 1300);
-        assert_eq!(
-            timeline.violations().len(),
-            1,
-            "{:?}",
-            timeline.violations()
+        one_violation(
+            &two_nodes(&a, &b, &Default::default(), 1300).violations(),
+            "terms do not increase: n0 started term 9 at 1000, then n1 term 7 at 1200",
         );
     }
 
@@ -485,29 +495,22 @@ mod tests {
         let b = log(&[(1200, "n1", 9, "start")]);
         let mut done = Interventions::default();
         done.kills.push(("n0".into(), 1008));
-        let timeline = Timeline::build(&logs(&[("n0", a.clone()), ("n1", b.clone())]), &done, 1300);
-        assert!(
-            timeline.violations().is_empty(),
-            "{:?}",
-            timeline.violations()
-        );
+        let timeline = two_nodes(&a, &b, &done, 1300);
+        let violations = timeline.violations();
+        assert!(violations.is_empty(), "{violations:?}");
         assert_eq!(timeline.runs[0].end, 1008);
         assert_eq!(timeline.runs[0].ending, Ending::Killed);
 
         done.kills[0].1 = 1250;
-        let timeline = Timeline::build(&logs(&[("n0", a), ("n1", b)]), &done, 1300);
-        assert_eq!(timeline.violations().len(), 1);
+        one_violation(
+            &two_nodes(&a, &b, &done, 1300).violations(),
+            "overlap of 5 cs: n0 term 7 active 1000..1250 and n1 term 9 active 1200..1205",
+        );
     }
 
     #[test]
     fn a_paused_run_overlaps_only_if_it_ticks_after_resuming() {
         let b = log(&[(1200, "n1", 9, "start"), (1400, "n1", 9, "tick")]);
-        let pause = |together| Pause {
-            node: "n0".into(),
-            stopped_at: 1010,
-            resumed_at: 1300,
-            together,
-        };
         let quiet = log(&[(1000, "n0", 7, "start"), (1300, "n0", 7, "stop")]);
         let ticked = log(&[
             (1000, "n0", 7, "start"),
@@ -517,13 +520,14 @@ mod tests {
         let check = |n0: &str, together| {
             let done = Interventions {
                 kills: Vec::new(),
-                pauses: vec![pause(together)],
+                pauses: vec![Pause {
+                    node: "n0".into(),
+                    stopped_at: 1010,
+                    resumed_at: 1300,
+                    together,
+                }],
             };
-            let timeline = Timeline::build(
-                &logs(&[("n0", n0.to_owned()), ("n1", b.clone())]),
-                &done,
-                1401,
-            );
+            let timeline = two_nodes(n0, &b, &done, 1401);
             (timeline.violations(), timeline.notes())
         };
         let (violations, notes) = check(&quiet, false);
@@ -532,9 +536,17 @@ mod tests {
             "{violations:?} {notes:?}"
         );
         let (violations, _) = check(&ticked, false);
-        assert_eq!(violations.len(), 1, "{violations:?}");
+        one_violation(
+            &violations,
+            "overlap of 5 cs: n0 term 7 active 1300..1305 and n1 term 9 active 1200..1401",
+        );
         let (violations, notes) = check(&ticked, true);
         assert!(violations.is_empty(), "{violations:?}");
-        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes.len() == 1
+                && notes[0].starts_with("n0 term 7 wrote 1 tick(s) after its host resumed at 1300")
+                && notes[0].ends_with("it ended 5 cs after the resume"),
+            "{notes:?}"
+        );
     }
 }

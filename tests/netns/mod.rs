@@ -129,23 +129,12 @@ impl Network {
     /// namespace: the default one, else `iptables-legacy` (the nf_tables backend needs
     /// kernel support that some kernels lack).
     fn working_iptables(&self) -> PathBuf {
-        let probe = [
-            "-m",
-            "statistic",
-            "--mode",
-            "random",
-            "--probability",
-            "0.5",
-        ];
         let mut failures = String::new();
         for candidate in iptables_candidates() {
             let attempt = |op: &str| {
-                Command::new("ip")
-                    .args(["netns", "exec", &self.hosts[0]])
-                    .arg(&candidate)
-                    .args(["-w", op, "INPUT"])
-                    .args(probe)
-                    .args(["-j", "DROP"])
+                self.command(0, &candidate)
+                    .args(["-w", op])
+                    .args(random_drop_rule("0.5"))
                     .output()
             };
             match attempt("-A") {
@@ -192,7 +181,7 @@ impl Network {
 
     /// `iptables -w ARGS...` in host `i`'s namespace.
     fn iptables(&self, i: usize, args: &[&str]) {
-        run(self.command(i, &self.iptables.clone()).arg("-w").args(args));
+        run(self.command(i, &self.iptables).arg("-w").args(args));
     }
 
     /// Host `i` drops every datagram that comes from `sources`.
@@ -206,21 +195,7 @@ impl Network {
     /// Host `i` drops each datagram it receives with `probability`.
     pub fn drop_randomly(&self, i: usize, probability: f64) {
         let probability = probability.to_string();
-        self.iptables(
-            i,
-            &[
-                "-A",
-                "INPUT",
-                "-m",
-                "statistic",
-                "--mode",
-                "random",
-                "--probability",
-                &probability,
-                "-j",
-                "DROP",
-            ],
-        );
+        self.iptables(i, &[&["-A"], &random_drop_rule(&probability)[..]].concat());
     }
 
     /// Removes every rule of every host: the network is whole again.
@@ -229,6 +204,22 @@ impl Network {
             self.iptables(i, &["-F", "INPUT"]);
         }
     }
+}
+
+/// The rule, after `-A` or `-D`, by which a host drops each datagram it receives with
+/// `probability`.
+fn random_drop_rule(probability: &str) -> [&str; 9] {
+    [
+        "INPUT",
+        "-m",
+        "statistic",
+        "--mode",
+        "random",
+        "--probability",
+        probability,
+        "-j",
+        "DROP",
+    ]
 }
 
 impl Drop for Network {
