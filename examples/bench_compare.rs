@@ -194,29 +194,28 @@ fn http() -> ureq::Agent {
 }
 
 fn post(agent: &ureq::Agent, url: &str, body: &str) -> Result<(u16, String)> {
-    let mut response = agent
+    let response = agent
         .post(url)
         .header("content-type", "application/json")
-        .send(body)
-        .map_err(|e| format!("POST {url}: {e}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| format!("POST {url}: {e}"))?;
-    Ok((status, body))
+        .send(body);
+    status_and_body(&format!("POST {url}"), response)
 }
 
 fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, String)> {
-    let mut response = agent
-        .get(url)
-        .call()
-        .map_err(|e| format!("GET {url}: {e}"))?;
+    status_and_body(&format!("GET {url}"), agent.get(url).call())
+}
+
+/// The status and body of the answer to `request`.
+fn status_and_body(
+    request: &str,
+    response: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(u16, String)> {
+    let mut response = response.map_err(|e| format!("{request}: {e}"))?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
         .read_to_string()
-        .map_err(|e| format!("GET {url}: {e}"))?;
+        .map_err(|e| format!("{request}: {e}"))?;
     Ok((status, body))
 }
 
@@ -291,11 +290,8 @@ impl<'a> Polity<'a> {
             .take(3)
             .map(|p| SocketAddr::from(([127, 0, 0, 1], *p)))
             .collect();
-        let lease = match profile {
-            "fast" => Duration::from_millis(300),
-            "wan" => Duration::from_secs(10),
-            _ => Duration::from_millis(1500),
-        };
+        let name = polity::NodeName::new("bench").map_err(|e| e.to_string())?;
+        let lease = polity::Config::new(name, profile.parse()?).lease;
         let mut cluster = Polity {
             bin,
             logs,
@@ -849,22 +845,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn idle(bin: &Path, work: &Path, n: usize, secs: u64) -> Result<()> {
-    {
-        let c = Polity::start(bin, work, "lan", n)?;
-        c.elect(0, "idle")?;
-        thread::sleep(Duration::from_secs(10));
-        let pids: Vec<i32> = c.agents.iter().map(|a| a.proc.pid()).collect();
-        let cost = idle_cost(&pids, secs)?;
-        print_idle("polity lan", n, "holder of one role", cost[0], secs);
-        let others = &cost[1..];
-        print_idle(
-            "polity lan",
-            n,
-            "median of the others",
-            medians(others),
-            secs,
-        );
-    }
+    let agents = |c: &Polity| -> Vec<i32> { c.agents.iter().map(|a| a.proc.pid()).collect() };
+    let c = Polity::start(bin, work, "lan", n)?;
+    c.elect(0, "idle")?;
+    let groups = [("holder of one role", 0..1), ("median of the others", 1..n)];
+    measure_idle("polity lan", &agents(&c), secs, &groups)?;
+    drop(c);
     if n > 5 {
         // The same cluster with a fixed electorate of five, as a large deployment would
         // run it (like Consul's servers): the holder renews with four voters, not n - 1.
@@ -872,34 +858,32 @@ fn idle(bin: &Path, work: &Path, n: usize, secs: u64) -> Result<()> {
         let extra = vec!["--electorate".to_string(), voters.join(",")];
         let c = Polity::start_with(bin, work, "lan", n, "-electorate-5", extra)?;
         c.elect(0, "idle")?;
-        thread::sleep(Duration::from_secs(10));
-        let pids: Vec<i32> = c.agents.iter().map(|a| a.proc.pid()).collect();
-        let cost = idle_cost(&pids, secs)?;
-        let system = "polity lan, electorate of 5";
-        print_idle(system, n, "holder of one role", cost[0], secs);
-        print_idle(
-            system,
-            n,
-            "median of the other voters",
-            medians(&cost[1..5]),
-            secs,
-        );
-        print_idle(
-            system,
-            n,
-            "median of the non-voters",
-            medians(&cost[5..]),
-            secs,
-        );
+        let groups = [
+            ("holder of one role", 0..1),
+            ("median of the other voters", 1..5),
+            ("median of the non-voters", 5..n),
+        ];
+        measure_idle("polity lan, electorate of 5", &agents(&c), secs, &groups)?;
     }
-    {
-        let s = Serf::start(work, n)?;
-        thread::sleep(Duration::from_secs(10));
-        let pids: Vec<i32> = s.nodes.iter().map(|n| n.3.pid()).collect();
-        let cost = idle_cost(&pids, secs)?;
-        print_idle("serf lan", n, "first agent", cost[0], secs);
-        let others = &cost[1..];
-        print_idle("serf lan", n, "median of the others", medians(others), secs);
+    let s = Serf::start(work, n)?;
+    let pids: Vec<i32> = s.nodes.iter().map(|n| n.3.pid()).collect();
+    let groups = [("first agent", 0..1), ("median of the others", 1..n)];
+    measure_idle("serf lan", &pids, secs, &groups)
+}
+
+/// Lets a settled cluster idle for 10 s, then measures each of `pids` over `secs` and
+/// prints, for each group of them, the median of each column.
+fn measure_idle(
+    system: &str,
+    pids: &[i32],
+    secs: u64,
+    groups: &[(&str, std::ops::Range<usize>)],
+) -> Result<()> {
+    thread::sleep(Duration::from_secs(10));
+    let cost = idle_cost(pids, secs)?;
+    for (which, range) in groups {
+        let group = cost.get(range.clone()).ok_or("fewer agents than groups")?;
+        print_idle(system, pids.len(), which, medians(group), secs);
     }
     Ok(())
 }
