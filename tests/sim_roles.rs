@@ -23,6 +23,17 @@ fn ready(config: SimConfig) -> Result<Sim, String> {
     Ok(sim)
 }
 
+/// Every one of the first five nodes campaigns for `r`; returns the node that holds it
+/// within `limit`.
+fn everyone_campaigns(sim: &mut Sim, r: &RoleName, limit: Duration) -> Result<usize, String> {
+    for node in 0..5 {
+        sim.campaign(node, r).ok_or("a node is down")?;
+    }
+    sim.run_until(limit, |sim| one_holder(sim, r).is_some())
+        .ok_or_else(|| format!("nobody won within {limit:?}"))?;
+    one_holder(sim, r).ok_or_else(|| "no holder".to_owned())
+}
+
 fn one_holder(sim: &Sim, r: &RoleName) -> Option<usize> {
     match sim.holders(r).as_slice() {
         [(node, _)] => Some(*node),
@@ -118,11 +129,7 @@ fn after_a_holder_crash_a_waiting_candidate_holds_within_lease_plus_500_ms() {
     for_each_seed("holder_crash_failover", 0..100, |seed| {
         let mut sim = ready(SimConfig::lan(5, seed))?;
         let r = role("scheduler");
-        for node in 0..5 {
-            sim.campaign(node, &r).ok_or("a node is down")?;
-        }
-        sim.run_until(2 * SECOND, |sim| one_holder(sim, &r).is_some())
-            .ok_or("nobody won")?;
+        everyone_campaigns(&mut sim, &r, 2 * SECOND)?;
         sim.run_for(2 * SECOND);
         let (old, old_term) = sim.holders(&r)[0];
         sim.crash(old);
@@ -184,12 +191,7 @@ fn a_holder_that_cannot_hear_is_replaced_within_a_lease_and_a_second() {
     for_each_seed("deaf_holder_replaced", 0..100, |seed| {
         let mut sim = ready(SimConfig::lan(5, seed))?;
         let r = role("scheduler");
-        for node in 0..5 {
-            sim.campaign(node, &r).ok_or("a node is down")?;
-        }
-        sim.run_until(2 * SECOND, |sim| one_holder(sim, &r).is_some())
-            .ok_or("nobody won")?;
-        let deaf = one_holder(&sim, &r).ok_or("no holder")?;
+        let deaf = everyone_campaigns(&mut sim, &r, 2 * SECOND)?;
         let others: Vec<usize> = (0..5).filter(|&n| n != deaf).collect();
         sim.cut_one_way(&others, &[deaf]);
         // As `polity campaign` does, the deaf node campaigns again once it lost the role.
@@ -312,11 +314,7 @@ fn ten_percent_loss_for_ten_minutes_moves_no_role() {
         config.record_trace = false;
         let mut sim = ready(config)?;
         let r = role("scheduler");
-        for node in 0..5 {
-            sim.campaign(node, &r).ok_or("a node is down")?;
-        }
-        sim.run_until(2 * SECOND, |sim| one_holder(sim, &r).is_some())
-            .ok_or("nobody won")?;
+        everyone_campaigns(&mut sim, &r, 2 * SECOND)?;
         sim.set_faults(Faults {
             loss: 0.1,
             ..Faults::default()
@@ -400,12 +398,7 @@ fn voter_restarts_and_a_whole_cluster_restart_keep_terms_rising() {
     for_each_seed("restarts_keep_terms_rising", 0..50, |seed| {
         let mut sim = ready(SimConfig::lan(5, seed))?;
         let r = role("scheduler");
-        for node in 0..5 {
-            sim.campaign(node, &r).ok_or("a node is down")?;
-        }
-        sim.run_until(3 * SECOND, |sim| one_holder(sim, &r).is_some())
-            .ok_or("nobody won")?;
-        let holder = one_holder(&sim, &r).ok_or("no holder")?;
+        let holder = everyone_campaigns(&mut sim, &r, 3 * SECOND)?;
         // Restart two voters that are not the holder: the role must not move.
         let voters: Vec<usize> = (0..5).filter(|&n| n != holder).take(2).collect();
         for &v in &voters {
@@ -427,11 +420,8 @@ fn voter_restarts_and_a_whole_cluster_restart_keep_terms_rising() {
         for node in 0..5 {
             sim.restart(node);
         }
-        for node in 0..5 {
-            sim.campaign(node, &r).ok_or("a node is down")?;
-        }
-        sim.run_until(10 * SECOND, |sim| one_holder(sim, &r).is_some())
-            .ok_or("nobody won after the whole cluster restarted")?;
+        everyone_campaigns(&mut sim, &r, 10 * SECOND)
+            .map_err(|e| format!("after the whole cluster restarted: {e}"))?;
         let after = sim.holders(&r)[0].1;
         if after <= before {
             return Err(format!(
