@@ -1,7 +1,7 @@
 //! Role elections, leases, resignations, recalls and queries (DESIGN sections 1 to 5).
 //!
 //! [`Roles`] holds every role's state on this node in its four capacities: voter
-//! ([`voter`]), candidate ([`election`], [`campaign`]), holder ([`holder`]) and observer
+//! ([`voter`]), candidate ([`election`], [`campaign`]), holder ([`holder`], [`renewing`]) and observer
 //! ([`view`]). It never sends anything itself: each call gets a [`Ctx`] (time, identity,
 //! config, membership, clock) and fills an [`Outbox`] that the core carries out.
 
@@ -10,6 +10,7 @@ mod election;
 mod holder;
 mod inbound;
 mod outcome;
+mod renewing;
 mod requests;
 pub(crate) use requests::RequestKind;
 mod view;
@@ -24,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::seq::IteratorRandom;
 
 use super::Event;
 use super::membership::{MemberStatus, Membership};
@@ -32,9 +32,9 @@ use crate::clock::{LamportClock, LamportTime};
 use crate::config::Config;
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{Announcement, Ballot, Body};
-use campaign::{Campaign, Waiter, jitter};
+use campaign::{Campaign, Waiter, rank_key};
 use election::{Election, Tally};
-use holder::{Held, Renewals, chunks};
+use holder::{Held, Renewals};
 use requests::Request;
 use voter::Voter;
 
@@ -646,50 +646,6 @@ impl Roles {
         self.schedule_retry(ctx, out, role, wait);
     }
 
-    /// A new contest for `role` begins (the holder resigned or went quiet): waiting
-    /// candidates start again from the shortest backoff, each after `step` times its
-    /// rank among the live voters (plus up to one `step` at random). The order comes from
-    /// a hash of the role and the names, the same on every node, so that one candidate
-    /// usually asks first and the others vote for it instead of splitting the vote; each
-    /// role orders the nodes differently, which spreads the roles. A `successor` the
-    /// holder named asks at once, and the others wait one more round trip's worth
-    /// (`election_timeout / 30`) on top of their turn, in case it is gone.
-    pub(super) fn contest_opens(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        role: &RoleName,
-        step: Duration,
-        successor: Option<&NodeName>,
-    ) {
-        let Some(campaign) = self.campaigns.get_mut(role) else {
-            return;
-        };
-        campaign.attempt = 0;
-        if self.elections.contains_key(role) || self.held.contains_key(role) {
-            return;
-        }
-        let wait = match successor {
-            Some(name) if name == ctx.me.name() => Duration::ZERO,
-            Some(_) => ctx.config.election_timeout / 30 + self.turn(ctx, role, step),
-            None => self.turn(ctx, role, step),
-        };
-        self.schedule_retry(ctx, out, role, wait);
-    }
-
-    /// How long this node waits for its turn in a contest for `role`: `step` times the
-    /// number of live voters ranked before it, plus up to one `step` at random.
-    fn turn(&mut self, ctx: &Ctx<'_>, role: &RoleName, step: Duration) -> Duration {
-        let mine = rank_key(role, ctx.me.name());
-        let ahead = ctx
-            .live_voters()
-            .iter()
-            .filter(|id| rank_key(role, id.name()) < mine)
-            .count();
-        let ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
-        step.saturating_mul(ahead) + jitter(&mut self.rng, step)
-    }
-
     fn schedule_retry(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -732,135 +688,6 @@ impl Roles {
         if campaign.waiters.is_empty() {
             self.campaigns.remove(role);
         }
-    }
-
-    // ---- holding ----------------------------------------------------------------------
-
-    fn step_down(&mut self, out: &mut Outbox, role: &RoleName, reason: LossReason) {
-        if let Some(held) = self.held.remove(role) {
-            out.events.push(Event::RoleLost {
-                role: role.clone(),
-                term: held.term,
-                reason,
-            });
-            self.learn(out, role, |v| v.ended(held.term));
-        }
-    }
-
-    /// Steps down from every role whose lease has run out; the core calls this before it
-    /// handles any input, so a node that was paused never acts on a stale belief. The
-    /// voters are told to release the lease, as on a resignation: a holder that can send
-    /// but not hear (its renewals reach the voters, their answers never reach it) would
-    /// otherwise keep their leases alive for a lease after it stepped down.
-    pub(crate) fn expire(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
-        let expired: Vec<(RoleName, LamportTime)> = self
-            .held
-            .iter()
-            .filter(|(_, h)| h.until <= ctx.now)
-            .map(|(r, h)| (r.clone(), h.term))
-            .collect();
-        for (role, term) in expired {
-            self.give_up(ctx, out, &role, term, LossReason::LeaseExpired);
-        }
-    }
-
-    fn renew(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
-        if self.held.is_empty() {
-            self.renewing = false;
-            return;
-        }
-        let leases: Vec<(RoleName, LamportTime)> =
-            self.held.iter().map(|(r, h)| (r.clone(), h.term)).collect();
-        let population = ctx.population();
-        let voters = ctx.live_voters();
-        let asked = voters.iter().map(|v| v.name().clone()).collect();
-        let round = self.renewals.start(ctx.now, &leases, population, asked);
-        send_renewals(ctx, out, round, &leases, &voters);
-        // Voters that have not answered by a third of the interval are asked once more:
-        // under loss, a voter that misses several renewals in a row would let its lease
-        // run out and believe the role vacant.
-        out.timers.push((
-            ctx.now + ctx.config.renew_interval / 3,
-            RoleTimer::Resend(round),
-        ));
-        if ctx.i_vote() {
-            let mut acked = Vec::new();
-            for (role, term) in &leases {
-                let voter = self.voters.entry(role.clone()).or_default();
-                if voter.renew(ctx.now, ctx.me.name(), *term, ctx.config.lease) {
-                    acked.push(*term);
-                }
-            }
-            for (role, _) in &leases {
-                self.arm_lease_check(out, role);
-            }
-            let me = ctx.me.name().clone();
-            self.renewed(ctx, round, &me, ctx.population(), &acked);
-        }
-        // A round sent a holder lease ago can no longer extend anything.
-        if let Some(cutoff) = ctx.now.checked_sub(ctx.config.holder_lease()) {
-            self.renewals.prune(cutoff);
-        }
-        out.timers
-            .push((ctx.now + ctx.config.renew_interval, RoleTimer::Renew));
-    }
-
-    fn resend(&self, ctx: &Ctx<'_>, out: &mut Outbox, round: u64) {
-        let (leases, silent) = self.renewals.unanswered(round);
-        let voters: Vec<NodeId> = ctx
-            .live_voters()
-            .into_iter()
-            .filter(|v| silent.contains(v.name()))
-            .collect();
-        send_renewals(ctx, out, round, &leases, &voters);
-    }
-
-    fn renewed(
-        &mut self,
-        ctx: &Ctx<'_>,
-        round: u64,
-        voter: &NodeName,
-        population: usize,
-        acked: &[LamportTime],
-    ) {
-        tracing::trace!(me = %ctx.me.name(), round, %voter, population, acked = acked.len(), "renewal acknowledged");
-        let reached =
-            self.renewals
-                .ack(round, voter, population, acked, ctx.config.quorum.as_ref());
-        for (role, term, sent_at) in reached {
-            if let Some(held) = self.held.get_mut(&role)
-                && held.term == term
-            {
-                held.until = held.until.max(sent_at + ctx.config.holder_lease());
-            }
-        }
-    }
-
-    fn reannounce(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
-        if self.held.is_empty() {
-            return;
-        }
-        // Anti-entropy: gossip is not guaranteed to reach everyone, so holders tell a few
-        // random members again; those that missed it pass it on.
-        let targets: Vec<SocketAddr> = ctx
-            .membership
-            .live()
-            .filter(|id| id.name() != ctx.me.name())
-            .map(NodeId::addr)
-            .sample(&mut self.rng, ctx.config.gossip_fanout);
-        for (role, held) in &self.held {
-            let announcement = Announcement::Elected {
-                role: role.clone(),
-                holder: ctx.me.name().clone(),
-                term: held.term,
-            };
-            for addr in &targets {
-                out.sends
-                    .push((*addr, Body::Announce(announcement.clone())));
-            }
-        }
-        out.timers
-            .push((ctx.now + ctx.config.lease, RoleTimer::Reannounce));
     }
 
     // ---- voting -----------------------------------------------------------------------
@@ -915,38 +742,4 @@ impl Roles {
             });
         }
     }
-}
-
-/// Sends renewal round `round` of `leases` to `voters`, in datagrams that fit.
-fn send_renewals(
-    ctx: &Ctx<'_>,
-    out: &mut Outbox,
-    round: u64,
-    leases: &[(RoleName, LamportTime)],
-    voters: &[NodeId],
-) {
-    for chunk in chunks(leases, ctx.config.max_datagram_size) {
-        for voter in voters {
-            out.sends.push((
-                voter.addr(),
-                Body::Renew {
-                    round,
-                    leases: chunk.to_vec(),
-                },
-            ));
-        }
-    }
-}
-
-/// A node's place in the order in which candidates go first for `role`.
-fn rank_key(role: &RoleName, name: &NodeName) -> (u64, NodeName) {
-    let bytes = role
-        .as_str()
-        .bytes()
-        .chain([0])
-        .chain(name.as_str().bytes());
-    let hash = bytes.fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    (hash, name.clone())
 }
