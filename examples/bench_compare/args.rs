@@ -1,0 +1,49 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use crate::Result;
+
+pub struct Args {
+    pub polity: PathBuf,
+    pub work: PathBuf,
+    pub trials: usize,
+    pub handoffs: usize,
+    pub elections: usize,
+    pub idle_secs: u64,
+    pub only: Vec<String>,
+}
+
+pub fn args() -> Result<Args> {
+    let mut a = Args {
+        polity: PathBuf::from("target/release/polity"),
+        work: std::env::temp_dir().join("polity-bench"),
+        trials: 30,
+        handoffs: 100,
+        elections: 1000,
+        idle_secs: 30,
+        only: ["failover", "handoff", "election", "idle"]
+            .map(String::from)
+            .to_vec(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let number = || {
+            value
+                .parse::<usize>()
+                .map_err(|e| format!("{flag} {value}: {e}"))
+        };
+        match flag.as_str() {
+            "--polity" => a.polity = PathBuf::from(&value),
+            "--work" => a.work = PathBuf::from(&value),
+            "--trials" => a.trials = number()?,
+            "--handoffs" => a.handoffs = number()?,
+            "--elections" => a.elections = number()?,
+            "--idle-secs" => a.idle_secs = number()? as u64,
+            "--only" => a.only = value.split(',').map(String::from).collect(),
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(a)
+}
