@@ -49,7 +49,7 @@ pub fn idle(bin: &Path, work: &Path, n: usize, secs: u64) -> Result<()> {
         measure_idle("polity lan, electorate of 5", &agents(&c), secs, &groups)?;
     }
     let s = Serf::start(work, n)?;
-    let pids: Vec<i32> = s.nodes.iter().map(|n| n.3.pid()).collect();
+    let pids: Vec<i32> = s.nodes.iter().map(|n| n.proc.pid()).collect();
     let groups = [("first agent", 0..1), ("median of the others", 1..n)];
     measure_idle("serf lan", &pids, secs, &groups)
 }

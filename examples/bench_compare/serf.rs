@@ -11,9 +11,17 @@ use crate::ports::free_ports;
 use crate::proc::{Proc, first_line};
 use crate::wait::wait_until;
 
+/// One serf agent: its node name, the port it gossips on and the port of its RPC.
+pub struct SerfNode {
+    name: String,
+    bind: u16,
+    rpc: u16,
+    pub proc: Proc,
+}
+
 pub struct Serf {
     logs: PathBuf,
-    pub nodes: Vec<(String, u16, u16, Proc)>,
+    pub nodes: Vec<SerfNode>,
 }
 
 impl Serf {
@@ -30,7 +38,12 @@ impl Serf {
             let (bind, rpc) = (free[i], free[n + i]);
             let name = format!("s{i}");
             let proc = serf.spawn(&name, bind, rpc, &seeds)?;
-            serf.nodes.push((name, bind, rpc, proc));
+            serf.nodes.push(SerfNode {
+                name,
+                bind,
+                rpc,
+                proc,
+            });
         }
         serf.settle()?;
         Ok(serf)
@@ -51,7 +64,7 @@ impl Serf {
     fn alive_seen_by(&self, i: usize) -> usize {
         let out = Command::new("serf")
             .args(["members", "-status=alive", "-format=json"])
-            .arg(format!("-rpc-addr=127.0.0.1:{}", self.nodes[i].2))
+            .arg(format!("-rpc-addr=127.0.0.1:{}", self.nodes[i].rpc))
             .stderr(Stdio::null())
             .output();
         let Ok(out) = out else { return 0 };
@@ -72,31 +85,30 @@ impl Serf {
 /// serf: kill -9 one agent; time until the first other agent logs that it failed.
 pub fn serf_failover(work: &Path, trials: usize) -> Result<Vec<Duration>> {
     let mut s = Serf::start(work, 5)?;
-    let seeds: Vec<u16> = s.nodes.iter().take(3).map(|n| n.1).collect();
+    let seeds: Vec<u16> = s.nodes.iter().take(3).map(|n| n.bind).collect();
     let mut samples = Vec::new();
     for trial in 0..trials {
         let victim = trial % 5;
         thread::sleep(Duration::from_secs(1));
         for node in &s.nodes {
-            node.3.drain();
+            node.proc.drain();
         }
-        let killed_at = s.nodes[victim].3.kill9();
-        let name = s.nodes[victim].0.clone();
-        let wanted = format!("EventMemberFailed: {name} ");
+        let killed_at = s.nodes[victim].proc.kill9();
+        let wanted = format!("EventMemberFailed: {} ", s.nodes[victim].name);
         let others: Vec<&Proc> = s
             .nodes
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != victim)
-            .map(|(_, n)| &n.3)
+            .map(|(_, n)| &n.proc)
             .collect();
         let (_, failed_at, _) =
             first_line(&others, Duration::from_secs(60), |l| l.contains(&wanted))
                 .map_err(|e| format!("serf failover trial {trial}: {e}"))?;
         samples.push(failed_at - killed_at);
-        let (_, bind, rpc, _) = s.nodes[victim];
-        let proc = s.spawn(&name, bind, rpc, &seeds)?;
-        s.nodes[victim].3 = proc;
+        let node = &s.nodes[victim];
+        let proc = s.spawn(&node.name, node.bind, node.rpc, &seeds)?;
+        s.nodes[victim].proc = proc;
         s.settle()?;
     }
     Ok(samples)
