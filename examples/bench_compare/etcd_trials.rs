@@ -71,8 +71,7 @@ pub fn etcd_handoff(etcd: &Etcd, trials: usize) -> Result<Vec<Duration>> {
             .wait_line(Duration::from_secs(30), |l| l.starts_with("handoff/"))
             .map_err(|e| format!("etcd handoff trial {trial}: {e}"))?;
         samples.push(won_at - resigned_at);
-        let _ = holder.child.wait();
-        holder.dead = true;
+        holder.wait_exit()?;
         holder = waiter;
     }
     Ok(samples)

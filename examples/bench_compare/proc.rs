@@ -17,12 +17,11 @@ use crate::Result;
 pub type Line = (Instant, String);
 
 /// A child process whose stdout and stderr are read by threads that timestamp each line
-/// and copy it to a log file. Killed when dropped.
+/// and copy it to a log file. Killed when dropped, unless it has been reaped already.
 pub struct Proc {
     label: String,
-    pub child: Child,
+    child: Child,
     lines: Receiver<Line>,
-    pub dead: bool,
 }
 
 impl Proc {
@@ -48,7 +47,6 @@ impl Proc {
             label: label.to_string(),
             child,
             lines: rx,
-            dead: false,
         })
     }
 
@@ -56,13 +54,20 @@ impl Proc {
         self.child.id() as i32
     }
 
-    /// Sends SIGKILL; returns the instant just before.
+    /// Sends SIGKILL and reaps the process; returns the instant just before.
     pub fn kill9(&mut self) -> Instant {
         let at = Instant::now();
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.dead = true;
         at
+    }
+
+    /// Waits until the process has exited (after a signal that ends it) and reaps it.
+    pub fn wait_exit(&mut self) -> Result<()> {
+        self.child
+            .wait()
+            .map(drop)
+            .map_err(|e| format!("{}: {e}", self.label))
     }
 
     /// Sends `signal`; returns the instant just before.
@@ -92,8 +97,11 @@ impl Proc {
 }
 
 impl Drop for Proc {
+    /// Kills the process if it is still running. `Child` keeps the status of a process
+    /// it has reaped (by [`Proc::kill9`] or [`Proc::wait_exit`]), so `try_wait` answers
+    /// from it without a signal to a pid that may have been handed to another process.
     fn drop(&mut self) {
-        if !self.dead {
+        if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
