@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::Result;
+use crate::http::{self, get};
 use crate::ports::free_ports;
 use crate::proc::Proc;
 use crate::wait::wait_until;
@@ -13,6 +14,8 @@ use crate::wait::wait_until;
 pub struct Etcd {
     logs: PathBuf,
     pub clients: Vec<String>,
+    /// Reads the members' metrics.
+    client: ureq::Agent,
     _members: Vec<Proc>,
 }
 
@@ -57,6 +60,7 @@ impl Etcd {
         let etcd = Etcd {
             logs,
             clients,
+            client: http::client(),
             _members: members,
         };
         wait_until(Duration::from_secs(60), "etcd health", || {
@@ -82,5 +86,18 @@ impl Etcd {
             ))
             .args(["elect", name, proposal]);
         Proc::spawn(label, &mut cmd, &self.logs)
+    }
+
+    /// How many watches member `i` serves, from its metrics. `etcdctl elect` (the
+    /// `concurrency` package's `Campaign`) watches the key ahead of its own in line
+    /// while it waits, and cancels the watch once that key is gone.
+    pub fn watchers(&self, i: usize) -> Result<u64> {
+        let url = format!("{}/metrics", self.clients[i % self.clients.len()]);
+        let (status, body) = get(&self.client, &url)?;
+        body.lines()
+            .find_map(|l| l.strip_prefix("etcd_debugging_mvcc_watcher_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|v| v as u64)
+            .ok_or_else(|| format!("GET {url}: {status}, no etcd_debugging_mvcc_watcher_total"))
     }
 }
