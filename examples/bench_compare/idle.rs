@@ -5,7 +5,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::Result;
-use crate::polity_cluster::Polity;
+use crate::polity_cluster::{AgentSetup, Polity};
 use crate::proc_usage::idle_cost;
 use crate::serf::Serf;
 
@@ -38,8 +38,12 @@ pub fn idle(bin: &Path, work: &Path, n: usize, secs: u64) -> Result<()> {
         // The same cluster with a fixed electorate of five, as a large deployment would
         // run it (like Consul's servers): the holder renews with four voters, not n - 1.
         let voters: Vec<String> = (0..5).map(|i| format!("p{i}")).collect();
-        let extra = vec!["--electorate".to_string(), voters.join(",")];
-        let c = Polity::start_with(bin, work, "lan", n, "-electorate-5", extra)?;
+        let setup = AgentSetup {
+            label: "-electorate-5",
+            flags: vec!["--electorate".to_string(), voters.join(",")],
+            ..AgentSetup::default()
+        };
+        let c = Polity::start_with(bin, work, "lan", n, setup)?;
         c.elect(0, "idle")?;
         let groups = [
             ("holder of one role", 0..1),

@@ -15,17 +15,27 @@ use crate::wait::wait_until;
 
 pub struct PolityAgent {
     pub proc: Proc,
-    name: String,
+    pub name: String,
     udp: SocketAddr,
     http: SocketAddr,
+}
+
+/// What every agent of a cluster is started with, beyond its name and addresses.
+#[derive(Default)]
+pub struct AgentSetup {
+    /// Names the cluster's log folder, after its profile and size.
+    pub label: &'static str,
+    /// More flags.
+    pub flags: Vec<String>,
+    /// `RUST_LOG`, instead of the one this program was given.
+    pub log_filter: Option<&'static str>,
 }
 
 pub struct Polity<'a> {
     bin: &'a Path,
     logs: PathBuf,
     profile: &'a str,
-    /// More flags for every agent.
-    extra: Vec<String>,
+    setup: AgentSetup,
     join: Vec<SocketAddr>,
     pub agents: Vec<PolityAgent>,
     pub client: ureq::Agent,
@@ -35,19 +45,18 @@ pub struct Polity<'a> {
 impl<'a> Polity<'a> {
     /// Starts `n` agents; every one joins through the first three.
     pub fn start(bin: &'a Path, work: &Path, profile: &'a str, n: usize) -> Result<Self> {
-        Self::start_with(bin, work, profile, n, "", Vec::new())
+        Self::start_with(bin, work, profile, n, AgentSetup::default())
     }
 
-    /// Starts `n` agents with the flags `extra` each; `label` names their log folder.
+    /// Starts `n` agents as `setup` says; every one joins through the first three.
     pub fn start_with(
         bin: &'a Path,
         work: &Path,
         profile: &'a str,
         n: usize,
-        label: &str,
-        extra: Vec<String>,
+        setup: AgentSetup,
     ) -> Result<Self> {
-        let logs = work.join(format!("polity-{profile}-{n}{label}"));
+        let logs = work.join(format!("polity-{profile}-{n}{}", setup.label));
         fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
         let ports = free_ports(n)?;
         let join = ports
@@ -61,7 +70,7 @@ impl<'a> Polity<'a> {
             bin,
             logs,
             profile,
-            extra,
+            setup,
             join,
             agents: Vec::new(),
             client: http::client(),
@@ -87,7 +96,10 @@ impl<'a> Polity<'a> {
         for j in &self.join {
             cmd.args(["--join", &j.to_string()]);
         }
-        cmd.args(&self.extra);
+        cmd.args(&self.setup.flags);
+        if let Some(filter) = self.setup.log_filter {
+            cmd.env("RUST_LOG", filter);
+        }
         let proc = Proc::spawn(name, &mut cmd, &self.logs)?;
         let (_, udp) = proc.wait_line(Duration::from_secs(10), |l| l.starts_with("udp: "))?;
         let (_, http) = proc.wait_line(Duration::from_secs(10), |l| l.starts_with("http: "))?;

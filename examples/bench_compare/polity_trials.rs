@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::Result;
 use crate::http::post;
-use crate::polity_cluster::Polity;
+use crate::polity_cluster::{AgentSetup, Polity};
 use crate::proc::{Proc, first_line};
 
 /// Failover: kill -9 the holder while the other four wait with `polity elect --wait`;
@@ -50,18 +50,40 @@ pub fn polity_failover(
     Ok(samples)
 }
 
+/// The agents' `RUST_LOG` in the handoff trial: `info`, as everywhere, and the role
+/// layer's elections at `debug`, whose "election lost" line is the only sign an agent
+/// gives that a campaign has asked the voters and waits for the holder to go:
+/// `polity elect --wait` prints nothing until it wins, and neither the agent's view of
+/// the role nor its metrics change while its node campaigns. It costs one more line a
+/// winner writes ("election started") inside the timed handoff, and the trial reads a
+/// debug line's words: if they change, it fails waiting for them instead of timing.
+const ELECTIONS_LOGGED: &str = "info,polity::core::roles=debug";
+
 /// Handoff: the holder resigns through the API while a second agent waits with
 /// `polity elect --wait`; time until the waiter prints the term it won.
 pub fn polity_handoff(bin: &Path, work: &Path, trials: usize) -> Result<Vec<Duration>> {
-    let c = Polity::start(bin, work, "lan", 5)?;
+    let setup = AgentSetup {
+        log_filter: Some(ELECTIONS_LOGGED),
+        ..AgentSetup::default()
+    };
+    let c = Polity::start_with(bin, work, "lan", 5, setup)?;
     let role = "handoff";
     c.elect(0, role)?;
     let mut holder = 0;
     let mut samples = Vec::new();
     for trial in 0..trials {
         let next = (holder + 1) % 5;
+        let candidate = &c.agents[next].proc;
+        candidate.drain();
         let waiter = c.waiter(next, role, &format!("handoff-{trial}"))?;
-        thread::sleep(Duration::from_millis(500));
+        // The campaign's first election, lost to the holder: it now waits for the holder.
+        let lost_to = format!("holder: \"{}\"", c.agents[holder].name);
+        let in_role = format!(" role={role} ");
+        candidate
+            .wait_line(Duration::from_secs(30), |l| {
+                l.contains("election lost") && l.contains(&in_role) && l.contains(&lost_to)
+            })
+            .map_err(|e| format!("polity handoff trial {trial}, campaign: {e}"))?;
         let resigned_at = Instant::now();
         let (status, body) = post(
             &c.client,
