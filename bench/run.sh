@@ -2,14 +2,16 @@
 # Reproduces every figure of BENCHMARKS.md in one run, on this machine:
 #
 #   1. polity against serf and etcd as real processes on loopback (failover, handoff,
-#      election latency, memory and idle CPU), by examples/bench_compare.rs;
+#      election latency, memory and idle CPU), by examples/bench_compare/;
 #   2. the failover and handoff distributions in the simulator (examples/sim_failover.rs);
 #   3. 1,000 simulated nodes electing 100 roles (examples/sim_scale.rs);
-#   4. criterion benches of the core, the wire format and sealing (benches/).
+#   4. criterion benches of the core, the wire format and sealing (benches/);
+#   5. the CPU a bare sender of the 50-node holder's renewal traffic uses on loopback
+#      (examples/udp_floor.rs), the floor under the idle CPU of that holder.
 #
 # Usage: bench/run.sh [bench_compare flags, e.g. --trials 30 --handoffs 100
 #        --elections 1000 --idle-secs 30 --only failover,handoff,election,idle]
-# Environment: SKIP_CRITERION=1 and SKIP_SIM=1 leave those parts out.
+# Environment: SKIP_CRITERION=1, SKIP_SIM=1 and SKIP_FLOOR=1 leave those parts out.
 #
 # Installs Debian's serf, etcd-server and etcd-client when missing (root, or sudo).
 # Every process it starts is stopped when it ends, however it ends. Logs of every
@@ -80,6 +82,14 @@ if [[ -z "${SKIP_CRITERION:-}" ]]; then
     { echo; echo "## criterion"; echo; echo '```'; } >>"$RESULTS"
     cargo bench --all-features --bench core --bench seal 2>/dev/null \
         | grep -E '^[a-z]|time:|thrpt:' | tee -a "$RESULTS"
+    echo '```' >>"$RESULTS"
+fi
+
+if [[ -z "${SKIP_FLOOR:-}" ]]; then
+    # 49 voters every 300 ms, as the holder of the 50-node idle row renews with `lan`.
+    cargo build --release --example udp_floor >&2
+    { echo; echo "## loopback floor of the 50-node holder's renewals"; echo; echo '```'; } >>"$RESULTS"
+    target/release/examples/udp_floor 49 300 60 | tee -a "$RESULTS"
     echo '```' >>"$RESULTS"
 fi
 
