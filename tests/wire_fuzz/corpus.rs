@@ -10,6 +10,7 @@ use polity::{Core, LamportTime, NodeId, RoleState};
 use crate::datagrams::{Valid, polity_datagram, swim_datagram};
 use crate::helpers::{local, long_role, name, role};
 use crate::target::{A_PORT, B_PORT, HELD_BY_A, HELD_BY_B, PENDING};
+use crate::wire_variants::every_message;
 
 /// What the target's roles look like when each run starts.
 pub(crate) struct RoleFacts {
@@ -332,33 +333,6 @@ pub(crate) fn corpus(a: &NodeId, b: &NodeId, facts: &RoleFacts, real: Vec<Vec<u8
         role_announcements(b, facts)[..3].to_vec(),
         role_announcements(b, facts)[3..].to_vec(),
     ];
-    let messages = |other: &NodeId, probe_number: u8| {
-        vec![
-            Message::Ping(probe_number),
-            Message::Ack(probe_number),
-            Message::PingReq {
-                target: other.clone(),
-                probe_number,
-            },
-            Message::IndirectPing {
-                origin: other.clone(),
-                probe_number,
-            },
-            Message::IndirectAck {
-                target: other.clone(),
-                probe_number,
-            },
-            Message::ForwardedAck {
-                origin: other.clone(),
-                probe_number,
-            },
-            Message::Announce,
-            Message::Feed,
-            Message::Gossip,
-            Message::Broadcast,
-            Message::TurnUndead,
-        ]
-    };
 
     let mut out: Vec<Valid> = real
         .into_iter()
@@ -369,7 +343,7 @@ pub(crate) fn corpus(a: &NodeId, b: &NodeId, facts: &RoleFacts, real: Vec<Vec<u8
         })
         .collect();
     for (src, incarnation) in [(b, 0), (&c, 0), (&c, 7), (&b_new, 1)] {
-        for (i, message) in messages(&d, 9).into_iter().enumerate() {
+        for (i, message) in every_message(&d, 9).into_iter().enumerate() {
             let dst = if message == Message::Announce {
                 seed_of_a.clone()
             } else {
@@ -388,7 +362,7 @@ pub(crate) fn corpus(a: &NodeId, b: &NodeId, facts: &RoleFacts, real: Vec<Vec<u8
         }
     }
     // Indirect probes naming the target itself, and packets for another node.
-    for message in messages(a, 3) {
+    for message in every_message(a, 3) {
         let header = Header {
             src: c.clone(),
             src_incarnation: 0,

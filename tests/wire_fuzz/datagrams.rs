@@ -5,7 +5,7 @@ use foca::{Codec, Header, Member, Message};
 use polity::NodeId;
 use polity::wire::{self, Announcement, Body, FocaCodec, Kind, PolityMessage};
 
-use crate::helpers::{announcement_variant, body_variant};
+use crate::wire_variants::{announcement_variant, body_variant};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Valid {

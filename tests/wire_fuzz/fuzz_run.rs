@@ -9,13 +9,13 @@ use rand::rngs::StdRng;
 
 use crate::corpus::{RoleFacts, corpus};
 use crate::decoders::{Verdict, panic_message, run_decoders};
-use crate::helpers::{
-    ANNOUNCEMENT_VARIANTS, BODY_VARIANTS, MAX_DATAGRAM, SHOWN_FAILURES, announcement_variant,
-    body_variant, hex, local,
-};
+use crate::helpers::{MAX_DATAGRAM, SHOWN_FAILURES, hex, local};
 use crate::mutators::{Origin, generate};
 use crate::observation::{drain, observe, rejected, rejected_yet};
 use crate::target::{B_PORT, Target, joined_target};
+use crate::wire_variants::{
+    ANNOUNCEMENT_VARIANTS, BODY_VARIANTS, announcement_variant, body_variant,
+};
 
 const DEFAULT_SEED: u64 = 0x706f_6c69_7479;
 const DEFAULT_CASES: usize = 100_000;

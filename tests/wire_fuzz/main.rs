@@ -25,3 +25,6 @@ mod mutators;
 mod observation;
 mod rejected_datagrams;
 mod target;
+
+#[path = "../common/wire_variants.rs"]
+mod wire_variants;

@@ -5,11 +5,10 @@ use foca::{Codec, Header, Member, Message};
 use polity::wire::{FocaCodec, WireError};
 use proptest::prelude::*;
 
-use crate::helpers::{
-    EVERY_STATE, encode, every_message, header_bytes, id, member_bytes, state_variant,
-};
+use crate::helpers::{EVERY_STATE, encode, header_bytes, id, member_bytes, state_variant};
 use crate::raw_types::{RawId, raw_id};
 use crate::strategies::{foca_state, header, invalid_name_string, member, trailing};
+use crate::wire_variants::every_message;
 
 proptest! {
     #[test]

@@ -14,3 +14,6 @@ mod polity_messages;
 mod raw_types;
 mod strategies;
 mod swim_packets;
+
+#[path = "../common/wire_variants.rs"]
+mod wire_variants;

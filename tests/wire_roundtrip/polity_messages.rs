@@ -8,15 +8,15 @@ use polity::wire::{
 use polity::{LamportTime, RoleName};
 use proptest::prelude::*;
 
-use crate::helpers::{
-    ANNOUNCEMENT_VARIANTS, BODY_VARIANTS, announcement_variant, body_variant, encode, id, name,
-    role,
-};
+use crate::helpers::{encode, id, name, role};
 use crate::raw_types::{
     NameField, RawAnnouncement, announcement_names, message_names, raw_announcement, raw_message,
 };
 use crate::strategies::{
     announcement, invalid_name_string, invalid_role_string, lamport_time, polity_message,
+};
+use crate::wire_variants::{
+    ANNOUNCEMENT_VARIANTS, BODY_VARIANTS, announcement_variant, body_variant,
 };
 
 proptest! {
