@@ -65,7 +65,10 @@ fn spawn_voters(n: usize) -> Result<(Voters, Vec<SocketAddr>), Box<dyn Error>> {
 /// This process's time on a CPU so far, in nanoseconds (exact, not sampled in ticks).
 fn cpu_nanos() -> Result<u64, Box<dyn Error>> {
     let schedstat = std::fs::read_to_string("/proc/self/schedstat")?;
-    let first = schedstat.split_whitespace().next().ok_or("empty schedstat")?;
+    let first = schedstat
+        .split_whitespace()
+        .next()
+        .ok_or("empty schedstat")?;
     Ok(first.parse()?)
 }
 
