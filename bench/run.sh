@@ -10,7 +10,7 @@
 #      (examples/udp_floor.rs), the floor under the idle CPU of that holder.
 #
 # Usage: bench/run.sh [bench_compare flags, e.g. --trials 30 --handoffs 100
-#        --elections 1000 --idle-secs 30 --only failover,handoff,election,idle]
+#        --elections 1000 --idle-secs 120 --only failover,handoff,election,idle]
 # Environment: SKIP_CRITERION=1, SKIP_SIM=1 and SKIP_FLOOR=1 leave those parts out.
 #
 # Installs Debian's serf, etcd-server and etcd-client when missing (root, or sudo).

@@ -2,7 +2,7 @@
 //! `bench/run.sh` builds and runs this; see BENCHMARKS.md for what each figure means.
 //!
 //! `bench_compare --polity PATH --work DIR [--trials 30] [--handoffs 100]
-//!  [--elections 1000] [--idle-secs 30] [--only failover,handoff,election,idle]`
+//!  [--elections 1000] [--idle-secs 120] [--only failover,handoff,election,idle]`
 //!
 //! Every time is taken the same way for every system: the instant just before this
 //! program sends the signal or request that starts the trial, to the instant a reader
