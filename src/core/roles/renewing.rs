@@ -85,6 +85,10 @@ impl Roles {
 
     pub(super) fn resend(&self, ctx: &Ctx<'_>, out: &mut Outbox, round: u64) {
         let (leases, silent) = self.renewals.unanswered(round);
+        if silent.is_empty() {
+            // Every voter answered, as on a healthy network: nothing to look up or send.
+            return;
+        }
         let voters: Vec<NodeId> = ctx
             .live_voters()
             .into_iter()
