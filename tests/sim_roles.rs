@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use polity::sim::{Faults, Sim, SimConfig, for_each_seed};
+use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
 use polity::{Completion, NodeName, RoleName, RoleState};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -432,14 +432,6 @@ fn voter_restarts_and_a_whole_cluster_restart_keep_terms_rising() {
     });
 }
 
-/// The number of seeds for the randomised sweep: `POLITY_SIM_SEEDS`, or 500.
-fn sweep_seeds() -> u64 {
-    std::env::var("POLITY_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(500)
-}
-
 /// One random fault, drawn from the seed.
 fn random_fault(sim: &mut Sim, pick: u64) {
     let n = 5;
@@ -479,7 +471,7 @@ fn random_fault(sim: &mut Sim, pick: u64) {
 
 #[test]
 fn a_randomised_sweep_of_fault_schedules_breaks_nothing() {
-    for_each_seed("randomised_sweep", 0..sweep_seeds(), |seed| {
+    for_each_seed("randomised_sweep", sweep_seeds(500), |seed| {
         let mut config = SimConfig::lan(5, seed);
         config.record_trace = false;
         let mut sim = ready(config)?;

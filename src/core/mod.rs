@@ -412,6 +412,7 @@ impl Core {
                 }
                 self.clock.witness(message.clock);
                 let from = message.from;
+                tracing::trace!(from = %from.name(), body = ?message.body, "received");
                 match message.body {
                     Body::Announce(announcement) => self.broadcast(now, &announcement),
                     body @ (Body::KeyRequest { .. } | Body::KeyReply { .. }) => {
@@ -554,6 +555,7 @@ impl Core {
     }
 
     fn send_message(&mut self, to: SocketAddr, body: Body) {
+        tracing::trace!(%to, ?body, "sending");
         // The clock ticks on every send, so each message's time is unique to this
         // sender and receivers can refuse replays.
         let message = PolityMessage {

@@ -27,5 +27,5 @@ mod seeds;
 mod simulator;
 
 pub use network::Faults;
-pub use seeds::for_each_seed;
+pub use seeds::{for_each_seed, sweep_seeds};
 pub use simulator::{Sim, SimConfig};

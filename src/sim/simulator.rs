@@ -404,6 +404,11 @@ impl Sim {
             return;
         };
         self.now = pending.at;
+        let node = match &pending.what {
+            What::Deliver { to, .. } => *to,
+            What::Wake { node, .. } | What::Resume { node } => *node,
+        };
+        let _span = self.node_span(node).entered();
         match pending.what {
             What::Deliver { to, from, bytes } => {
                 let node = &mut self.nodes[to];
@@ -572,6 +577,7 @@ impl Sim {
         what: std::fmt::Arguments<'_>,
         f: impl FnOnce(&mut Core, Instant) -> R,
     ) -> Option<R> {
+        let _span = self.node_span(i).entered();
         let local = self.local_now(i);
         self.log(format_args!("n{i} {what}"));
         let result = self.nodes[i].core.as_mut().map(|core| f(core, local));
@@ -645,6 +651,12 @@ impl Sim {
         self.command(i, format_args!("cancel {id:?}"), |c, now| c.cancel(now, id));
     }
 
+    /// A span naming node `i` and the virtual time, so that the core's log lines say
+    /// which node wrote them and when.
+    fn node_span(&self, i: usize) -> tracing::Span {
+        tracing::debug_span!("sim", node = i, t = %format_args!("{:.6}", self.now.as_secs_f64()))
+    }
+
     fn reschedule(&mut self, i: usize) {
         let node = &mut self.nodes[i];
         let Some(deadline) = node.core.as_ref().and_then(Core::poll_timeout) else {
@@ -661,6 +673,7 @@ impl Sim {
     }
 
     fn log(&mut self, line: std::fmt::Arguments<'_>) {
+        tracing::trace!(target: "polity::sim", t = %format_args!("{:.6}", self.now.as_secs_f64()), "{line}");
         let start = self.trace.len();
         let _ = writeln!(self.trace, "{:>10.6} {line}", self.now.as_secs_f64());
         self.digest = fnv1a(self.digest, &self.trace.as_bytes()[start..]);
