@@ -177,16 +177,15 @@ impl Roles {
                 term,
                 successor,
             } => {
-                let released = self
-                    .voters
-                    .get_mut(&role)
-                    .is_some_and(|voter| voter.release(from.name(), term));
-                if released {
+                let voter = self.voters.entry(role.clone()).or_default();
+                let news = voter.closed_through < Some(term);
+                voter.release(from.name(), term);
+                if news {
                     self.learn(out, &role, |v| v.ended(term));
                 }
-                // The holder this node vouched for gave the role up, or named this node
-                // its successor: a handoff.
-                if released || successor.as_ref() == Some(ctx.me.name()) {
+                // The holder gave the role up, or named this node its successor: a
+                // handoff.
+                if news || successor.as_ref() == Some(ctx.me.name()) {
                     let step = handoff_step(ctx);
                     self.contest_opens(ctx, out, &role, step, successor.as_ref());
                 }

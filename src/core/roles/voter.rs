@@ -31,6 +31,16 @@ pub(crate) struct Lease {
 }
 
 impl Lease {
+    /// Whether this lease, while it runs, lets `holder` at `term` take its place: only
+    /// the same holder at the same or a later term. Each of a holder's terms relies on
+    /// its own leases, so a lease for a later term is never traded for an earlier one
+    /// (a renewal of a term the holder gave up, still on its way, would otherwise
+    /// replace the vote for its next election, and the release of the old term would
+    /// then drop that vote while the election counts it).
+    fn admits(&self, holder: &NodeName, term: LamportTime) -> bool {
+        self.holder == *holder && term >= self.term
+    }
+
     pub(crate) fn tenure(&self) -> Tenure {
         Tenure {
             holder: self.holder.clone(),
@@ -105,7 +115,7 @@ impl Voter {
             });
         }
         if let Some(l) = self.live_lease(now)
-            && l.holder != ballot.candidate
+            && !l.admits(&ballot.candidate, ballot.term)
         {
             let remaining = l.until - now;
             return Err(if l.confirmed {
@@ -146,7 +156,9 @@ impl Voter {
             term,
             candidate: holder.clone(),
         };
-        let other_lease = self.live_lease(now).is_some_and(|l| l.holder != *holder);
+        let other_lease = self
+            .live_lease(now)
+            .is_some_and(|l| !l.admits(holder, term));
         // No quiet time here: a holder renews only while a quorum of live leases backs
         // it, and that quorum refuses any rival's election, so a voter that forgot what
         // it granted before a restart cannot help two holders by acknowledging. This is
@@ -175,15 +187,17 @@ impl Voter {
         true
     }
 
-    /// Drops the lease of `holder` at `term`, if that is the one held.
+    /// `holder` gave up `term`: renewals of it (and of anything older) are refused from
+    /// now on, also those still on their way, and its lease is dropped if it is the one
+    /// held. Returns whether it was.
     pub(crate) fn release(&mut self, holder: &NodeName, term: LamportTime) -> bool {
+        self.closed_through = self.closed_through.max(Some(term));
         let matches = self
             .lease
             .as_ref()
             .is_some_and(|l| l.holder == *holder && l.term == term);
         if matches {
             self.lease = None;
-            self.closed_through = self.closed_through.max(Some(term));
         }
         matches
     }
@@ -421,5 +435,28 @@ mod tests {
             "a renewal that arrives after the release"
         );
         assert_eq!(v.vote(t0, &ballot(11, "b"), LEASE, t0, UNDECIDED), Ok(()));
+    }
+
+    #[test]
+    fn a_late_renewal_of_a_resigned_term_keeps_the_vote_for_the_next_one() {
+        let t0 = Instant::now();
+        let mut v = Voter::default();
+        let a = name("a");
+        assert!(v.renew(t0, &a, LamportTime(10), LEASE));
+        // a resigns term 10 and campaigns for 20; its vote request overtakes the release.
+        assert_eq!(v.vote(t0, &ballot(20, "a"), LEASE, t0, UNDECIDED), Ok(()));
+        assert!(
+            !v.renew(t0, &a, LamportTime(10), LEASE),
+            "a renewal of the old term, still on its way, keeps the vote for the new one"
+        );
+        assert_eq!(v.live_lease(t0).map(|l| l.term), Some(LamportTime(20)));
+        // The release of term 10 does not match the lease (term 20) but closes term 10.
+        assert!(!v.release(&a, LamportTime(10)));
+        assert_eq!(v.live_lease(t0).map(|l| l.term), Some(LamportTime(20)));
+        assert!(!v.renew(t0 + LEASE, &a, LamportTime(10), LEASE));
+        assert!(
+            v.vote(t0, &ballot(30, "b"), LEASE, t0, UNDECIDED).is_err(),
+            "the vote for a's term 20 still stands against a rival"
+        );
     }
 }
