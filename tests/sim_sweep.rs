@@ -1,0 +1,238 @@
+//! The wide sweep: every seed draws a cluster (3, 5 or 7 nodes, 1 to 20 roles, a few
+//! candidates per role) and a schedule of fault steps, each step several faults at once
+//! (a partition while loss and duplication are on, a pause during a resign, a crash
+//! during a handoff, skewed clocks), with recalls and queries mixed in. At the end
+//! everything heals, every node campaigns for every role, and each role must settle on
+//! one holder; the checker must find no violation of S1, S2, S3 or S5 at any moment.
+//!
+//! Run once with the dynamic electorate (inside its documented limits: no partition
+//! outlives `reap_down_after`, nobody joins during one) and once with a fixed one.
+//! `bench/sweep.sh SEEDS` runs these with many seeds in release.
+#![cfg(feature = "sim")]
+
+use std::time::Duration;
+
+use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
+use polity::{NodeName, RoleName};
+
+const MS: Duration = Duration::from_millis(1);
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The seed's sequence of draws (xorshift64).
+struct Draws(u64);
+
+impl Draws {
+    fn new(seed: u64) -> Self {
+        Draws(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    /// A number in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    fn node(&mut self, sim: &Sim) -> usize {
+        self.below(sim.len() as u64) as usize
+    }
+
+    fn millis(&mut self, max: u64) -> Duration {
+        MS * self.below(max + 1) as u32
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// One seed's cluster and schedule.
+struct Schedule {
+    sim: Sim,
+    roles: Vec<RoleName>,
+    draws: Draws,
+}
+
+impl Schedule {
+    fn new(seed: u64, fixed_electorate: bool) -> Result<Self, String> {
+        let mut draws = Draws::new(seed);
+        let nodes = [3, 5, 7][draws.below(3) as usize];
+        let roles = (0..1 + draws.below(20))
+            .map(|k| RoleName::new(format!("role-{k}")).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut config = SimConfig::lan(nodes, seed);
+        config.record_trace = false;
+        if fixed_electorate {
+            let names =
+                (0..nodes).map(|i| NodeName::new(format!("n{i}")).map_err(|e| e.to_string()));
+            config.template.electorate = Some(names.collect::<Result<_, _>>()?);
+        }
+        let mut sim = Sim::new(config);
+        sim.run_until(10 * SECOND, Sim::converged)
+            .ok_or("membership did not converge")?;
+        let quiet = sim.config(0).lease;
+        sim.run_for(quiet);
+        // Every role gets one to three candidates.
+        for role in &roles {
+            for _ in 0..1 + draws.below(3) {
+                let node = draws.node(&sim);
+                sim.campaign(node, role);
+            }
+        }
+        Ok(Schedule { sim, roles, draws })
+    }
+
+    fn some_role(&mut self) -> RoleName {
+        let k = self.draws.below(self.roles.len() as u64) as usize;
+        self.roles[k].clone()
+    }
+
+    /// The holder of `role` if there is one, else any node.
+    fn holder_or_any(&mut self, role: &RoleName) -> usize {
+        match self.sim.holders(role).first() {
+            Some(&(holder, _)) => holder,
+            None => self.draws.node(&self.sim),
+        }
+    }
+
+    /// Applies one fault (or command) drawn from the seed.
+    fn one_fault(&mut self) {
+        let n = self.sim.len();
+        let a = self.draws.node(&self.sim);
+        let b = self.draws.node(&self.sim);
+        match self.draws.below(12) {
+            0 => {
+                if self.sim.is_running(a) {
+                    self.sim.crash(a);
+                }
+            }
+            1 => self.restart_crashed(),
+            2 => {
+                let mask = self.draws.below(1 << n);
+                let (left, right): (Vec<usize>, Vec<usize>) =
+                    (0..n).partition(|&i| (mask >> i) & 1 == 1);
+                self.sim.partition(&left, &right);
+            }
+            3 => self.sim.cut_one_way(&[a], &[b]),
+            4 => {
+                let pause = self.draws.millis(3000);
+                self.sim.pause(a, pause);
+            }
+            5 => {
+                let faults = Faults {
+                    loss: self.draws.below(21) as f64 / 100.0,
+                    duplicate: self.draws.below(11) as f64 / 100.0,
+                    max_delay: self.draws.millis(29) + MS,
+                    ..Faults::default()
+                };
+                self.sim.set_faults(faults);
+            }
+            // Rates within max_drift of each other (10%).
+            6 => {
+                let rate = 0.95 + self.draws.below(11) as f64 / 100.0;
+                self.sim.set_clock_rate(a, rate);
+            }
+            // A resign, and maybe a pause of the resigner or of a voter right after it.
+            7 => {
+                let role = self.some_role();
+                let holder = self.holder_or_any(&role);
+                let _ = self.sim.resign(holder, &role);
+                if self.draws.chance(50) {
+                    self.sim.campaign(holder, &role);
+                }
+                if self.draws.chance(50) {
+                    let who = if self.draws.chance(50) { holder } else { b };
+                    let pause = self.draws.millis(2000);
+                    self.sim.pause(who, pause);
+                }
+            }
+            // A crash during a handoff: the resigner names a successor, and some node
+            // (maybe the successor, maybe the resigner) crashes while it takes over.
+            8 => {
+                let role = self.some_role();
+                let holder = self.holder_or_any(&role);
+                let _ = self.sim.resign(holder, &role);
+                let gap = self.draws.millis(20);
+                self.sim.run_for(gap);
+                let who = if self.draws.chance(30) { holder } else { b };
+                if self.sim.is_running(who) {
+                    self.sim.crash(who);
+                }
+            }
+            9 => {
+                let role = self.some_role();
+                self.sim.recall(a, &role);
+                if self.draws.chance(50) {
+                    self.sim.campaign(b, &role);
+                }
+            }
+            10 => {
+                let role = self.some_role();
+                self.sim.query_role(a, &role);
+            }
+            _ => self.sim.heal(),
+        }
+    }
+
+    fn restart_crashed(&mut self) {
+        for node in 0..self.sim.len() {
+            if self.sim.core(node).is_none() {
+                self.sim.restart(node);
+            }
+        }
+    }
+
+    /// Four to eight steps of one to three faults each, 0.2 to 3 s apart.
+    fn run_faults(&mut self) {
+        for _ in 0..4 + self.draws.below(5) {
+            for _ in 0..1 + self.draws.below(3) {
+                self.one_fault();
+            }
+            let gap = MS * 200 + self.draws.millis(2800);
+            self.sim.run_for(gap);
+        }
+    }
+
+    /// Heals everything; every role must then settle on one holder (L4, L5), and no
+    /// safety property may have been violated on the way.
+    fn heal_and_settle(mut self) -> Result<(), String> {
+        self.sim.heal();
+        self.sim.set_faults(Faults::default());
+        self.restart_crashed();
+        for node in 0..self.sim.len() {
+            for role in &self.roles {
+                self.sim.campaign(node, role);
+            }
+        }
+        let roles = &self.roles;
+        let settled = self.sim.run_until(20 * SECOND, |sim| {
+            sim.converged() && roles.iter().all(|r| sim.holders(r).len() == 1)
+        });
+        self.sim.check()?;
+        settled.map(|_| ()).ok_or_else(|| {
+            let unsettled: Vec<_> = roles
+                .iter()
+                .filter(|r| self.sim.holders(r).len() != 1)
+                .map(|r| format!("{r}: {:?}", self.sim.holders(r)))
+                .collect();
+            format!("not settled 20 s after healing: {unsettled:?}")
+        })
+    }
+}
+
+fn sweep(seed: u64, fixed_electorate: bool) -> Result<(), String> {
+    let mut schedule = Schedule::new(seed, fixed_electorate)?;
+    schedule.run_faults();
+    schedule.heal_and_settle()
+}
+
+#[test]
+fn a_wide_sweep_with_the_dynamic_electorate_keeps_one_holder_per_role() {
+    for_each_seed("wide_dynamic", sweep_seeds(40), |seed| sweep(seed, false));
+}
+
+#[test]
+fn a_wide_sweep_with_a_fixed_electorate_keeps_one_holder_per_role() {
+    for_each_seed("wide_fixed", sweep_seeds(40), |seed| sweep(seed, true));
+}
