@@ -9,8 +9,9 @@
 //!   has forgotten which leases it granted before it restarted;
 //! - a recalled or released term is never renewed again, nor a term older than one
 //!   already renewed;
-//! - the one way back for `promised` is a withdrawal by the candidate it names, of a
-//!   ballot that never won: the promise then returns to the one before it.
+//! - a withdrawal drops the withdrawn ballot's unconfirmed vote but never the promise:
+//!   a promise that went back could let a ballot below a term that already won be
+//!   granted, and fencing terms would then fall.
 
 use std::time::{Duration, Instant};
 
@@ -70,8 +71,6 @@ pub(crate) enum Refusal {
 pub(crate) struct Voter {
     pub(crate) promised: Option<Ballot>,
     pub(crate) lease: Option<Lease>,
-    /// The promise before the current one, restored if the current one is withdrawn.
-    previous: Option<Ballot>,
     /// Renewals of this term and below are refused: it was recalled, or its holder gave
     /// it up (a renewal sent before a release can arrive after it).
     pub(crate) closed_through: Option<LamportTime>,
@@ -90,12 +89,6 @@ impl Voter {
         match &self.promised {
             None => true,
             Some(p) => ballot.term > p.term || ballot == p,
-        }
-    }
-
-    fn promise(&mut self, ballot: Ballot) {
-        if self.promised.as_ref() != Some(&ballot) {
-            self.previous = self.promised.replace(ballot);
         }
     }
 
@@ -132,7 +125,7 @@ impl Voter {
         if !self.admits(ballot) {
             return Err(Refusal::Promised);
         }
-        self.promise(ballot.clone());
+        self.promised = Some(ballot.clone());
         self.lease = Some(Lease {
             holder: ballot.candidate.clone(),
             term: ballot.term,
@@ -175,7 +168,7 @@ impl Voter {
             // new, and a newer holder would have a confirmed lease here, refused above.
             // The promise itself stays, so no lower vote is granted later.
         } else {
-            self.promise(ballot);
+            self.promised = Some(ballot);
         }
         self.confirmed_through = self.confirmed_through.max(Some(term));
         self.lease = Some(Lease {
@@ -202,23 +195,16 @@ impl Voter {
         matches
     }
 
-    /// The candidate of `term` lost and abandons it: drops its vote and, if that ballot is
-    /// still the latest promise, returns to the one before. No lease was ever confirmed
-    /// for it, so nothing relies on the promise any more.
+    /// The candidate of `term` lost and abandons it: drops its vote, which no renewal
+    /// ever confirmed, so that it stands in nobody's way. The promise stays: only
+    /// ballots above it are granted from now on, so terms keep rising.
     pub(crate) fn withdraw(&mut self, candidate: &NodeName, term: LamportTime) {
-        let ballot = Ballot {
-            term,
-            candidate: candidate.clone(),
-        };
         if self
             .lease
             .as_ref()
             .is_some_and(|l| l.holder == *candidate && l.term == term && !l.confirmed)
         {
             self.lease = None;
-        }
-        if self.promised.as_ref() == Some(&ballot) {
-            self.promised = self.previous.take();
         }
     }
 
@@ -376,7 +362,7 @@ mod tests {
     }
 
     #[test]
-    fn a_withdrawn_ballot_gives_the_promise_back_so_the_holder_keeps_renewing() {
+    fn a_withdrawn_ballot_frees_the_holder_but_keeps_the_promise() {
         let t0 = Instant::now();
         let mut v = Voter::default();
         let h = name("h");
@@ -391,10 +377,34 @@ mod tests {
         // The challenger lost elsewhere and withdraws: the holder is back in business.
         v.withdraw(&name("c"), LamportTime(20));
         assert!(v.renew(later, &h, LamportTime(10), LEASE));
-        // A withdrawal of anything but the latest promise changes nothing.
-        v.withdraw(&name("x"), LamportTime(10));
-        assert_eq!(v.promised, Some(ballot(10, "h")));
         assert!(v.live_lease(later).is_some_and(|l| l.confirmed));
+        // The promise stays: no ballot at or below 20 is granted once the lease ends.
+        assert_eq!(v.promised, Some(ballot(20, "c")));
+        let after = later + 2 * LEASE;
+        let vote = v.vote(after, &ballot(15, "d"), LEASE, t0, UNDECIDED);
+        assert_eq!(vote, Err(Refusal::Promised));
+    }
+
+    #[test]
+    fn a_chain_of_withdrawals_never_lowers_the_promise_below_a_term_that_won() {
+        let t0 = Instant::now();
+        let mut v = Voter::default();
+        assert_eq!(v.vote(t0, &ballot(258, "a"), LEASE, t0, UNDECIDED), Ok(()));
+        assert!(v.renew(t0, &name("a"), LamportTime(258), LEASE));
+        // a's lease ends; two candidates take turns losing, their withdrawals crossing.
+        let mut now = t0 + LEASE;
+        for (term, candidate) in [(546, "b"), (555, "c"), (595, "c"), (608, "b")] {
+            assert_eq!(
+                v.vote(now, &ballot(term, candidate), LEASE, t0, UNDECIDED),
+                Ok(())
+            );
+            now += LEASE;
+        }
+        v.withdraw(&name("b"), LamportTime(608));
+        v.withdraw(&name("c"), LamportTime(595));
+        v.withdraw(&name("b"), LamportTime(546));
+        let vote = v.vote(now, &ballot(300, "d"), LEASE, t0, UNDECIDED);
+        assert_eq!(vote, Err(Refusal::Promised), "term 258 already won");
     }
 
     #[test]
