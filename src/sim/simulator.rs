@@ -109,6 +109,9 @@ struct SimNode {
     core: Option<Core>,
     clock: LocalClock,
     paused: bool,
+    /// When the node was last paused and resumed (both equal while it runs or is
+    /// paused for the first time).
+    last_pause: (Duration, Duration),
     /// Datagrams that arrived while paused, as a socket buffer holds them.
     backlog: VecDeque<(SocketAddr, Vec<u8>)>,
     /// Only the wake-up with this token is current; older ones are stale.
@@ -224,6 +227,7 @@ impl Sim {
             core: None,
             clock: LocalClock::new(1.0),
             paused: false,
+            last_pause: (Duration::ZERO, Duration::ZERO),
             backlog: VecDeque::new(),
             wake_token: 0,
             wake_at: None,
@@ -299,7 +303,10 @@ impl Sim {
         if self.nodes[i].core.is_none() {
             return;
         }
-        self.nodes[i].paused = true;
+        if !self.nodes[i].paused {
+            self.nodes[i].paused = true;
+            self.nodes[i].last_pause = (self.now, self.now);
+        }
         self.network_changed = self.now;
         let at = self.now + how_long;
         self.push(at, What::Resume { node: i });
@@ -449,6 +456,7 @@ impl Sim {
                     return;
                 }
                 node.paused = false;
+                node.last_pause.1 = self.now;
                 let local = node.clock.local(self.epoch, self.now, None);
                 self.log(format_args!("resume n{i}"));
                 let node = &mut self.nodes[i];
@@ -539,9 +547,17 @@ impl Sim {
     }
 
     /// S3: a node that wins must be able to reach a quorum, unless the network changed
-    /// during the election.
+    /// during the election. A candidate frozen since then ran for none of that time: its
+    /// election may have started, and its votes been granted, before the change, and it
+    /// counts them when it resumes.
     fn check_quorum_reachable(&mut self, i: usize, role: &RoleName) {
-        if self.now.saturating_sub(self.network_changed) < self.template.election_timeout * 2 {
+        let (paused, resumed) = self.nodes[i].last_pause;
+        let frozen_since_change = resumed.saturating_sub(paused.max(self.network_changed));
+        let ran_since_change = self
+            .now
+            .saturating_sub(self.network_changed)
+            .saturating_sub(frozen_since_change);
+        if ran_since_change < self.template.election_timeout * 2 {
             return;
         }
         let voter = |n: &SimNode| {
