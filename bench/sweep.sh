@@ -19,6 +19,7 @@ JOBS=$(nproc)
 SWEEPS=(
     "sim_roles a_randomised_sweep_of_fault_schedules_breaks_nothing"
     "sim_resign_races a_holder_resigning_and_campaigning_again_under_reordering_makes_one_holder"
+    "sim_withdrawals withdrawals_crossing_in_a_minority_never_let_a_lower_term_win_later"
     "sim_sweep a_wide_sweep_with_the_dynamic_electorate_keeps_one_holder_per_role"
     "sim_sweep a_wide_sweep_with_a_fixed_electorate_keeps_one_holder_per_role"
 )
