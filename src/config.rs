@@ -109,6 +109,14 @@ pub struct Config {
     /// Range 1 ms up to half of the holder's own lease ([`Config::holder_lease`]),
     /// so that at least two renewals are tried before the holder must step down.
     pub renew_interval: Duration,
+    /// Roles: how long a holder goes without a quorum acknowledging a renewal before it
+    /// warns that the role is at risk ([`crate::Event::RoleAtRisk`],
+    /// `Leadership::at_risk`), counted from when it sent the last acknowledged round, as
+    /// client-go's `RenewDeadline`. The holder's own lease ends
+    /// `holder_lease - renew_deadline` later: that is the time an application has to
+    /// stop acting for the role. Default `lease / 2` (750 ms with `lan`, leaving 585 ms).
+    /// Range `renew_interval` up to (excluding) [`Config::holder_lease`].
+    pub renew_deadline: Duration,
     /// Roles: the largest difference in clock *rate* between any two nodes, as a
     /// fraction (0.1 = 10%). The holder shortens its own lease by this much. Default 0.1.
     /// Range 0.0 to 0.5 (exclusive).
@@ -164,6 +172,20 @@ pub enum ConfigError {
          (lease * (1 - max_drift) - 1% = {holder_lease:?})"
     )]
     RenewTooSlow {
+        /// The renewal interval.
+        renew_interval: Duration,
+        /// The holder's lease, [`Config::holder_lease`].
+        holder_lease: Duration,
+    },
+    /// The warning would come before a renewal could be tried, or not before the holder's
+    /// own lease ends; set `renew_deadline` between the two.
+    #[error(
+        "renew_deadline ({renew_deadline:?}) must be at least renew_interval \
+         ({renew_interval:?}) and below the holder's lease ({holder_lease:?})"
+    )]
+    RenewDeadlineOutOfRange {
+        /// The renewal deadline.
+        renew_deadline: Duration,
         /// The renewal interval.
         renew_interval: Duration,
         /// The holder's lease, [`Config::holder_lease`].
@@ -227,6 +249,7 @@ impl Config {
             max_datagram_size: 1400,
             lease,
             renew_interval: lease / 5,
+            renew_deadline: lease / 2,
             max_drift: 0.1,
             election_timeout: lease / 5,
             quorum: Arc::new(Majority),
@@ -379,6 +402,28 @@ impl Config {
                 holder_lease: self.holder_lease(),
             });
         }
+        // The deadline sits between the renewal interval and the holder's lease, so it is
+        // judged only once both of those are valid: one broken lease is one error.
+        let renewal_valid = !errors.iter().any(|error| {
+            matches!(
+                error,
+                ConfigError::RenewTooSlow { .. }
+                    | ConfigError::OutOfRange {
+                        field: "lease" | "renew_interval" | "max_drift",
+                        ..
+                    }
+            )
+        });
+        if renewal_valid
+            && (self.renew_deadline < self.renew_interval
+                || self.renew_deadline >= self.holder_lease())
+        {
+            errors.push(ConfigError::RenewDeadlineOutOfRange {
+                renew_deadline: self.renew_deadline,
+                renew_interval: self.renew_interval,
+                holder_lease: self.holder_lease(),
+            });
+        }
         if self.election_timeout.is_zero() || self.election_timeout > self.lease {
             errors.push(ConfigError::OutOfRange {
                 field: "election_timeout",
@@ -464,6 +509,7 @@ impl fmt::Debug for Config {
             .field("max_datagram_size", &self.max_datagram_size)
             .field("lease", &self.lease)
             .field("renew_interval", &self.renew_interval)
+            .field("renew_deadline", &self.renew_deadline)
             .field("max_drift", &self.max_drift)
             .field("election_timeout", &self.election_timeout)
             .field("quorum", &self.quorum)

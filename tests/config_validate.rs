@@ -294,6 +294,7 @@ fn lease_must_be_within_50ms_and_1h() {
     keeps_valid(|c| {
         c.lease = MS(50);
         c.renew_interval = MS(10);
+        c.renew_deadline = MS(25);
         c.election_timeout = MS(10);
     });
     keeps_valid(|c| c.lease = MS(3_600_000));
@@ -360,6 +361,27 @@ fn renewal_must_fit_twice_in_the_holder_lease() {
 }
 
 #[test]
+fn renew_deadline_must_be_within_renew_interval_and_the_holder_lease() {
+    // lan: renew_interval 300 ms, holder's lease 1.335 s, default deadline 750 ms.
+    assert_eq!(lan().renew_deadline, MS(750));
+    let out_of_range = |renew_deadline| ConfigError::RenewDeadlineOutOfRange {
+        renew_deadline,
+        renew_interval: MS(300),
+        holder_lease: MS(1335),
+    };
+    breaks(|c| c.renew_deadline = MS(299), vec![out_of_range(MS(299))]);
+    breaks(
+        |c| c.renew_deadline = MS(1335),
+        vec![out_of_range(MS(1335))],
+    );
+    keeps_valid(|c| c.renew_deadline = MS(300));
+    keeps_valid(|c| c.renew_deadline = MS(1334));
+    let message = out_of_range(MS(299)).to_string();
+    assert!(message.contains("renew_deadline (299ms)"), "{message}");
+    assert!(message.contains("holder's lease (1.335s)"), "{message}");
+}
+
+#[test]
 fn election_timeout_must_be_within_1ms_and_the_lease() {
     let allowed = "1ms..=lease";
     breaks(
@@ -403,7 +425,10 @@ fn max_drift_must_be_at_least_0_and_below_one_half() {
         vec![out_of_range("max_drift", "inf", allowed)],
     );
     keeps_valid(|c| c.max_drift = 0.0);
-    keeps_valid(|c| c.max_drift = 0.49);
+    keeps_valid(|c| {
+        c.max_drift = 0.49;
+        c.renew_deadline = MS(700);
+    });
 }
 
 /// `validate` must report a NaN drift like any other bad value. It computes the

@@ -1,5 +1,7 @@
 //! What the core tells its user, drained with [`super::Core::poll_event`].
 
+use std::time::Instant;
+
 use super::roles::{LossReason, RoleState};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, NodeName, RoleName};
@@ -31,6 +33,17 @@ pub enum Event {
         role: RoleName,
         /// The term won.
         term: LamportTime,
+    },
+    /// No quorum has acknowledged a renewal of `role` for `renew_deadline`: unless one
+    /// does, this node steps down at `until` (its own lease's end, before any voter's).
+    /// Reported once per tenure; stop acting for the role before `until`.
+    RoleAtRisk {
+        /// The role.
+        role: RoleName,
+        /// The term held.
+        term: LamportTime,
+        /// When this node steps down unless a quorum renews first.
+        until: Instant,
     },
     /// This node no longer holds `role`: it stopped before any voter could grant the
     /// role to someone else.

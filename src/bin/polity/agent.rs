@@ -217,6 +217,9 @@ fn log_event(event: &Event) {
         Event::Isolated => tracing::warn!("no live member known"),
         Event::Rejoined(id) => tracing::warn!(id = %id, "was declared down; rejoined"),
         Event::RoleAcquired { role, term } => tracing::info!(%role, %term, "holding role"),
+        Event::RoleAtRisk { role, term, .. } => {
+            tracing::warn!(%role, %term, "no quorum renewed the role lately; at risk");
+        }
         Event::RoleLost {
             role,
             term,

@@ -21,6 +21,8 @@ const MAX_WAITING: usize = 16;
 pub(crate) struct Held {
     pub(crate) term: LamportTime,
     pub(crate) until: Instant,
+    /// Whether `RoleAtRisk` was reported for this tenure (once at most).
+    pub(crate) at_risk: bool,
     /// Candidates that asked this node for a vote while it held the role, with when each
     /// last asked (at most `MAX_WAITING`, the oldest forgotten first).
     waiting: BTreeMap<NodeName, Instant>,
@@ -31,6 +33,7 @@ impl Held {
         Held {
             term,
             until,
+            at_risk: false,
             waiting: BTreeMap::new(),
         }
     }

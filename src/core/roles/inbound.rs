@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::campaign::Waiter;
 use super::election::Tally;
 use super::voter::{self, Refusal};
-use super::{Completion, Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
+use super::{Completion, Ctx, Event, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::identity::NodeId;
 use crate::wire::{Announcement, Ballot, Body, Tenure, VoteReply};
 
@@ -344,6 +344,25 @@ impl Roles {
                         self.step_down(out, &role, LossReason::LeaseExpired);
                     } else {
                         out.timers.push((held.until, RoleTimer::HolderCheck(role)));
+                    }
+                }
+            }
+            RoleTimer::RiskCheck(role) => {
+                if let Some(held) = self.held.get_mut(&role)
+                    && !held.at_risk
+                {
+                    // `until` is `sent_at + holder_lease` of the last acknowledged round.
+                    let risk_at =
+                        held.until - ctx.config.holder_lease() + ctx.config.renew_deadline;
+                    if risk_at <= ctx.now {
+                        held.at_risk = true;
+                        out.events.push(Event::RoleAtRisk {
+                            role,
+                            term: held.term,
+                            until: held.until,
+                        });
+                    } else {
+                        out.timers.push((risk_at, RoleTimer::RiskCheck(role)));
                     }
                 }
             }

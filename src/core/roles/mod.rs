@@ -49,6 +49,8 @@ pub(crate) enum RoleTimer {
     Reannounce,
     /// Check whether a held role's lease has run out.
     HolderCheck(RoleName),
+    /// Check whether a held role went `renew_deadline` without a quorum renewing it.
+    RiskCheck(RoleName),
     /// Check whether the lease this node granted for a role has run out.
     LeaseCheck(RoleName),
     /// Give up an election that has not been decided.
@@ -555,6 +557,10 @@ impl Roles {
         self.held.insert(role.clone(), Held::new(term, until));
         out.timers
             .push((until, RoleTimer::HolderCheck(role.clone())));
+        out.timers.push((
+            election.sent_at + ctx.config.renew_deadline,
+            RoleTimer::RiskCheck(role.clone()),
+        ));
         out.events.push(Event::RoleAcquired {
             role: role.clone(),
             term,
