@@ -45,6 +45,14 @@
 //! # }
 //! ```
 //!
+//! **Stopping before the loss.** [`Leadership::at_risk`] is the early warning: it
+//! resolves when no quorum has acknowledged a renewal for [`Config::renew_deadline`]
+//! (default half the lease), as client-go's `RenewDeadline` does for a Kubernetes lease.
+//! Unless a renewal then gets through, the node steps down at [`Leadership::deadline`],
+//! `holder_lease - renew_deadline` later (585 ms with `lan`): that is the time the
+//! application has to stop acting for the role. `lost()` is the last word; `at_risk()`
+//! gives the time to act on it.
+//!
 //! The protocol lives in [`core::Core`], a sans-IO state machine: time comes in as an
 //! argument, randomness from a seeded generator, and outputs are polled. [`Node`] drives
 //! it over tokio and a UDP socket; the simulator (feature `sim`) drives many of them in
@@ -69,5 +77,5 @@ pub use core::{
     MemberStatus, RequestId, RoleError, RoleState, Startup, Stats, Transmit,
 };
 pub use identity::{InvalidName, NodeId, NodeName, RoleName};
-pub use node::{Leadership, Node, NodeError, NodeHandle, StartError};
+pub use node::{Leadership, Node, NodeError, NodeHandle, Standing, StartError};
 pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -35,12 +36,23 @@ pub struct Leadership {
     tenure: Arc<Tenure>,
 }
 
+/// Where a tenure stands, as [`Leadership::standing`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// When this node steps down unless a quorum renews first ([`Leadership::deadline`]).
+    pub until: Instant,
+    /// Whether the early warning came ([`Leadership::at_risk`]).
+    pub at_risk: bool,
+}
+
 /// One tenure of a role on this node, shared by its [`Leadership`] values.
 pub(crate) struct Tenure {
     role: RoleName,
     term: LamportTime,
     /// Set by the node's task when the tenure ends; closed when the task ends.
     lost: watch::Receiver<Option<LossReason>>,
+    /// Moved on by the node's task with every renewal a quorum acknowledged.
+    standing: watch::Receiver<Standing>,
     commands: mpsc::WeakSender<Command>,
     control: mpsc::UnboundedSender<Control>,
 }
@@ -50,6 +62,7 @@ impl Tenure {
         role: RoleName,
         term: LamportTime,
         lost: watch::Receiver<Option<LossReason>>,
+        standing: watch::Receiver<Standing>,
         commands: mpsc::WeakSender<Command>,
         control: mpsc::UnboundedSender<Control>,
     ) -> Self {
@@ -57,6 +70,7 @@ impl Tenure {
             role,
             term,
             lost,
+            standing,
             commands,
             control,
         }
@@ -103,6 +117,38 @@ impl Leadership {
         async move {
             let reason = lost.wait_for(Option::is_some).await.ok().and_then(|r| *r);
             reason.ok_or(NodeError::ShutDown)
+        }
+    }
+
+    /// When this node steps down unless a quorum acknowledges another renewal: the end of
+    /// the holder's own lease, which comes before any voter's lease ends. Moves on with
+    /// every acknowledged renewal. A careful application checks it before each action
+    /// (and passes [`Leadership::term`] to the store, which catches the rest).
+    pub fn deadline(&self) -> Instant {
+        self.tenure.standing.borrow().until
+    }
+
+    /// The tenure's [`Standing`], as a watch that changes with every acknowledged
+    /// renewal and when the role goes at risk.
+    pub fn standing(&self) -> watch::Receiver<Standing> {
+        self.tenure.standing.clone()
+    }
+
+    /// Resolves when no quorum has acknowledged a renewal for
+    /// [`crate::Config::renew_deadline`] (client-go's `RenewDeadline`), or when the tenure
+    /// ends, whichever comes first: the early warning. Unless a renewal gets through,
+    /// the node steps down at [`Leadership::deadline`], `holder_lease - renew_deadline`
+    /// later (585 ms with `lan`): stop acting for the role within that time. It fires
+    /// at most once per tenure, and a tenure may go on after it if a renewal gets
+    /// through after all.
+    pub fn at_risk(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut standing = self.tenure.standing.clone();
+        let lost = self.lost();
+        async move {
+            tokio::select! {
+                _ = standing.wait_for(|s| s.at_risk) => {}
+                _ = lost => {}
+            }
         }
     }
 

@@ -36,7 +36,7 @@ mod state_dir;
 
 pub use error::{NodeError, StartError};
 pub use handle::NodeHandle;
-pub use leadership::Leadership;
+pub use leadership::{Leadership, Standing};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::command::{Command, Control, RoleCommand};
-use super::leadership::{Leadership, Tenure};
+use super::leadership::{Leadership, Standing, Tenure};
 use super::role_watch::RoleWatches;
 use crate::clock::LamportTime;
 use crate::core::{Completion, Core, Event, LossReason, RequestId, RoleError, RoleState};
@@ -40,6 +40,7 @@ impl Pending {
 #[derive(Debug)]
 struct Slot {
     lost: watch::Sender<Option<LossReason>>,
+    standing: watch::Sender<Standing>,
     leader: Weak<Tenure>,
 }
 
@@ -158,11 +159,21 @@ impl RoleDesk {
         // Completions first: a `Leadership` handed out here is what the orphan check of
         // a `RoleAcquired` in the same batch looks for.
         while let Some(completion) = core.poll_completion() {
-            self.complete(completion, &mut orphans);
+            self.complete(core, completion, &mut orphans);
         }
         while let Some(event) = core.poll_event() {
             self.observe(&event, &mut orphans);
             publish(event);
+        }
+        // Renewals move every tenure's deadline on.
+        for (role, term, until) in core.held_roles() {
+            if let Some(slot) = self.tenures.get(&(role, term)) {
+                slot.standing.send_if_modified(|standing| {
+                    let moved = standing.until != until;
+                    standing.until = until;
+                    moved
+                });
+            }
         }
         // The caller of `resign` hears back once its `lost()` futures have resolved.
         for (reply, result) in self.resigned.drain(..) {
@@ -180,11 +191,16 @@ impl RoleDesk {
         self.watches.close();
     }
 
-    fn complete(&mut self, completion: Completion, orphans: &mut Vec<Orphan>) {
+    fn complete(&mut self, core: &Core, completion: Completion, orphans: &mut Vec<Orphan>) {
         match completion {
             Completion::Elect { id, role, result } => match (self.pending.remove(&id), result) {
                 (Some(Pending::Elect(reply)), Ok(term)) => {
-                    let leadership = self.leadership(role.clone(), term);
+                    let until = core
+                        .held_roles()
+                        .into_iter()
+                        .find(|(held, at, _)| *held == role && *at == term)
+                        .map_or_else(Instant::now, |(_, _, until)| until);
+                    let leadership = self.leadership(role.clone(), term, until);
                     if let Err(unwanted) = reply.send(Ok(leadership)) {
                         // Nobody waits any more: give the role up at once.
                         drop(unwanted);
@@ -216,6 +232,12 @@ impl RoleDesk {
                 // Won by an election whose callers all gave up.
                 orphans.push((role.clone(), *term));
             }
+            Event::RoleAtRisk { role, term, .. } => {
+                if let Some(slot) = self.tenures.get(&(role.clone(), *term)) {
+                    slot.standing
+                        .send_modify(|standing| standing.at_risk = true);
+                }
+            }
             Event::RoleLost { role, term, reason } => {
                 if let Some(slot) = self.tenures.remove(&(role.clone(), *term)) {
                     slot.lost.send_replace(Some(*reason));
@@ -227,12 +249,17 @@ impl RoleDesk {
     }
 
     /// A `Leadership` of `role` at `term`, sharing the tenure of any that is still alive.
-    fn leadership(&mut self, role: RoleName, term: LamportTime) -> Leadership {
+    fn leadership(&mut self, role: RoleName, term: LamportTime, until: Instant) -> Leadership {
         let slot = self
             .tenures
             .entry((role.clone(), term))
             .or_insert_with(|| Slot {
                 lost: watch::channel(None).0,
+                standing: watch::channel(Standing {
+                    until,
+                    at_risk: false,
+                })
+                .0,
                 leader: Weak::new(),
             });
         if let Some(tenure) = slot.leader.upgrade() {
@@ -242,6 +269,7 @@ impl RoleDesk {
             role,
             term,
             slot.lost.subscribe(),
+            slot.standing.subscribe(),
             self.commands.clone(),
             self.control.clone(),
         ));
