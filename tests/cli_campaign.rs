@@ -11,8 +11,9 @@
 //! guard is dropped, also when a test fails.
 //!
 //! The tests take turns ([`serial`]): with the `fast` profile CMD has only 16.5 ms
-//! between SIGTERM and SIGKILL, and tests starting processes side by side on a small
-//! machine could starve a trap of the CPU for longer than that.
+//! between SIGTERM and SIGKILL after a recall (117 ms after the warning of a renewal
+//! gone missing), and tests starting processes side by side on a small machine could
+//! starve a trap of the CPU for longer than that.
 #![cfg(all(feature = "cli", target_os = "linux"))]
 
 use std::io::{BufRead, BufReader, Read};
@@ -109,11 +110,17 @@ struct Campaign {
 
 impl Campaign {
     /// Starts `polity campaign ROLE --name NAME --bind 127.0.0.1:0 --profile fast FLAGS
-    /// -- CMD...`.
+    /// -- CMD...` (no `--profile fast` if FLAGS name a profile).
     fn start(name: &str, flags: &[&str], cmd: &[&str]) -> Self {
+        let profile: &[&str] = if flags.contains(&"--profile") {
+            &[]
+        } else {
+            &["--profile", "fast"]
+        };
         let mut child = Command::new(POLITY)
             .args(["campaign", ROLE, "--name", name])
-            .args(["--bind", "127.0.0.1:0", "--profile", "fast"])
+            .args(["--bind", "127.0.0.1:0"])
+            .args(profile)
             .args(flags)
             .arg("--")
             .args(cmd)
@@ -146,13 +153,18 @@ impl Campaign {
 
     /// A node of the three-node cluster, running [`SCRIPT`] in `scratch`.
     fn member(name: &str, join: Option<&str>, extra: &[&str], scratch: &Scratch) -> Self {
+        let dir = scratch.path().to_str().unwrap();
+        Self::member_running(name, join, extra, &["sh", "-c", SCRIPT, "cmd", dir])
+    }
+
+    /// A node of the three-node cluster, running `cmd`.
+    fn member_running(name: &str, join: Option<&str>, extra: &[&str], cmd: &[&str]) -> Self {
         let mut flags = vec!["--electorate", "n0,n1,n2"];
         if let Some(addr) = join {
             flags.extend(["--join", addr]);
         }
         flags.extend(extra);
-        let dir = scratch.path().to_str().unwrap();
-        Self::start(name, &flags, &["sh", "-c", SCRIPT, "cmd", dir])
+        Self::start(name, &flags, cmd)
     }
 
     fn pid(&self) -> Pid {
@@ -485,6 +497,107 @@ fn cmd_dies_when_campaign_is_killed() {
 }
 
 #[test]
+fn the_watchdog_kills_cmd_at_the_deadline_while_campaign_is_frozen() {
+    let _turn = serial();
+    let scratch = Scratch::new("frozen");
+    let dir = scratch.path().to_str().unwrap();
+    // CMD ignores SIGTERM: only the SIGKILL at the deadline stops it.
+    let script = r#"
+        trap '' TERM
+        cat "$POLITY_DEADLINE_FILE" > "$1/deadline"
+        echo $$ > "$1/pid.tmp"; mv "$1/pid.tmp" "$1/pid"
+        while :; do sleep 1; done
+    "#;
+    let mut node = Campaign::start("solo", &["--once"], &["sh", "-c", script, "cmd", dir]);
+    let logs = Logs::of([&node]);
+    let pid: u32 = logs.wait_for("CMD to write its pid", || {
+        scratch.read("pid").map(|pid| pid.trim().parse().unwrap())
+    });
+    let deadline: u128 = scratch.read("deadline").unwrap().trim().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    assert!(
+        deadline + 60_000 > now,
+        "deadline {deadline} is not a recent Unix time in ms"
+    );
+
+    // Campaign alone is frozen (CMD is in a process group of its own): nothing renews
+    // the role and nothing signals CMD but the watchdog.
+    node.signal(Signal::SIGSTOP);
+    logs.wait_for(
+        &format!("CMD (pid {pid}) to die while campaign is stopped"),
+        || is_dead(pid).then_some(()),
+    );
+    node.signal(Signal::SIGCONT);
+    let status = node.exit_status(&logs);
+    assert_eq!(status.code(), Some(1), "{}", logs.dump());
+}
+
+/// `examples/fenced_store`, which `cargo test` builds next to the `polity` binary.
+fn fenced_store() -> PathBuf {
+    let debug = Path::new(POLITY).parent().unwrap();
+    let path = debug.join("examples").join("fenced_store");
+    assert!(
+        path.exists(),
+        "{} is missing: build the examples",
+        path.display()
+    );
+    path
+}
+
+/// The holder's `campaign` alone is frozen for two leases while its CMD keeps writing to
+/// a fenced SQLite store: the watchdog kills CMD at the holder's deadline, another node
+/// takes over, and the store never sees a write from a holder that lost the role,
+/// refused or accepted.
+#[test]
+fn a_frozen_campaign_leaves_no_stale_write_in_a_fenced_store() {
+    let _turn = serial();
+    let scratch = Scratch::new("fenced");
+    let store = fenced_store();
+    let db = scratch.file("store.db");
+    let cmd = [store.to_str().unwrap(), "write", db.to_str().unwrap(), "5"];
+    let lan = ["--profile", "lan"];
+    let n0 = Campaign::member_running("n0", None, &lan, &cmd);
+    let addr = n0.addr(&Logs::of([&n0]));
+    let mut nodes = vec![n0];
+    for name in ["n1", "n2"] {
+        nodes.push(Campaign::member_running(name, Some(&addr), &lan, &cmd));
+    }
+    let logs = Logs::of(&nodes);
+    let holding = |node: &Campaign| node.log().matches("holding the role").count();
+    let first = logs.wait_for("a node to hold the role", || {
+        (0..3).find(|&i| holding(&nodes[i]) > 0)
+    });
+    logs.wait_for("the first writes", || db.exists().then_some(()));
+    nodes[first].signal(Signal::SIGSTOP);
+    logs.wait_for("another node to take over", || {
+        (0..3).find(|&i| i != first && holding(&nodes[i]) > 0)
+    });
+    // Two leases after the freeze (the new holder took over after one).
+    std::thread::sleep(Duration::from_millis(1500));
+    nodes[first].signal(Signal::SIGCONT);
+    logs.wait_for("the frozen node to notice that CMD is gone", || {
+        let log = nodes[first].log();
+        (log.contains("the watchdog stopped the command") || log.contains("the command stopped"))
+            .then_some(())
+    });
+    drop(nodes);
+    let output = Command::new(&store)
+        .args(["check", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}");
+    assert!(
+        report.contains(" refused 0 stale-accepted 0"),
+        "{report}\n{}",
+        logs.dump()
+    );
+}
+
+#[test]
 fn campaign_forwards_sigterm_and_exits_with_cmds_code() {
     let _turn = serial();
     let scratch = Scratch::new("sigterm");
@@ -540,6 +653,32 @@ fn usage_errors_exit_2() {
         (
             &["campaign", ROLE, "--name", "a", "true"][..],
             "unexpected argument",
+        ),
+        (
+            &[
+                "campaign",
+                ROLE,
+                "--name",
+                "a",
+                "--stop-timeout",
+                "soon",
+                "--",
+                "true",
+            ][..],
+            "is not a duration",
+        ),
+        (
+            &[
+                "campaign",
+                ROLE,
+                "--name",
+                "a",
+                "--stop-timeout",
+                "2s",
+                "--",
+                "true",
+            ][..],
+            "--stop-timeout 2000ms is out of range: allowed 1ms to 1035ms",
         ),
     ] {
         let output = Command::new(POLITY).args(args).output().unwrap();

@@ -54,6 +54,9 @@ enum Command {
     /// error.
     Agent(agent::AgentArgs),
     Campaign(campaign::CampaignArgs),
+    /// The deadline keeper `campaign` starts in CMD's process group (not for direct use).
+    #[command(hide = true)]
+    Watchdog(campaign::watchdog::WatchdogArgs),
     /// Run one election with the agent's node as candidate; print the term won. The
     /// agent holds the role until `resign`, a recall, or a loss. Exit 3 if another node
     /// holds it.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Agent(args) => agent::run(args),
         Command::Campaign(args) => campaign::run(args),
+        Command::Watchdog(args) => campaign::watchdog::run(args),
         Command::Elect(args) => commands::elect(args),
         Command::Resign(args) => commands::resign(args),
         Command::Recall(args) => commands::recall(args),
