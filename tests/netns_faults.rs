@@ -13,6 +13,8 @@
 //! The faults, one after the other: SIGKILL of the holder's `campaign` and a restart of
 //! the killed node; SIGSTOP of the holder (its `campaign` and CMD's process group) for
 //! two leases, resumed `campaign` first, then again resumed together as a host resumes;
+//! SIGSTOP of the holder's `campaign` alone (CMD keeps running until the watchdog kills
+//! it at the deadline); three busy processes per core for 30 s (the role must not move);
 //! a 3|2 partition with the holder in the minority, then healed; a one-way partition in
 //! which the holder hears nothing while its datagrams still arrive; 10% loss of the
 //! datagrams every host receives; a second SIGKILL and restart.
@@ -27,7 +29,11 @@
 //! `cargo test --release --all-features --test netns_faults -- --nocapture`.
 #![cfg(all(feature = "cli", target_os = "linux"))]
 
+#[path = "netns_faults/fence.rs"]
+mod fence;
 mod netns;
+#[path = "netns_faults/stalls.rs"]
+mod stalls;
 
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
@@ -66,14 +72,18 @@ const GUARD: Duration = Duration::from_secs(30);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(10);
 
-/// CMD: `sh -c CMD_SCRIPT cmd LOG`. It reads the clock with the `read` builtin, so that
-/// a line's time is taken right before it is written, and sleeps with `wait`, which
-/// SIGTERM interrupts at once, so the trap writes `stop` well within the grace period.
+/// CMD: `sh -c CMD_SCRIPT cmd LOG FENCE DB`. It reads the clock with the `read` builtin,
+/// so that a line's time is taken right before it is written, and sleeps with `wait`,
+/// which SIGTERM interrupts at once, so the trap writes `stop` well within the grace
+/// period. Beside it, `FENCE write DB` (`examples/fenced_store`) writes to a shared
+/// SQLite store fenced by `POLITY_TERM`, and is stopped before `stop` is written.
 const CMD_SCRIPT: &str = r#"
 log=$1
-trap 'read -r now _ < /proc/uptime; echo "$now $POLITY_HOLDER $POLITY_TERM stop" >> "$log"; exit 0' TERM
+trap 'kill $fence 2>/dev/null; wait $fence; read -r now _ < /proc/uptime; echo "$now $POLITY_HOLDER $POLITY_TERM stop" >> "$log"; exit 0' TERM
 read -r now _ < /proc/uptime
 echo "$now $POLITY_HOLDER $POLITY_TERM start" >> "$log"
+"$2" write "$3" 20 2>> "$log.fence" &
+fence=$!
 while :; do
   sleep 0.05 & wait $!
   read -r now _ < /proc/uptime
@@ -107,6 +117,8 @@ fn campaign_keeps_one_holder_through_crashes_pauses_partitions_and_loss() {
     cluster.crash_holder("SIGKILL of the holder's campaign");
     cluster.pause_holder(Resume::CampaignFirst);
     cluster.pause_holder(Resume::Together);
+    cluster.freeze_campaign_alone();
+    cluster.overload_cpu();
     cluster.partition_holder_in_minority();
     cluster.deafen_holder();
     cluster.lose_datagrams(0.1);
@@ -115,6 +127,13 @@ fn campaign_keeps_one_holder_through_crashes_pauses_partitions_and_loss() {
     let timeline = cluster.timeline();
     let violations = timeline.violations();
     println!("{}", cluster.report(&timeline, began.elapsed()));
+    let store = cluster.fence.check();
+    println!("fenced store: {store}");
+    assert!(store.accepted > 0, "no CMD wrote to the fenced store");
+    assert_eq!(
+        store.stale_accepted, 0,
+        "the fenced store accepted stale writes"
+    );
     assert!(
         violations.is_empty(),
         "the logs break the rules:\n{}",
@@ -229,6 +248,8 @@ struct Cluster<'a> {
     /// What the driver did, when (centiseconds of `/proc/uptime`).
     journal: Vec<(u64, String)>,
     measures: Vec<Measure>,
+    /// The SQLite store every node's CMD writes to, fenced by its term.
+    fence: fence::FencedStore,
     scratch: Scratch,
 }
 
@@ -250,6 +271,7 @@ impl<'a> Cluster<'a> {
             done: Interventions::default(),
             journal: Vec::new(),
             measures: Vec::new(),
+            fence: fence::FencedStore::new(Path::new(POLITY), &scratch.0.join("store.db")),
             scratch,
         };
         cluster.note(format!(
@@ -293,6 +315,8 @@ impl<'a> Cluster<'a> {
         command
             .args(["--", "sh", "-c", CMD_SCRIPT, "cmd"])
             .arg(&node.cmd_log)
+            .arg(&self.fence.program)
+            .arg(&self.fence.db)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(output)
@@ -725,8 +749,8 @@ fn host_of(node: &str) -> usize {
         .unwrap_or_else(|| panic!("{node:?} is not a node of the test"))
 }
 
-/// CMD of the `campaign` with process id `campaign`: its child that leads a process
-/// group of its own.
+/// CMD's process group of the `campaign` with process id `campaign`: its child that
+/// leads a process group of its own (the watchdog, which CMD's group belongs to).
 fn command_of(campaign: Pid) -> Option<Pid> {
     let entries = std::fs::read_dir("/proc").ok()?;
     entries.flatten().find_map(|entry| {
@@ -737,6 +761,27 @@ fn command_of(campaign: Pid) -> Option<Pid> {
         let parent: i32 = fields.get(1)?.parse().ok()?;
         let group: i32 = fields.get(2)?.parse().ok()?;
         (parent == campaign.as_raw() && group == pid).then(|| Pid::from_raw(pid))
+    })
+}
+
+/// Whether any process is left in process group `group`.
+fn group_alive(group: Pid) -> bool {
+    // Signal 0 checks only; a zombie leader still counts, so look at the members.
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let Some(stat) = std::fs::read_to_string(entry.path().join("stat")).ok() else {
+            return false;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields
+            .first()
+            .is_some_and(|state| *state != "Z" && *state != "X")
+            && fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(group.as_raw())
     })
 }
 
