@@ -213,6 +213,42 @@ async fn a_waiting_candidate_takes_over_from_a_crashed_holder() {
     }
 }
 
+/// A holder cut off from every voter hears the early warning before the loss:
+/// `Event::RoleAtRisk` comes before `Event::RoleLost`, `at_risk()` resolves with the
+/// tenure's standing marked at risk, and `lost()` then says the lease expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_cut_off_from_its_voters_is_warned_before_it_loses_the_role() {
+    let nodes = cluster().await;
+    let scheduler = role("scheduler");
+    let mut events = nodes[0].events();
+    let held = within("n0 to win", nodes[0].elect(scheduler.clone()))
+        .await
+        .unwrap();
+    let standing = held.standing();
+    assert!(!standing.borrow().at_risk);
+    assert_eq!(standing.borrow().until, held.deadline());
+    let (at_risk, lost) = (held.at_risk(), held.lost());
+
+    stop(&nodes[1..]).await; // every voter but the holder crashes
+    within("at_risk()", at_risk).await;
+    assert!(
+        standing.borrow().at_risk,
+        "at_risk() resolved without a warning"
+    );
+    let is_warning = |e: &Event| matches!(e, Event::RoleAtRisk { role, term, .. } if *role == scheduler && *term == held.term());
+    let is_loss = |e: &Event| matches!(e, Event::RoleLost { role, .. } if *role == scheduler);
+    event(&mut events, "the warning, before any loss", |e| {
+        assert!(!is_loss(e), "lost the role without a warning first");
+        is_warning(e)
+    })
+    .await;
+    assert_eq!(
+        within("lost() after the warning", lost).await,
+        Ok(LossReason::LeaseExpired)
+    );
+    stop(&nodes[..1]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resigning_hands_the_role_to_a_waiting_candidate() {
     let nodes = cluster().await;
