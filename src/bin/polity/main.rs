@@ -16,17 +16,10 @@ mod campaign;
 mod client;
 mod commands;
 mod exit_code;
-mod holdings;
 mod http_addr;
-mod http_api;
-mod http_keys;
-mod keygen;
 mod keyring_file;
-mod keys;
 mod logging;
-mod metrics;
 mod node_args;
-mod signals;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -60,7 +53,7 @@ enum Command {
     /// Run one election with the agent's node as candidate; print the term won. The
     /// agent holds the role until `resign`, a recall, or a loss. Exit 3 if another node
     /// holds it.
-    Elect(commands::ElectArgs),
+    Elect(commands::elect::ElectArgs),
     /// Give up a role the agent's node holds; print the term given up. Exit 3 if it does
     /// not hold it.
     Resign(commands::RoleArgs),
@@ -78,12 +71,12 @@ enum Command {
     /// List the roles the agent knows of: ROLE HOLDER TERM STATUS, as the agent sees them.
     Roles(commands::ClientArgs),
     /// Remove a member that is down from the population on every node.
-    ForceLeave(commands::ForceLeaveArgs),
+    ForceLeave(commands::force_leave::ForceLeaveArgs),
     /// Print a new cluster key: 32 random bytes in base64, for sealing datagrams.
-    Keygen(keygen::KeygenArgs),
+    Keygen(commands::keygen::KeygenArgs),
     /// List, install, use or remove cluster keys on every live member at once. Exit 1
     /// unless every member answered and none refused.
-    Keys(keys::KeysArgs),
+    Keys(commands::keys::KeysArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,15 +85,15 @@ fn main() -> ExitCode {
         Command::Agent(args) => agent::run(args),
         Command::Campaign(args) => campaign::run(args),
         Command::Watchdog(args) => campaign::watchdog::run(args),
-        Command::Elect(args) => commands::elect(args),
-        Command::Resign(args) => commands::resign(args),
-        Command::Recall(args) => commands::recall(args),
-        Command::Query(args) => commands::query(args),
-        Command::Watch(args) => commands::watch(args),
-        Command::Members(args) => commands::members(args),
-        Command::Roles(args) => commands::roles(args),
-        Command::ForceLeave(args) => commands::force_leave(args),
-        Command::Keygen(args) => keygen::run(args),
-        Command::Keys(args) => keys::run(args),
+        Command::Elect(args) => commands::elect::run(args),
+        Command::Resign(args) => commands::resign::run(args),
+        Command::Recall(args) => commands::recall::run(args),
+        Command::Query(args) => commands::query::run(args),
+        Command::Watch(args) => commands::watch::run(args),
+        Command::Members(args) => commands::members::run(args),
+        Command::Roles(args) => commands::roles::run(args),
+        Command::ForceLeave(args) => commands::force_leave::run(args),
+        Command::Keygen(args) => commands::keygen::run(args),
+        Command::Keys(args) => commands::keys::run(args),
     }
 }

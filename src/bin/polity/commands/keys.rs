@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use super::ClientArgs;
 use crate::api::{KeyBody, KeysBody};
 use crate::client::Client;
-use crate::commands::{Answer, ClientArgs, answer, refused, show, table};
+use crate::client::output::{Answer, answer, refused, show, table};
 use crate::exit_code;
 use crate::keyring_file::parse_key;
 

@@ -1,6 +1,8 @@
 //! How the client commands reach the agent's HTTP API: plain HTTP/1.1 on the address of
 //! `--http`, never through a proxy.
 
+pub mod output;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::time::Duration;

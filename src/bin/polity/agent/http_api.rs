@@ -13,7 +13,7 @@
 //! | `POST /v1/roles/{role}/resign` | 200 [`TermBody`]; 409 the node does not hold it |
 //! | `POST /v1/roles/{role}/recall` | 200 [`TermBody`]; 409 nobody holds it |
 //! | `GET /v1/metrics` | 200, Prometheus text |
-//! | `/v1/keys...` | the keyring: see [`crate::http_keys`] |
+//! | `/v1/keys...` | the keyring: see [`super::http_keys`] |
 //!
 //! Every error is an [`ErrorBody`]: 400 for a bad name, 503 when too few members are
 //! alive, the node has not been in the cluster for a lease yet, or it is leaving, and
@@ -30,27 +30,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use polity::{
-    ForceLeaveError, MemberStatus, NodeError, NodeHandle, NodeName, RoleError, RoleName, RoleState,
-};
+use polity::{MemberStatus, NodeError, NodeName, RoleError, RoleName, RoleState};
 use serde::Deserialize;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
 
+use super::context::{Agent, ApiError};
+use super::metrics::{self, ElectionOutcome, Snapshot};
 use crate::api::{
-    ErrorBody, ErrorCode, ForceLeftBody, HealthBody, MemberView, MembersBody, RoleView, RolesBody,
-    TermBody,
+    ErrorCode, ForceLeftBody, HealthBody, MemberView, MembersBody, RoleView, RolesBody, TermBody,
 };
-use crate::holdings::Holdings;
-use crate::metrics::{self, Counters, ElectionOutcome, Snapshot};
-
-/// What every handler reaches.
-#[derive(Debug)]
-pub struct Agent {
-    pub node: NodeHandle,
-    pub holdings: Arc<Holdings>,
-    pub counters: Arc<Counters>,
-}
 
 type Shared = State<Arc<Agent>>;
 
@@ -70,137 +59,12 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/members", get(members))
         .route("/members/{name}/force-leave", post(force_leave))
         .nest("/roles", roles)
-        .nest("/keys", crate::http_keys::routes());
+        .nest("/keys", super::http_keys::routes());
     Router::new()
         .nest(crate::api::PREFIX, v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(agent)
-}
-
-/// An error answer: a status and an [`ErrorBody`].
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    body: ErrorBody,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, error: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            body: ErrorBody {
-                error: error.into(),
-                code,
-                holder: None,
-                term: None,
-            },
-        }
-    }
-
-    /// A failed request to the node about `role`, explained.
-    pub fn node(agent: &Agent, role: Option<&RoleName>, error: NodeError) -> Self {
-        let me = agent.node.id();
-        let me = me.name();
-        let role = role.map_or_else(|| String::from("the role"), ToString::to_string);
-        let role_error = match error {
-            NodeError::Role(error) => error,
-            NodeError::ShutDown => {
-                return ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::ShutDown,
-                    format!("the agent's node {me} has stopped; restart the agent"),
-                );
-            }
-            NodeError::ForceLeave(ForceLeaveError::UnknownMember(name)) => {
-                return ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    ErrorCode::UnknownMember,
-                    format!("no member named {name} is known; `polity members` lists them"),
-                );
-            }
-            NodeError::ForceLeave(ForceLeaveError::NotDown(name, status)) => {
-                let status = crate::api::status_name(status);
-                let advice = if status == "left" {
-                    "it has already left"
-                } else {
-                    "only members that are down can be force-left; a live node leaves by \
-                     itself when its agent is stopped"
-                };
-                return ApiError::new(
-                    StatusCode::CONFLICT,
-                    ErrorCode::NotDown,
-                    format!("member {name} is {status}, not down: {advice}"),
-                );
-            }
-            NodeError::InvalidName(error) => {
-                return ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::InvalidName,
-                    format!("invalid name: {error}"),
-                );
-            }
-        };
-        match role_error {
-            RoleError::Lost { holder, term } => {
-                let mut error = ApiError::new(
-                    StatusCode::CONFLICT,
-                    ErrorCode::Lost,
-                    format!(
-                        "lost: {holder} holds {role} with term {term}; `polity elect --wait` \
-                         waits until it is free, `polity recall` asks the cluster to vacate it"
-                    ),
-                );
-                error.body.holder = Some(holder.to_string());
-                error.body.term = Some(term.get());
-                error
-            }
-            RoleError::NotHolder => ApiError::new(
-                StatusCode::CONFLICT,
-                ErrorCode::NotHolder,
-                format!("this agent's node {me} does not hold {role}, so it cannot resign it"),
-            ),
-            RoleError::RoleUnfilled => ApiError::new(
-                StatusCode::CONFLICT,
-                ErrorCode::RoleUnfilled,
-                format!("nobody holds {role}: there is nothing to recall"),
-            ),
-            RoleError::NotEnoughMembers { have, need } => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::NotEnoughMembers,
-                format!(
-                    "not enough members for a quorum: have {have} live voters, need {need}; \
-                     start the missing agents, or force-leave members that are gone for good \
-                     (`polity force-leave NAME`)"
-                ),
-            ),
-            RoleError::NotJoined => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::NotJoined,
-                format!(
-                    "{me} has not been part of the cluster for a lease yet; try again in a \
-                     moment, and check that its --join addresses reach a running agent"
-                ),
-            ),
-            RoleError::TimedOut => ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                ErrorCode::TimedOut,
-                "no quorum answered in time; the network may be partitioned or voters may \
-                 have just started. Try again",
-            ),
-            RoleError::Cancelled => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Cancelled,
-                "the request was cancelled: the agent is leaving the cluster",
-            ),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
 }
 
 type Answer<T> = Result<Json<T>, ApiError>;

@@ -20,8 +20,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use polity::wire::{Key, KeyOp};
 
+use super::context::{Agent, ApiError};
 use crate::api::{ErrorCode, KeyBody, KeysBody};
-use crate::http_api::{Agent, ApiError};
 use crate::keyring_file::{encode_key, parse_key};
 
 type Shared = State<Arc<Agent>>;

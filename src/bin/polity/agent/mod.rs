@@ -13,6 +13,13 @@
 //! API (give it to the other commands' `--http`), so that a script that started it with
 //! port 0 learns the ports picked. Logs go to standard error.
 
+mod context;
+mod holdings;
+mod http_api;
+mod http_keys;
+mod metrics;
+mod signals;
+
 use std::future::IntoFuture as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -25,15 +32,15 @@ use polity::{Event, LossReason, Node, NodeHandle, StartError};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 
+use self::context::Agent;
+use self::holdings::Holdings;
+use self::metrics::Counters;
+use self::signals::shutdown_signal;
 use crate::exit_code;
-use crate::holdings::Holdings;
 use crate::http_addr;
-use crate::http_api::{self, Agent};
 use crate::keyring_file;
 use crate::logging;
-use crate::metrics::Counters;
 use crate::node_args::NodeArgs;
-use crate::signals::shutdown_signal;
 
 /// How long requests still under way may take to finish once the agent has left.
 const DRAIN: Duration = Duration::from_secs(5);

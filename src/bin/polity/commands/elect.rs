@@ -1,0 +1,42 @@
+//! `polity elect ROLE [--wait]`: one election with the agent's node as candidate.
+
+use std::process::ExitCode;
+
+use crate::api::{ErrorCode, TermBody};
+use crate::client::output::{Answer, answer, refused, show};
+use crate::client::{self, Client, Patience};
+
+use super::RoleArgs;
+
+/// `polity elect`'s flags.
+#[derive(clap::Args, Debug)]
+pub struct ElectArgs {
+    #[command(flatten)]
+    pub role: RoleArgs,
+    /// Instead of one election, wait until the agent's node holds the role (retrying
+    /// while another node holds it), however long that takes.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Runs `polity elect`.
+pub fn run(args: ElectArgs) -> ExitCode {
+    let ElectArgs { role, wait } = args;
+    let client = Client::new(role.client.http);
+    let mut path = client::role_path(&role.role, Some("elect"));
+    let patience = if wait {
+        path.push_str("?wait=true");
+        Patience::Unbounded
+    } else {
+        Patience::Bounded
+    };
+    let json = role.client.json;
+    match answer::<TermBody>(role.client.http, client.post(&path, patience)) {
+        Ok(Answer::Done(won, raw)) => {
+            show(json, &won, &raw, |won| won.term.to_string());
+            ExitCode::SUCCESS
+        }
+        Ok(Answer::Refused(error, raw)) => refused(json, &error, &raw, &[ErrorCode::Lost]),
+        Err(code) => code,
+    }
+}
