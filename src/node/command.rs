@@ -1,5 +1,5 @@
 //! The requests a [`super::NodeHandle`] sends to the node's task, each with a channel
-//! for the reply.
+//! for the reply. What a tenure sends is in [`super::control`].
 
 use std::net::SocketAddr;
 
@@ -70,16 +70,4 @@ pub(crate) enum RoleCommand {
     State(RoleName, oneshot::Sender<RoleState>),
     /// This node's view of every role it has heard of.
     List(oneshot::Sender<Vec<(RoleName, RoleState)>>),
-}
-
-/// What may be sent to the node's task from code that cannot wait (a `Drop`), on an
-/// unbounded channel.
-#[derive(Debug)]
-pub(crate) enum Control {
-    /// Somebody stopped waiting for a role request: cancel every request whose reply
-    /// nobody can receive any more.
-    Abandoned,
-    /// The last [`Leadership`] of this tenure was dropped: resign the role, if the node
-    /// still holds it at `term` and no new `Leadership` for it was handed out since.
-    Release { role: RoleName, term: LamportTime },
 }

@@ -9,7 +9,8 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::command::{Command, Control};
+use super::command::Command;
+use super::control::Control;
 use super::role_desk::RoleDesk;
 use super::state_dir::{SAVE_INTERVAL, StateWriter};
 use crate::core::{Core, Event, KeyRollout, RequestId};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::command::{Command, Control};
+use super::command::Command;
+use super::control::Control;
 use super::error::NodeError;
 use super::role_watch::RoleWatches;
 use crate::core::{Event, Member, Stats};

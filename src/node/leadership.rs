@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::command::{Command, Control, RoleCommand};
+use super::control::Control;
 use super::error::NodeError;
 use crate::clock::LamportTime;
 use crate::core::LossReason;
@@ -53,7 +53,6 @@ pub(crate) struct Tenure {
     lost: watch::Receiver<Option<LossReason>>,
     /// Moved on by the node's task with every renewal a quorum acknowledged.
     standing: watch::Receiver<Standing>,
-    commands: mpsc::WeakSender<Command>,
     control: mpsc::UnboundedSender<Control>,
 }
 
@@ -63,7 +62,6 @@ impl Tenure {
         term: LamportTime,
         lost: watch::Receiver<Option<LossReason>>,
         standing: watch::Receiver<Standing>,
-        commands: mpsc::WeakSender<Command>,
         control: mpsc::UnboundedSender<Control>,
     ) -> Self {
         Tenure {
@@ -71,7 +69,6 @@ impl Tenure {
             term,
             lost,
             standing,
-            commands,
             control,
         }
     }
@@ -165,16 +162,14 @@ impl Leadership {
     /// Fails with [`crate::RoleError::NotHolder`] (as [`NodeError::Role`]) if the tenure
     /// had already ended, and with [`NodeError::ShutDown`] if the node has stopped.
     pub async fn resign(self) -> Result<(), NodeError> {
-        let commands = self.tenure.commands.upgrade().ok_or(NodeError::ShutDown)?;
         let (reply, answer) = oneshot::channel();
-        let command = RoleCommand::Resign {
-            role: self.tenure.role.clone(),
-            term: Some(self.tenure.term),
-            reply,
-        };
-        commands
-            .send(Command::Role(command))
-            .await
+        self.tenure
+            .control
+            .send(Control::Resign {
+                role: self.tenure.role.clone(),
+                term: self.tenure.term,
+                reply,
+            })
             .map_err(|_| NodeError::ShutDown)?;
         answer.await.map_err(|_| NodeError::ShutDown)??;
         Ok(())

@@ -23,6 +23,7 @@
 //! ```
 
 mod command;
+mod control;
 mod driver;
 mod error;
 mod handle;
@@ -154,11 +155,7 @@ impl Node {
         let (event_tx, _) = broadcast::channel(EVENT_CAPACITY);
         let (ended_tx, ended_rx) = watch::channel(());
         let watches = Arc::new(RoleWatches::new());
-        let roles = RoleDesk::new(
-            Arc::clone(&watches),
-            command_tx.downgrade(),
-            control_tx.clone(),
-        );
+        let roles = RoleDesk::new(Arc::clone(&watches), control_tx.clone());
         let handle = NodeHandle::new(
             id.clone(),
             startup.addr,

@@ -2,7 +2,8 @@
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::command::{Command, Control, RoleCommand};
+use super::command::{Command, RoleCommand};
+use super::control::Control;
 use super::error::NodeError;
 use super::handle::NodeHandle;
 use super::leadership::Leadership;

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::command::{Command, Control, RoleCommand};
+use super::command::RoleCommand;
+use super::control::Control;
 use super::leadership::{Leadership, Standing, Tenure};
 use super::role_watch::RoleWatches;
 use crate::clock::LamportTime;
@@ -57,22 +58,16 @@ pub(crate) struct RoleDesk {
     /// Outcomes of resignations, sent once the losses they caused are reported.
     resigned: Vec<(ResignReply, Result<LamportTime, RoleError>)>,
     watches: Arc<RoleWatches>,
-    commands: mpsc::WeakSender<Command>,
     control: mpsc::UnboundedSender<Control>,
 }
 
 impl RoleDesk {
-    pub(crate) fn new(
-        watches: Arc<RoleWatches>,
-        commands: mpsc::WeakSender<Command>,
-        control: mpsc::UnboundedSender<Control>,
-    ) -> Self {
+    pub(crate) fn new(watches: Arc<RoleWatches>, control: mpsc::UnboundedSender<Control>) -> Self {
         RoleDesk {
             pending: HashMap::new(),
             tenures: HashMap::new(),
             resigned: Vec::new(),
             watches,
-            commands,
             control,
         }
     }
@@ -126,7 +121,7 @@ impl RoleDesk {
         }
     }
 
-    /// Handles a message sent from a `Drop`.
+    /// Handles a message from a tenure or a `Drop`.
     pub(crate) fn control(&mut self, core: &mut Core, control: Control) {
         let now = Instant::now();
         match control {
@@ -146,6 +141,10 @@ impl RoleDesk {
             }
             Control::Release { role, term } => {
                 self.resign_orphans(core, vec![(role, term)]);
+            }
+            Control::Resign { role, term, reply } => {
+                let term = Some(term);
+                self.command(core, RoleCommand::Resign { role, term, reply });
             }
         }
     }
@@ -270,7 +269,6 @@ impl RoleDesk {
             term,
             slot.lost.subscribe(),
             slot.standing.subscribe(),
-            self.commands.clone(),
             self.control.clone(),
         ));
         slot.leader = Arc::downgrade(&tenure);
