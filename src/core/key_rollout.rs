@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use super::{Core, Event, RequestId, Timer};
+use super::{Completion, Core, Event, RequestId, Timer};
 use crate::identity::{NodeId, NodeName};
 use crate::wire::{Body, Key, KeyOp, KeyringError};
 
@@ -42,23 +42,20 @@ pub(crate) struct Rollout {
     deadline: Instant,
 }
 
-/// Every rollout under way, and the finished ones not yet polled.
+/// Every rollout under way.
 #[derive(Debug, Default)]
 pub(crate) struct Rollouts {
-    next_id: u64,
     pending: BTreeMap<RequestId, Rollout>,
-    finished: Vec<(RequestId, KeyRollout)>,
 }
 
 impl Core {
     /// Makes a keyring change (or a listing) on every live member: here first, then by a
     /// request to each of the others, resent to those that have not answered every
     /// `election_timeout`, for at most one lease. The outcome comes back through
-    /// [`Core::poll_key_rollout`]. Anyone holding a cluster key may do this, as with
+    /// [`Core::poll_completion`] as a [`Completion::Keys`]. Anyone holding a cluster key may do this, as with
     /// serf; a node without a keyring refuses every change ([`KeyringError::NotSealed`]).
     pub fn rollout_keys(&mut self, now: Instant, op: KeyOp) -> RequestId {
-        self.rollouts.next_id += 1;
-        let id = RequestId(self.rollouts.next_id);
+        let id = self.roles.next_request();
         let mine = self.apply_key_op(&op);
         let waiting: BTreeMap<NodeName, NodeId> = self
             .membership
@@ -80,15 +77,6 @@ impl Core {
         self.rollouts.pending.insert(id, rollout);
         self.ask_for_keys(now, id);
         id
-    }
-
-    /// The outcome of a finished [`Core::rollout_keys`].
-    pub fn poll_key_rollout(&mut self) -> Option<(RequestId, KeyRollout)> {
-        if self.rollouts.finished.is_empty() {
-            None
-        } else {
-            Some(self.rollouts.finished.remove(0))
-        }
     }
 
     /// Sends the request to every member still to answer, or finishes the rollout.
@@ -143,7 +131,10 @@ impl Core {
                 answers: rollout.answers,
                 missing: rollout.waiting.into_keys().collect(),
             };
-            self.rollouts.finished.push((id, outcome));
+            self.completions.push_back(Completion::Keys {
+                id,
+                rollout: outcome,
+            });
         }
     }
 

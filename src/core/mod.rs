@@ -2,9 +2,10 @@
 //! randomness inside.
 //!
 //! Inputs carry the current time: [`Core::handle_datagram`], [`Core::handle_timeout`] and
-//! the commands ([`Core::join`], [`Core::leave`], [`Core::force_leave`]). Outputs are
-//! drained: [`Core::poll_transmit`], [`Core::poll_event`], [`Core::poll_timeout`]. The
-//! tokio node and the simulator both drive this same type.
+//! the commands ([`Core::join`], [`Core::leave`], [`Core::elect`], [`Core::rollout_keys`],
+//! ...). Outputs are drained from four queues: [`Core::poll_completion`],
+//! [`Core::poll_event`], [`Core::poll_transmit`] and [`Core::poll_timeout`], in the order
+//! [`Core`] documents. The tokio node and the simulator both drive this same type.
 
 mod announcements;
 mod event;
@@ -133,6 +134,37 @@ enum Timer {
 }
 
 /// One node's protocol state machine. See the [module docs](self).
+///
+/// # Driving a core
+///
+/// A driver alternates inputs and draining, as quinn-proto's `Connection` is driven:
+///
+/// 1. **One input**, with the current time, which must never go back:
+///    [`Core::handle_datagram`] for a datagram received, [`Core::handle_timeout`] once the
+///    instant [`Core::poll_timeout`] named has come (calling it early is harmless), or a
+///    command. A request ([`Core::elect`], [`Core::campaign`], [`Core::recall`],
+///    [`Core::query_role`], [`Core::rollout_keys`]) returns a [`RequestId`], unique among
+///    every request of this core whatever its kind; [`Core::cancel`] withdraws a role
+///    request (a key rollout ends by itself within a lease).
+/// 2. **Drain, in this order**, each until it returns `None`:
+///    1. [`Core::poll_completion`]: the outcome of a request, as a [`Completion`] naming
+///       its id; every request ends in exactly one, cancelled ones included. First,
+///       because an `elect` may complete and its role be reported won
+///       ([`Event::RoleAcquired`]) in the same step: a driver that hands its caller a
+///       handle for the role must have done so before it reads the event, to tell a role
+///       somebody waits for from one won for nobody (which it should resign).
+///    2. [`Core::poll_event`]: what the application should know, in the order it
+///       happened.
+///    3. [`Core::poll_transmit`]: the datagrams to send, in order. Sending late is safe
+///       (every lease a datagram starts is counted from before it was queued), only slower.
+///    4. [`Core::poll_timeout`]: when to call [`Core::handle_timeout`] next. Ask after
+///       every input: an input may bring it forward.
+/// 3. If what the driver did while draining was itself an input (resigning a role won
+///    for nobody, say), drain again.
+///
+/// The queues keep everything until it is polled; draining late delays but loses
+/// nothing. The core also steps down from any role whose lease has run out before it
+/// handles an input, so a driver that was paused never acts on a stale belief.
 pub struct Core {
     config: Config,
     id: NodeId,

@@ -2,18 +2,17 @@
 //! datagram, timeout and command with the current time, and after each one sends what
 //! the core wants sent and publishes what it reports.
 
-use std::collections::HashMap;
 use std::future;
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 
 use super::command::Command;
 use super::control::Control;
 use super::role_desk::RoleDesk;
 use super::state_dir::{SAVE_INTERVAL, StateWriter};
-use crate::core::{Core, Event, KeyRollout, RequestId};
+use crate::core::{Core, Event};
 
 /// Size of the receive buffer, in bytes: larger than any UDP payload, so an oversized
 /// datagram reaches the core whole, which counts and drops it.
@@ -33,8 +32,6 @@ pub(crate) struct Driver {
     control: mpsc::UnboundedReceiver<Control>,
     events: broadcast::Sender<Event>,
     roles: RoleDesk,
-    /// Who waits for each keyring rollout under way.
-    rollouts: HashMap<RequestId, oneshot::Sender<KeyRollout>>,
     /// Writes the state directory's file, if the node has one.
     state: Option<StateWriter>,
     buf: Vec<u8>,
@@ -57,7 +54,6 @@ impl Driver {
             control,
             events,
             roles,
-            rollouts: HashMap::new(),
             state,
             buf: vec![0; RECV_BUFFER_LEN],
         }
@@ -163,10 +159,7 @@ impl Driver {
             Command::Keys(reply) => {
                 let _ = reply.send(self.core.keyring().map(|ring| ring.keys().to_vec()));
             }
-            Command::RolloutKeys(op, reply) => {
-                let id = self.core.rollout_keys(Instant::now(), op);
-                self.rollouts.insert(id, reply);
-            }
+            Command::RolloutKeys(op, reply) => self.roles.rollout_keys(&mut self.core, op, reply),
             Command::Leave(reply) => {
                 tracing::debug!(id = ?self.core.id(), "leaving");
                 self.core.leave(Instant::now());
@@ -185,11 +178,6 @@ impl Driver {
     /// Routes every outcome of a request to its caller, publishes every event the core
     /// reported, and sends every datagram it queued.
     async fn flush(&mut self) {
-        while let Some((id, rollout)) = self.core.poll_key_rollout() {
-            if let Some(reply) = self.rollouts.remove(&id) {
-                let _ = reply.send(rollout);
-            }
-        }
         loop {
             let events = &self.events;
             let resigned = self.roles.route(&mut self.core, |event| {

@@ -14,8 +14,11 @@ use super::control::Control;
 use super::leadership::{Leadership, Standing, Tenure};
 use super::role_watch::RoleWatches;
 use crate::clock::LamportTime;
-use crate::core::{Completion, Core, Event, LossReason, RequestId, RoleError, RoleState};
+use crate::core::{
+    Completion, Core, Event, KeyRollout, LossReason, RequestId, RoleError, RoleState,
+};
 use crate::identity::RoleName;
+use crate::wire::KeyOp;
 
 /// Who waits for a request's outcome.
 #[derive(Debug)]
@@ -23,6 +26,7 @@ enum Pending {
     Elect(oneshot::Sender<Result<Leadership, RoleError>>),
     Recall(oneshot::Sender<Result<LamportTime, RoleError>>),
     Query(oneshot::Sender<Result<RoleState, RoleError>>),
+    Keys(oneshot::Sender<KeyRollout>),
 }
 
 impl Pending {
@@ -32,6 +36,7 @@ impl Pending {
             Pending::Elect(reply) => reply.is_closed(),
             Pending::Recall(reply) => reply.is_closed(),
             Pending::Query(reply) => reply.is_closed(),
+            Pending::Keys(reply) => reply.is_closed(),
         }
     }
 }
@@ -119,6 +124,17 @@ impl RoleDesk {
                 let _ = reply.send(core.roles());
             }
         }
+    }
+
+    /// Starts a keyring rollout; its outcome comes back through [`RoleDesk::route`].
+    pub(crate) fn rollout_keys(
+        &mut self,
+        core: &mut Core,
+        op: KeyOp,
+        reply: oneshot::Sender<KeyRollout>,
+    ) {
+        let id = core.rollout_keys(Instant::now(), op);
+        self.pending.insert(id, Pending::Keys(reply));
     }
 
     /// Handles a message from a tenure or a `Drop`.
@@ -220,6 +236,11 @@ impl RoleDesk {
             Completion::Query { id, result } => {
                 if let Some(Pending::Query(reply)) = self.pending.remove(&id) {
                     let _ = reply.send(result);
+                }
+            }
+            Completion::Keys { id, rollout } => {
+                if let Some(Pending::Keys(reply)) = self.pending.remove(&id) {
+                    let _ = reply.send(rollout);
                 }
             }
         }

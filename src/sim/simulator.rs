@@ -16,9 +16,7 @@ use super::clock::LocalClock;
 use super::network::{Fate, Faults, Network};
 use crate::clock::LamportTime;
 use crate::config::{Config, Profile};
-use crate::core::{
-    Completion, Core, Event, ForceLeaveError, KeyRollout, RequestId, RoleError, Startup,
-};
+use crate::core::{Completion, Core, Event, ForceLeaveError, RequestId, RoleError, Startup};
 use crate::identity::{NodeName, RoleName};
 
 /// The wall clock of the simulated world at true time zero, in microseconds since the
@@ -123,7 +121,6 @@ struct SimNode {
     left: bool,
     events: Vec<(Duration, Event)>,
     completions: Vec<(Duration, Completion)>,
-    key_rollouts: Vec<(RequestId, KeyRollout)>,
 }
 
 /// A simulated cluster. See the [module docs](super).
@@ -236,7 +233,6 @@ impl Sim {
             left: false,
             events: Vec::new(),
             completions: Vec::new(),
-            key_rollouts: Vec::new(),
         });
         self.start(i);
         i
@@ -521,10 +517,6 @@ impl Sim {
         while let Some(done) = self.nodes[i].core.as_mut().and_then(Core::poll_completion) {
             self.log(format_args!("n{i} {done:?}"));
             self.nodes[i].completions.push((self.now, done));
-        }
-        while let Some(done) = self.nodes[i].core.as_mut().and_then(Core::poll_key_rollout) {
-            self.log(format_args!("n{i} {done:?}"));
-            self.nodes[i].key_rollouts.push(done);
         }
         self.record_holds(i);
         self.reschedule(i);

@@ -191,7 +191,8 @@ impl Roles {
         }
     }
 
-    fn next_request(&mut self) -> RequestId {
+    /// A new request id: the one allocator of every request's id, roles and keys alike.
+    pub(crate) fn next_request(&mut self) -> RequestId {
         self.next_id += 1;
         RequestId(self.next_id)
     }

@@ -2,6 +2,7 @@
 
 use super::RoleState;
 use crate::clock::LamportTime;
+use crate::core::KeyRollout;
 use crate::identity::{NodeName, RoleName};
 
 /// Identifies a request made of the core; its outcome comes back as a [`Completion`].
@@ -86,4 +87,23 @@ pub enum Completion {
         /// The state with the highest term among a quorum's answers, or why none came.
         result: Result<RoleState, RoleError>,
     },
+    /// `rollout_keys`: what each member answered, and who did not.
+    Keys {
+        /// The request.
+        id: RequestId,
+        /// The answers.
+        rollout: KeyRollout,
+    },
+}
+
+impl Completion {
+    /// The request this is the outcome of.
+    pub fn id(&self) -> RequestId {
+        match self {
+            Completion::Elect { id, .. }
+            | Completion::Recall { id, .. }
+            | Completion::Query { id, .. }
+            | Completion::Keys { id, .. } => *id,
+        }
+    }
 }

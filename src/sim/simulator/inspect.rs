@@ -28,11 +28,10 @@ impl Sim {
 
     /// The outcome of key rollout `id` on node `i`, once it is known.
     pub fn key_rollout(&self, i: usize, id: RequestId) -> Option<&KeyRollout> {
-        let rollouts = &self.nodes[i].key_rollouts;
-        rollouts
-            .iter()
-            .find(|(r, _)| *r == id)
-            .map(|(_, done)| done)
+        match self.completion(i, id) {
+            Some(Completion::Keys { rollout, .. }) => Some(rollout),
+            _ => None,
+        }
     }
 
     /// Every outcome node `i` reported, with the simulated time.
@@ -46,11 +45,7 @@ impl Sim {
             .completions
             .iter()
             .map(|(_, c)| c)
-            .find(|c| match c {
-                Completion::Elect { id: x, .. }
-                | Completion::Recall { id: x, .. }
-                | Completion::Query { id: x, .. } => *x == id,
-            })
+            .find(|c| c.id() == id)
     }
 
     /// How many grants of `role` the checker recorded.
