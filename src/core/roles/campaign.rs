@@ -72,7 +72,7 @@ impl Roles {
         }
         let wait = match successor {
             Some(name) if name == ctx.me.name() => Duration::ZERO,
-            Some(_) => ctx.config.election_timeout / 30 + self.turn(ctx, role, step),
+            Some(_) => ctx.config.retry_step() + self.turn(ctx, role, step),
             None => self.turn(ctx, role, step),
         };
         self.schedule_retry(ctx, out, role, wait);

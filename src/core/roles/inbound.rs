@@ -109,7 +109,7 @@ impl Roles {
                 let answer = match (reply.granted, reply.holder) {
                     (true, _) => Ok(()),
                     (false, Some(_)) if stale => Err(Refusal::Busy {
-                        retry_after: handoff_step(ctx),
+                        retry_after: ctx.config.handoff_step(),
                     }),
                     (false, Some(tenure)) => Err(Refusal::Leased {
                         tenure,
@@ -125,7 +125,7 @@ impl Roles {
                 // yet to hear a release is asked again a handoff step later, for the
                 // first tenth of the election only: the release may have been lost.
                 let (after, within) = if stale {
-                    (handoff_step(ctx), ctx.config.election_timeout / 10)
+                    (ctx.config.handoff_step(), ctx.config.contest_step())
                 } else {
                     (
                         retry_after + Duration::from_millis(1),
@@ -186,7 +186,7 @@ impl Roles {
                 // The holder gave the role up, or named this node its successor: a
                 // handoff.
                 if news || successor.as_ref() == Some(ctx.me.name()) {
-                    let step = handoff_step(ctx);
+                    let step = ctx.config.handoff_step();
                     self.contest_opens(ctx, out, &role, step, successor.as_ref());
                 }
             }
@@ -325,7 +325,7 @@ impl Roles {
                     told
                 });
                 if !told {
-                    self.contest_opens(ctx, out, role, handoff_step(ctx), None);
+                    self.contest_opens(ctx, out, role, ctx.config.handoff_step(), None);
                 }
             }
             Announcement::Left { .. } | Announcement::ForceLeft { .. } => {}
@@ -408,10 +408,4 @@ impl Roles {
             }
         }
     }
-}
-
-/// How far apart waiting candidates go when a holder gives its role up: 3 ms with lan.
-/// Turns keep candidates from asking at once and splitting the vote.
-fn handoff_step(ctx: &Ctx<'_>) -> Duration {
-    ctx.config.election_timeout / 100
 }

@@ -132,7 +132,7 @@ impl Ctx<'_> {
     /// How long a candidate refused for another candidate's undecided vote waits before
     /// asking again: that election is decided within a round trip or two.
     fn undecided(&self) -> Duration {
-        self.config.election_timeout / 10
+        self.config.contest_step()
     }
 
     fn need(&self, population: usize) -> usize {
@@ -324,7 +324,10 @@ impl Roles {
         term: LamportTime,
         reason: LossReason,
     ) {
-        let since = ctx.now.checked_sub(ctx.config.lease * 2).unwrap_or(ctx.now);
+        let since = ctx
+            .now
+            .checked_sub(ctx.config.successor_window())
+            .unwrap_or(ctx.now);
         let successor = self.held.get(role).and_then(|held| {
             held.successor(
                 since,
@@ -642,7 +645,7 @@ impl Roles {
             campaign.attempt = campaign.attempt.saturating_add(1);
         }
         let widen = 1u32 << campaign.attempt.min(3);
-        let step = (ctx.config.election_timeout / 30).saturating_mul(widen);
+        let step = ctx.config.retry_step().saturating_mul(widen);
         let mut wait = retry_after.unwrap_or_default() + self.turn(ctx, role, step);
         // The election ran its time and no other voter answered: this node cannot hear
         // them, though they may hear it. Asking again at once would only tie up their
@@ -728,7 +731,7 @@ impl Roles {
                 }
                 // The holder this node vouched for went quiet: waiting candidates try in
                 // turn, 30 ms apart with lan, so that rivals rarely collide.
-                self.contest_opens(ctx, out, role, ctx.config.election_timeout / 10, None);
+                self.contest_opens(ctx, out, role, ctx.config.contest_step(), None);
             }
             None => {}
         }

@@ -58,7 +58,7 @@ impl Roles {
         // under loss, a voter that misses several renewals in a row would let its lease
         // run out and believe the role vacant.
         out.timers.push((
-            ctx.now + ctx.config.renew_interval / 3,
+            ctx.now + ctx.config.resend_after(),
             RoleTimer::Resend(round),
         ));
         if ctx.i_vote() {

@@ -1,6 +1,8 @@
 //! Settings of a node: who it is, where it listens, the gossip timings and the role
 //! lease timings, with three profiles (`lan`, `wan`, `fast`) and one [`Config::validate`].
 
+mod timing;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
