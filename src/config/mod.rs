@@ -62,6 +62,7 @@ impl fmt::Display for Profile {
 ///
 /// Ranges in the field docs are inclusive unless they say otherwise.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// This node's name, unique in the cluster. No default.
     pub name: NodeName,
@@ -148,6 +149,7 @@ pub struct Config {
 
 /// One broken rule of a [`Config`]; the message names the field, the value and the rule.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A field is outside its documented range; set it within `allowed`.
     #[error("{field} = {value} is out of range: allowed {allowed}")]

@@ -8,6 +8,7 @@ use crate::identity::{NodeId, NodeName, RoleName};
 
 /// Something that happened, in the order it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A member came alive (joined, or came back under a newer generation).
     MemberUp(NodeId),

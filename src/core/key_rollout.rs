@@ -15,6 +15,7 @@ pub type KeyAnswer = Result<Vec<Key>, KeyringError>;
 
 /// The outcome of [`Core::rollout_keys`]: what each node answered, and who did not.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeyRollout {
     /// The change asked for.
     pub op: KeyOp,

@@ -86,6 +86,7 @@ pub struct Durable {
 
 /// Counters of what the core has seen, for metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Datagrams handed to [`Core::handle_datagram`].
     pub datagrams_received: u64,
@@ -111,6 +112,7 @@ pub struct Stats {
 
 /// Why [`Core::force_leave`] refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ForceLeaveError {
     /// No member of that name is known; check the name with `members`.
     #[error("no member named {0} is known")]

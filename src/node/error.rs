@@ -10,6 +10,7 @@ use crate::identity::InvalidName;
 
 /// Why [`super::Node::start`] could not start a node. Nothing is left running.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StartError {
     /// The config broke one or more rules; fix the fields named in the message (see
     /// [`crate::Config::validate`]).
@@ -82,6 +83,7 @@ fn route_note(error: &Option<io::Error>) -> String {
 /// made, not by the node: [`NodeError::InvalidName`] exists so that a function returning
 /// `NodeError` can `?` both [`crate::RoleName::new`] and the role requests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NodeError {
     /// The node's task has ended: it left, was shut down, or every handle was dropped.
     /// A node does not restart; start a new one with [`super::Node::start`].

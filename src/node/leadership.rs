@@ -38,6 +38,7 @@ pub struct Leadership {
 
 /// Where a tenure stands, as [`Leadership::standing`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Standing {
     /// When this node steps down unless a quorum renews first ([`Leadership::deadline`]).
     pub until: Instant,

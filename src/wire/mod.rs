@@ -34,6 +34,7 @@ pub const MAX_UDP_PAYLOAD: usize = 65_507;
 /// A datagram that fails to decode is dropped and counted; nothing else happens, so the
 /// caller has nothing to undo.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// Not sealed with a key of this node's keyring (or not sealed at all): a node of
     /// another cluster, or an outsider. Check that every node has the same keyring.

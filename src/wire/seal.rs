@@ -49,6 +49,7 @@ impl fmt::Debug for Key {
 
 /// Why a keyring change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum KeyringError {
     /// A keyring needs at least one key; to stop sealing, configure no keyring.
     #[error("a keyring needs at least one key")]

@@ -284,6 +284,8 @@ pub enum ErrorCode {
     BadRequest,
     /// 400: a key that is not 32 bytes in base64.
     BadKey,
+    /// 500: an error this agent has no better name for; the message says what it is.
+    Internal,
     /// 409: the agent's node does not seal datagrams (it was started without a keyring).
     NotSealed,
     /// A code this client does not know.

@@ -11,6 +11,7 @@ pub struct RequestId(pub u64);
 
 /// Why a role operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RoleError {
     /// Another node holds the role; wait for it to go (`campaign`) or recall it.
     #[error("lost: {holder} holds the role with term {term}")]
@@ -50,6 +51,7 @@ pub enum RoleError {
 /// Why this node stopped holding a role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LossReason {
     /// It resigned.
     Resigned,
@@ -63,6 +65,7 @@ pub enum LossReason {
 
 /// The outcome of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Completion {
     /// `elect` or `campaign`: the term won, or why not.
     Elect {

@@ -83,6 +83,7 @@ impl ApiError {
                     format!("invalid name: {error}"),
                 );
             }
+            other => return ApiError::internal(&other),
         };
         match role_error {
             RoleError::Lost { holder, term } => {
@@ -136,7 +137,17 @@ impl ApiError {
                 ErrorCode::Cancelled,
                 "the request was cancelled: the agent is leaving the cluster",
             ),
+            other => ApiError::internal(&other),
         }
+    }
+
+    /// An error the API has no better answer for: 500, with the error's own message.
+    fn internal(error: &dyn std::fmt::Display) -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            error.to_string(),
+        )
     }
 }
 

@@ -234,10 +234,8 @@ mod tests {
             term: LamportTime(9),
             reason: LossReason::Recalled,
         });
-        let stats = Stats {
-            datagrams_received: 5,
-            ..Stats::default()
-        };
+        let mut stats = Stats::default();
+        stats.datagrams_received = 5;
         let text = render(&Snapshot {
             me: &me,
             stats: &stats,

@@ -237,5 +237,6 @@ fn log_event(event: &Event) {
         }
         Event::RoleChanged { role, state } => tracing::info!(%role, ?state, "role changed"),
         Event::KeyringChanged => tracing::info!("keyring changed"),
+        other => tracing::debug!(event = ?other, "event"),
     }
 }
