@@ -1,12 +1,14 @@
-//! Who is waiting for a role here, and when to try again: after a lost election, or in
-//! turn, in an order every node agrees on, when a contest for the role opens.
+//! Campaigns: who is waiting for a role here (`elect` and `campaign` requests), when to
+//! try again (after a lost election, or in turn, in an order every node agrees on, when
+//! a contest for the role opens), and completing or cancelling the waiters.
 
 use std::time::{Duration, Instant};
 
 use rand::RngExt;
 use rand::rngs::StdRng;
 
-use super::{Ctx, Outbox, RequestId, Roles};
+use super::{Completion, Ctx, Outbox, RequestId, RoleError, RoleTimer, Roles};
+use crate::clock::LamportTime;
 use crate::identity::{NodeName, RoleName};
 
 /// Someone waiting for an election's outcome.
@@ -89,6 +91,122 @@ impl Roles {
             .count();
         let ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
         step.saturating_mul(ahead) + jitter(&mut self.rng, step)
+    }
+
+    /// Starts one election (`elect`) or a campaign for `role`.
+    pub(crate) fn want(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        role: RoleName,
+        persist: bool,
+    ) -> RequestId {
+        let id = self.next_request();
+        if let Some(held) = self.held.get(&role) {
+            out.completions.push(Completion::Elect {
+                id,
+                role,
+                result: Ok(held.term),
+            });
+            return id;
+        }
+        let waiter = if persist {
+            Waiter::Campaign { id }
+        } else {
+            let deadline =
+                ctx.now + ctx.config.lease.saturating_mul(2) + ctx.config.election_timeout;
+            out.timers.push((deadline, RoleTimer::RequestTimeout(id)));
+            Waiter::Elect { id, deadline }
+        };
+        self.campaigns
+            .entry(role.clone())
+            .or_default()
+            .waiters
+            .push(waiter);
+        self.try_elect(ctx, out, &role);
+        id
+    }
+
+    /// Withdraws a request; an `elect` or `campaign` completes with `Cancelled`.
+    pub(crate) fn cancel(&mut self, out: &mut Outbox, id: RequestId) {
+        let mut emptied = None;
+        for (role, campaign) in &mut self.campaigns {
+            if let Some(at) = campaign.waiters.iter().position(|w| w.id() == id) {
+                campaign.waiters.remove(at);
+                out.completions.push(Completion::Elect {
+                    id,
+                    role: role.clone(),
+                    result: Err(RoleError::Cancelled),
+                });
+                if campaign.waiters.is_empty() {
+                    emptied = Some(role.clone());
+                }
+                break;
+            }
+        }
+        if let Some(role) = emptied {
+            self.campaigns.remove(&role);
+        }
+        if let Some(request) = self.requests.remove(&id) {
+            out.completions.push(request.fail(id, RoleError::Cancelled));
+        }
+    }
+
+    pub(super) fn schedule_retry(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        wait: Duration,
+    ) {
+        let Some(campaign) = self.campaigns.get_mut(role) else {
+            return;
+        };
+        campaign.token += 1;
+        out.timers.push((
+            ctx.now + wait,
+            RoleTimer::Retry(role.clone(), campaign.token),
+        ));
+    }
+
+    /// Completes every waiter of `role` for which `outcome` gives a result; drops the
+    /// campaign once nobody waits.
+    pub(super) fn complete_all(
+        &mut self,
+        out: &mut Outbox,
+        role: &RoleName,
+        outcome: impl Fn(&Waiter) -> Option<Result<LamportTime, RoleError>>,
+    ) {
+        let Some(campaign) = self.campaigns.get_mut(role) else {
+            return;
+        };
+        campaign.waiters.retain(|waiter| match outcome(waiter) {
+            Some(result) => {
+                out.completions.push(Completion::Elect {
+                    id: waiter.id(),
+                    role: role.clone(),
+                    result,
+                });
+                false
+            }
+            None => true,
+        });
+        if campaign.waiters.is_empty() {
+            self.campaigns.remove(role);
+        }
+    }
+
+    /// A campaign's retry came due: try again, unless the campaign moved on since.
+    pub(super) fn retry(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        token: u64,
+    ) {
+        if self.campaigns.get(role).is_some_and(|c| c.token == token) {
+            self.try_elect(ctx, out, role);
+        }
     }
 }
 

@@ -1,12 +1,18 @@
-//! One election in flight: the ballot, who was asked, and the tally of replies.
+//! Elections: one in flight per role, its ballot, who was asked and the tally of the
+//! replies, and the flow around it: starting it, counting each reply, deciding it at a
+//! quorum or when its time is up, and the win or the loss (withdrawing the ballot,
+//! coming back in turn).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use super::campaign::Waiter;
 use super::voter::Refusal;
-use crate::identity::NodeId;
+use super::{Ctx, Event, Held, Outbox, RoleError, RoleTimer, Roles};
+use crate::clock::LamportTime;
+use crate::identity::{NodeId, RoleName};
 use crate::quorum::QuorumFunc;
-use crate::wire::{Ballot, Tenure};
+use crate::wire::{Announcement, Ballot, Body, Tenure, VoteReply};
 
 /// How an election stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +132,332 @@ impl Election {
         } else {
             Tally::Pending
         }
+    }
+}
+
+impl Roles {
+    /// A voter answers this node's vote request.
+    pub(super) fn on_vote_reply(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        from: &NodeId,
+        reply: VoteReply,
+    ) {
+        let Some(election) = self
+            .elections
+            .get_mut(&reply.role)
+            .filter(|e| e.ballot.term == reply.term)
+        else {
+            // A vote that came after its election was decided: unless it won,
+            // give it back, or the voter's promise would stand in the way.
+            let won = self
+                .held
+                .get(&reply.role)
+                .is_some_and(|h| h.term == reply.term);
+            if reply.granted && !won {
+                let (role, term) = (reply.role, reply.term);
+                out.sends.push((from.addr(), Body::Withdraw { role, term }));
+            }
+            return;
+        };
+        let retry_after = Duration::from_millis(reply.retry_after_ms.into());
+        // A lease this node knows was given up: the voter has yet to hear the
+        // release, so it stands for no rival.
+        let stale = reply.holder.as_ref().is_some_and(|tenure| {
+            self.views
+                .get(&reply.role)
+                .is_some_and(|view| view.has_ended(tenure.term))
+        });
+        let answer = match (reply.granted, reply.holder) {
+            (true, _) => Ok(()),
+            (false, Some(_)) if stale => Err(Refusal::Busy {
+                retry_after: ctx.config.handoff_step(),
+            }),
+            (false, Some(tenure)) => Err(Refusal::Leased {
+                tenure,
+                retry_after,
+            }),
+            (false, None) if !retry_after.is_zero() => Err(Refusal::Busy { retry_after }),
+            (false, None) => Err(Refusal::Promised),
+        };
+        // A voter that still held another holder's lease for a moment (leases
+        // granted a few milliseconds apart run out a few milliseconds apart) is
+        // asked again once that lease is over, within this election, instead of
+        // losing the election and splitting the vote in the next. One that has
+        // yet to hear a release is asked again a handoff step later, for the
+        // first tenth of the election only: the release may have been lost.
+        let (after, within) = if stale {
+            (ctx.config.handoff_step(), ctx.config.contest_step())
+        } else {
+            (
+                retry_after + Duration::from_millis(1),
+                ctx.config.election_timeout,
+            )
+        };
+        let ask_again = (stale || matches!(answer, Err(Refusal::Leased { .. })))
+            && ctx.now + after < election.sent_at + within;
+        election.record(from, answer, reply.population as usize);
+        let role = reply.role;
+        if ask_again {
+            let at = ctx.now + after;
+            let timer = RoleTimer::AskAgain(role.clone(), reply.term, from.clone());
+            out.timers.push((at, timer));
+        }
+        self.settle_election(ctx, out, &role, false);
+    }
+
+    /// The election at `term` ran its time: decide it with the answers it has.
+    pub(super) fn election_timeout(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        term: LamportTime,
+    ) {
+        if self
+            .elections
+            .get(role)
+            .is_some_and(|e| e.ballot.term == term)
+        {
+            self.settle_election(ctx, out, role, true);
+        }
+    }
+
+    /// Asks `voter` again for its vote at `term`, if the election is still on and the
+    /// voter has not granted it.
+    pub(super) fn ask_again(
+        &mut self,
+        out: &mut Outbox,
+        role: RoleName,
+        term: LamportTime,
+        voter: &NodeId,
+    ) {
+        if let Some(election) = self.elections.get_mut(&role)
+            && election.ballot.term == term
+            && election.ask_again(voter.name())
+        {
+            out.sends
+                .push((voter.addr(), Body::VoteRequest { role, term }));
+        }
+    }
+
+    pub(super) fn try_elect(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
+        if !self.campaigns.contains_key(role) || self.elections.contains_key(role) {
+            return;
+        }
+        if let Some(held) = self.held.get(role) {
+            let term = held.term;
+            self.complete_all(out, role, |_| Some(Ok(term)));
+            return;
+        }
+        // This node's vote is with another candidate whose election is undecided: standing
+        // now would split the vote (its own vote included), so wait for that election.
+        if self
+            .voters
+            .get(role)
+            .and_then(|voter| voter.live_lease(ctx.now))
+            .is_some_and(|l| !l.confirmed && l.holder != *ctx.me.name())
+        {
+            let wait = ctx.undecided();
+            self.schedule_retry(ctx, out, role, wait);
+            return;
+        }
+        let population = ctx.population();
+        let need = ctx.need(population);
+        let voters = ctx.live_voters();
+        let have = voters.len() + usize::from(ctx.i_vote());
+        if !ctx.joined || have < need {
+            let error = if ctx.joined {
+                RoleError::NotEnoughMembers { have, need }
+            } else {
+                RoleError::NotJoined
+            };
+            self.complete_all(out, role, |w| {
+                matches!(w, Waiter::Elect { .. }).then(|| Err(error.clone()))
+            });
+            let wait = ctx.config.rejoin_interval;
+            self.schedule_retry(ctx, out, role, wait);
+            return;
+        }
+        // Every term this node has seen was witnessed by its clock, so this one is higher.
+        let term = ctx.clock.increment();
+        let ballot = Ballot {
+            term,
+            candidate: ctx.me.name().clone(),
+        };
+        tracing::debug!(me = %ctx.me.name(), %role, %term, have, need, "election started");
+        let mut election = Election::new(ballot.clone(), ctx.now, have, population);
+        for voter in &voters {
+            out.sends.push((
+                voter.addr(),
+                Body::VoteRequest {
+                    role: role.clone(),
+                    term,
+                },
+            ));
+        }
+        if ctx.i_vote() {
+            let answer = self.voters.entry(role.clone()).or_default().vote(
+                ctx.now,
+                &ballot,
+                ctx.config.lease,
+                self.quiet_until,
+                ctx.undecided(),
+            );
+            if answer.is_ok() {
+                self.arm_lease_check(out, role);
+            }
+            election.record(ctx.me, answer, population);
+        }
+        out.timers.push((
+            ctx.now + ctx.config.election_timeout,
+            RoleTimer::ElectionTimeout(role.clone(), term),
+        ));
+        self.elections.insert(role.clone(), election);
+        self.settle_election(ctx, out, role, false);
+    }
+
+    pub(super) fn settle_election(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        time_up: bool,
+    ) {
+        let Some(election) = self.elections.get(role) else {
+            return;
+        };
+        match election.tally(ctx.config.quorum.as_ref(), time_up) {
+            Tally::Pending => {}
+            Tally::Quorum => {
+                // Wait for the others as long again as the quorum took (at least 1 ms):
+                // enough for the living on a healthy network, without waiting the whole
+                // election timeout for a voter that has crashed.
+                if let Some(election) = self.elections.get_mut(role)
+                    && !election.grace
+                {
+                    election.grace = true;
+                    let took = ctx.now.saturating_duration_since(election.sent_at);
+                    let at = ctx.now + took.max(Duration::from_millis(1));
+                    let term = election.ballot.term;
+                    out.timers
+                        .push((at, RoleTimer::ElectionTimeout(role.clone(), term)));
+                }
+            }
+            Tally::Won => self.won(ctx, out, role),
+            Tally::Lost => self.lost(ctx, out, role),
+        }
+    }
+
+    pub(super) fn won(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
+        let Some(election) = self.elections.remove(role) else {
+            return;
+        };
+        let term = election.ballot.term;
+        let until = election.sent_at + ctx.config.holder_lease();
+        if until <= ctx.now {
+            // Won too late to hold it for any time at all: give it back and try again.
+            self.elections.insert(role.clone(), election);
+            self.lost(ctx, out, role);
+            return;
+        }
+        self.held.insert(role.clone(), Held::new(term, until));
+        out.timers
+            .push((until, RoleTimer::HolderCheck(role.clone())));
+        out.timers.push((
+            election.sent_at + ctx.config.renew_deadline,
+            RoleTimer::RiskCheck(role.clone()),
+        ));
+        out.events.push(Event::RoleAcquired {
+            role: role.clone(),
+            term,
+        });
+        self.learn(out, role, |v| v.elected(ctx.me.name(), term));
+        out.announcements.push(Announcement::Elected {
+            role: role.clone(),
+            holder: ctx.me.name().clone(),
+            term,
+        });
+        self.complete_all(out, role, |_| Some(Ok(term)));
+        self.campaigns.remove(role);
+        if !self.renewing {
+            self.renewing = true;
+            out.timers
+                .push((ctx.now + ctx.config.renew_interval, RoleTimer::Renew));
+            out.timers
+                .push((ctx.now + ctx.config.lease, RoleTimer::Reannounce));
+        }
+    }
+
+    pub(super) fn lost(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
+        let Some(election) = self.elections.remove(role) else {
+            return;
+        };
+        let term = election.ballot.term;
+        tracing::debug!(
+            me = %ctx.me.name(), %role, %term, granted = election.granted.len(),
+            rival = ?election.rival, retry_after = ?election.retry_after, "election lost"
+        );
+        // Withdraw the ballot: each vote was also a lease, and a promise, that would
+        // stand in the way of the holder's renewals and of the next election.
+        for voter in election.granted.values() {
+            if voter.name() == ctx.me.name() {
+                self.voters
+                    .entry(role.clone())
+                    .or_default()
+                    .withdraw(ctx.me.name(), term);
+            } else {
+                out.sends.push((
+                    voter.addr(),
+                    Body::Withdraw {
+                        role: role.clone(),
+                        term,
+                    },
+                ));
+            }
+        }
+        // A voter that has not yet heard of a resignation this node already knows of
+        // reports the old lease: that obstacle is about to go away.
+        let rival = election
+            .rival
+            .clone()
+            .filter(|r| !self.views.get(role).is_some_and(|v| v.has_ended(r.term)));
+        let retry_after = match (&election.rival, &rival) {
+            (Some(_), None) => Some(ctx.undecided()),
+            _ => election.retry_after,
+        };
+        if let Some(rival) = &rival {
+            let error = RoleError::Lost {
+                holder: rival.holder.clone(),
+                term: rival.term,
+            };
+            self.complete_all(out, role, |w| {
+                matches!(w, Waiter::Elect { .. }).then(|| Err(error.clone()))
+            });
+        }
+        let Some(campaign) = self.campaigns.get_mut(role) else {
+            return;
+        };
+        // Come back when what stood in the way is over (a lease running out, a voter's
+        // quiet time, a rival's undecided election), plus a backoff that grows with each
+        // loss, so that rivals drift apart instead of colliding again.
+        // Losing to a live holder is no contest between candidates: it does not count.
+        // Against rivals, come back in turn (rank order), with turns that widen with each
+        // loss, so that one candidate asks while the others wait and then vote for it.
+        if rival.is_none() {
+            campaign.attempt = campaign.attempt.saturating_add(1);
+        }
+        let widen = 1u32 << campaign.attempt.min(3);
+        let step = ctx.config.retry_step().saturating_mul(widen);
+        let mut wait = retry_after.unwrap_or_default() + self.turn(ctx, role, step);
+        // The election ran its time and no other voter answered: this node cannot hear
+        // them, though they may hear it. Asking again at once would only tie up their
+        // votes while candidates that can hear them elect, so it stands aside for a lease.
+        if election.unanswered() && ctx.now >= election.sent_at + ctx.config.election_timeout {
+            wait = wait.max(ctx.config.lease);
+        }
+        self.schedule_retry(ctx, out, role, wait);
     }
 }
 

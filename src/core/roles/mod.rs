@@ -1,20 +1,33 @@
-//! Role elections, leases, resignations, recalls and queries (DESIGN sections 1 to 5).
+//! Role elections, leases, resignations, recalls and queries (`docs/PROTOCOL.md` sections 1 to 6).
 //!
-//! [`Roles`] holds every role's state on this node in its four capacities: voter
-//! ([`voter`]), candidate ([`election`], [`campaign`]), holder ([`holder`], [`renewing`]) and observer
-//! ([`view`]). It never sends anything itself: each call gets a [`Ctx`] (time, identity,
-//! config, membership, clock) and fills an [`Outbox`] that the core carries out.
+//! [`Roles`] holds every role's state on this node. Each file owns one capability, its
+//! state beside the handlers that change it; this file holds the shared types and
+//! dispatches each message and timer to its capability:
+//!
+//! - [`voter`]: the promises and leases this node grants as a voter, and its answers to
+//!   vote requests, renewals, releases, withdrawals, recalls and queries;
+//! - [`election`]: one election in flight, from the vote requests to the tally, won or
+//!   lost;
+//! - [`campaign`]: who waits for a role here, and when each tries (again), in an order
+//!   every node agrees on;
+//! - [`holding`]: the roles held, the renewal rounds that keep them, the early warning,
+//!   and stepping down or resigning;
+//! - [`requests`]: recalls and queries made by this node;
+//! - [`view`]: what this node believes about each role, and the announcements that move
+//!   it (S5).
+//!
+//! It never sends anything itself: each call gets a [`Ctx`] (time, identity, config,
+//! membership, clock) and fills an [`Outbox`] that the core carries out.
 
 mod campaign;
 mod election;
-mod holder;
-mod inbound;
+mod holding;
 mod outcome;
-mod renewing;
 mod requests;
-pub(crate) use requests::RequestKind;
 mod view;
 mod voter;
+
+pub(crate) use requests::RequestKind;
 
 pub use outcome::{Completion, LossReason, RequestId, RoleError};
 pub use view::RoleState;
@@ -27,14 +40,14 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::Event;
-use super::membership::{MemberStatus, Membership};
+use super::membership::Membership;
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::Config;
 use crate::identity::{NodeId, NodeName, RoleName};
-use crate::wire::{Announcement, Ballot, Body};
-use campaign::{Campaign, Waiter, rank_key};
-use election::{Election, Tally};
-use holder::{Held, Renewals};
+use crate::wire::{Announcement, Body};
+use campaign::Campaign;
+use election::Election;
+use holding::{Held, Renewals};
 use requests::Request;
 use voter::Voter;
 
@@ -232,524 +245,57 @@ impl Roles {
         self.held.iter().map(|(r, h)| (r, h.term, h.until))
     }
 
-    /// Starts one election (`elect`) or a campaign for `role`.
-    pub(crate) fn want(
+    /// Handles a role message from `from`, by the capacity it reaches this node in.
+    pub(crate) fn on_message(
         &mut self,
         ctx: &mut Ctx<'_>,
         out: &mut Outbox,
-        role: RoleName,
-        persist: bool,
-    ) -> RequestId {
-        let id = self.next_request();
-        if let Some(held) = self.held.get(&role) {
-            out.completions.push(Completion::Elect {
-                id,
+        from: &NodeId,
+        body: Body,
+    ) {
+        match body {
+            Body::Announce(_) | Body::KeyRequest { .. } | Body::KeyReply { .. } => {}
+            // As a voter (`voter`).
+            Body::VoteRequest { role, term } => self.on_vote_request(ctx, out, from, role, term),
+            Body::Renew { round, leases } => self.on_renew(ctx, out, from, round, leases),
+            Body::Release {
                 role,
-                result: Ok(held.term),
-            });
-            return id;
-        }
-        let waiter = if persist {
-            Waiter::Campaign { id }
-        } else {
-            let deadline =
-                ctx.now + ctx.config.lease.saturating_mul(2) + ctx.config.election_timeout;
-            out.timers.push((deadline, RoleTimer::RequestTimeout(id)));
-            Waiter::Elect { id, deadline }
-        };
-        self.campaigns
-            .entry(role.clone())
-            .or_default()
-            .waiters
-            .push(waiter);
-        self.try_elect(ctx, out, &role);
-        id
-    }
-
-    /// Withdraws a request; an `elect` or `campaign` completes with `Cancelled`.
-    pub(crate) fn cancel(&mut self, out: &mut Outbox, id: RequestId) {
-        let mut emptied = None;
-        for (role, campaign) in &mut self.campaigns {
-            if let Some(at) = campaign.waiters.iter().position(|w| w.id() == id) {
-                campaign.waiters.remove(at);
-                out.completions.push(Completion::Elect {
-                    id,
-                    role: role.clone(),
-                    result: Err(RoleError::Cancelled),
-                });
-                if campaign.waiters.is_empty() {
-                    emptied = Some(role.clone());
-                }
-                break;
+                term,
+                successor,
+            } => self.on_release(ctx, out, from, role, term, successor),
+            Body::Withdraw { role, term } => self.on_withdraw(from, &role, term),
+            Body::Recall { role, request } => self.on_recall(ctx, out, from, role, request),
+            Body::Query { role, request } => self.on_query(ctx, out, from, role, request),
+            // As a candidate (`election`).
+            Body::VoteReply(reply) => self.on_vote_reply(ctx, out, from, reply),
+            // As a holder (`holding`).
+            Body::RenewReply {
+                round,
+                population,
+                acked,
+            } => self.renewed(ctx, round, from.name(), population as usize, &acked),
+            // As the maker of a recall or query (`requests`).
+            reply @ (Body::RecallReply { .. } | Body::QueryReply { .. }) => {
+                self.on_request_reply(ctx, out, from, reply);
             }
         }
-        if let Some(role) = emptied {
-            self.campaigns.remove(&role);
-        }
-        if let Some(request) = self.requests.remove(&id) {
-            out.completions.push(request.fail(id, RoleError::Cancelled));
-        }
     }
 
-    /// Steps down from `role` first, then tells voters to release the lease at once.
-    pub(crate) fn resign(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        role: &RoleName,
-    ) -> Result<LamportTime, RoleError> {
-        let term = self
-            .held
-            .get(role)
-            .map(|h| h.term)
-            .ok_or(RoleError::NotHolder)?;
-        self.give_up(ctx, out, role, term, LossReason::Resigned);
-        Ok(term)
-    }
-
-    /// Steps down from `role`, then tells the voters to release the lease (all of them, also
-    /// those it believes down) and everyone that the term is over, so that the next
-    /// election need not wait for the voters' leases to run out. Voters release only the
-    /// lease of this holder at this term, and then open the contest.
-    ///
-    /// The release names a successor: the first, in the role's order, of the live
-    /// candidates that asked this node for a vote in the last two leases. It asks at once
-    /// instead of waiting its turn. Its release is sent last, so that on one network path
-    /// every other voter has its release before the successor's vote request.
-    fn give_up(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        role: &RoleName,
-        term: LamportTime,
-        reason: LossReason,
-    ) {
-        let since = ctx
-            .now
-            .checked_sub(ctx.config.successor_window())
-            .unwrap_or(ctx.now);
-        let successor = self.held.get(role).and_then(|held| {
-            held.successor(
-                since,
-                |name| {
-                    ctx.membership
-                        .lookup(name)
-                        .is_some_and(|(_, status)| status == MemberStatus::Alive)
-                },
-                |name| rank_key(role, name),
-            )
-        });
-        self.step_down(out, role, reason);
-        let mut voters = ctx.counted_voters();
-        voters.sort_by_key(|voter| successor.as_ref() == Some(voter.name()));
-        for voter in voters {
-            out.sends.push((
-                voter.addr(),
-                Body::Release {
-                    role: role.clone(),
-                    term,
-                    successor: successor.clone(),
-                },
-            ));
-        }
-        self.voters
-            .entry(role.clone())
-            .or_default()
-            .release(ctx.me.name(), term);
-        out.announcements.push(Announcement::Resigned {
-            role: role.clone(),
-            holder: ctx.me.name().clone(),
-            term,
-        });
-    }
-
-    /// Resigns every role held and cancels every request, before leaving the cluster.
-    pub(crate) fn resign_all(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
-        let held: Vec<RoleName> = self.held.keys().cloned().collect();
-        for role in held {
-            let _ = self.resign(ctx, out, &role);
-        }
-        let waiting: Vec<RequestId> = self
-            .campaigns
-            .values()
-            .flat_map(|c| c.waiters.iter().map(Waiter::id))
-            .chain(self.requests.keys().copied())
-            .collect();
-        for id in waiting {
-            self.cancel(out, id);
-        }
-    }
-
-    /// Asks voters to stop renewing `role` (`recall`), or who holds it (`query_role`).
-    pub(crate) fn ask(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        role: RoleName,
-        kind: RequestKind,
-    ) -> RequestId {
-        let id = self.next_request();
-        let population = ctx.population();
-        let need = ctx.need(population);
-        let voters = ctx.live_voters();
-        let have = voters.len() + usize::from(ctx.i_vote());
-        if !ctx.joined || have < need {
-            let request = Request::new(kind, role, population);
-            let error = if ctx.joined {
-                RoleError::NotEnoughMembers { have, need }
-            } else {
-                RoleError::NotJoined
-            };
-            out.completions.push(request.fail(id, error));
-            return id;
-        }
-        let mut request = Request::new(kind, role.clone(), population);
-        let body = match kind {
-            RequestKind::Recall => Body::Recall {
-                role: role.clone(),
-                request: id.0,
-            },
-            RequestKind::Query => Body::Query {
-                role: role.clone(),
-                request: id.0,
-            },
-        };
-        for voter in voters {
-            out.sends.push((voter.addr(), body.clone()));
-        }
-        if ctx.i_vote() {
-            let voter = self.voters.entry(role).or_default();
-            let answer = match kind {
-                RequestKind::Recall => voter.recall(ctx.now).map(|t| (t, true)),
-                RequestKind::Query => voter
-                    .live_lease(ctx.now)
-                    .map(|l| (l.tenure(), voter.is_recalled(ctx.now))),
-            };
-            request.record(ctx.me.name(), population, answer);
-        }
-        out.timers.push((
-            ctx.now + ctx.config.election_timeout,
-            RoleTimer::RequestTimeout(id),
-        ));
-        self.requests.insert(id, request);
-        self.settle_request(ctx, out, id);
-        id
-    }
-
-    // ---- elections --------------------------------------------------------------------
-
-    fn try_elect(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
-        if !self.campaigns.contains_key(role) || self.elections.contains_key(role) {
-            return;
-        }
-        if let Some(held) = self.held.get(role) {
-            let term = held.term;
-            self.complete_all(out, role, |_| Some(Ok(term)));
-            return;
-        }
-        // This node's vote is with another candidate whose election is undecided: standing
-        // now would split the vote (its own vote included), so wait for that election.
-        if self
-            .voters
-            .get(role)
-            .and_then(|voter| voter.live_lease(ctx.now))
-            .is_some_and(|l| !l.confirmed && l.holder != *ctx.me.name())
-        {
-            let wait = ctx.undecided();
-            self.schedule_retry(ctx, out, role, wait);
-            return;
-        }
-        let population = ctx.population();
-        let need = ctx.need(population);
-        let voters = ctx.live_voters();
-        let have = voters.len() + usize::from(ctx.i_vote());
-        if !ctx.joined || have < need {
-            let error = if ctx.joined {
-                RoleError::NotEnoughMembers { have, need }
-            } else {
-                RoleError::NotJoined
-            };
-            self.complete_all(out, role, |w| {
-                matches!(w, Waiter::Elect { .. }).then(|| Err(error.clone()))
-            });
-            let wait = ctx.config.rejoin_interval;
-            self.schedule_retry(ctx, out, role, wait);
-            return;
-        }
-        // Every term this node has seen was witnessed by its clock, so this one is higher.
-        let term = ctx.clock.increment();
-        let ballot = Ballot {
-            term,
-            candidate: ctx.me.name().clone(),
-        };
-        tracing::debug!(me = %ctx.me.name(), %role, %term, have, need, "election started");
-        let mut election = Election::new(ballot.clone(), ctx.now, have, population);
-        for voter in &voters {
-            out.sends.push((
-                voter.addr(),
-                Body::VoteRequest {
-                    role: role.clone(),
-                    term,
-                },
-            ));
-        }
-        if ctx.i_vote() {
-            let answer = self.voters.entry(role.clone()).or_default().vote(
-                ctx.now,
-                &ballot,
-                ctx.config.lease,
-                self.quiet_until,
-                ctx.undecided(),
-            );
-            if answer.is_ok() {
-                self.arm_lease_check(out, role);
+    /// Handles a role timer, by the capacity that set it.
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, timer: RoleTimer) {
+        match timer {
+            RoleTimer::Renew => self.renew(ctx, out),
+            RoleTimer::Resend(round) => self.resend(ctx, out, round),
+            RoleTimer::Reannounce => self.reannounce(ctx, out),
+            RoleTimer::HolderCheck(role) => self.holder_check(ctx, out, role),
+            RoleTimer::RiskCheck(role) => self.risk_check(ctx, out, role),
+            RoleTimer::LeaseCheck(role) => self.lease_check(ctx, out, &role),
+            RoleTimer::ElectionTimeout(role, term) => {
+                self.election_timeout(ctx, out, &role, term);
             }
-            election.record(ctx.me, answer, population);
-        }
-        out.timers.push((
-            ctx.now + ctx.config.election_timeout,
-            RoleTimer::ElectionTimeout(role.clone(), term),
-        ));
-        self.elections.insert(role.clone(), election);
-        self.settle_election(ctx, out, role, false);
-    }
-
-    fn settle_election(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        role: &RoleName,
-        time_up: bool,
-    ) {
-        let Some(election) = self.elections.get(role) else {
-            return;
-        };
-        match election.tally(ctx.config.quorum.as_ref(), time_up) {
-            Tally::Pending => {}
-            Tally::Quorum => {
-                // Wait for the others as long again as the quorum took (at least 1 ms):
-                // enough for the living on a healthy network, without waiting the whole
-                // election timeout for a voter that has crashed.
-                if let Some(election) = self.elections.get_mut(role)
-                    && !election.grace
-                {
-                    election.grace = true;
-                    let took = ctx.now.saturating_duration_since(election.sent_at);
-                    let at = ctx.now + took.max(Duration::from_millis(1));
-                    let term = election.ballot.term;
-                    out.timers
-                        .push((at, RoleTimer::ElectionTimeout(role.clone(), term)));
-                }
-            }
-            Tally::Won => self.won(ctx, out, role),
-            Tally::Lost => self.lost(ctx, out, role),
-        }
-    }
-
-    fn won(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
-        let Some(election) = self.elections.remove(role) else {
-            return;
-        };
-        let term = election.ballot.term;
-        let until = election.sent_at + ctx.config.holder_lease();
-        if until <= ctx.now {
-            // Won too late to hold it for any time at all: give it back and try again.
-            self.elections.insert(role.clone(), election);
-            self.lost(ctx, out, role);
-            return;
-        }
-        self.held.insert(role.clone(), Held::new(term, until));
-        out.timers
-            .push((until, RoleTimer::HolderCheck(role.clone())));
-        out.timers.push((
-            election.sent_at + ctx.config.renew_deadline,
-            RoleTimer::RiskCheck(role.clone()),
-        ));
-        out.events.push(Event::RoleAcquired {
-            role: role.clone(),
-            term,
-        });
-        self.learn(out, role, |v| v.elected(ctx.me.name(), term));
-        out.announcements.push(Announcement::Elected {
-            role: role.clone(),
-            holder: ctx.me.name().clone(),
-            term,
-        });
-        self.complete_all(out, role, |_| Some(Ok(term)));
-        self.campaigns.remove(role);
-        if !self.renewing {
-            self.renewing = true;
-            out.timers
-                .push((ctx.now + ctx.config.renew_interval, RoleTimer::Renew));
-            out.timers
-                .push((ctx.now + ctx.config.lease, RoleTimer::Reannounce));
-        }
-    }
-
-    pub(super) fn lost(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
-        let Some(election) = self.elections.remove(role) else {
-            return;
-        };
-        let term = election.ballot.term;
-        tracing::debug!(
-            me = %ctx.me.name(), %role, %term, granted = election.granted.len(),
-            rival = ?election.rival, retry_after = ?election.retry_after, "election lost"
-        );
-        // Withdraw the ballot: each vote was also a lease, and a promise, that would
-        // stand in the way of the holder's renewals and of the next election.
-        for voter in election.granted.values() {
-            if voter.name() == ctx.me.name() {
-                self.voters
-                    .entry(role.clone())
-                    .or_default()
-                    .withdraw(ctx.me.name(), term);
-            } else {
-                out.sends.push((
-                    voter.addr(),
-                    Body::Withdraw {
-                        role: role.clone(),
-                        term,
-                    },
-                ));
-            }
-        }
-        // A voter that has not yet heard of a resignation this node already knows of
-        // reports the old lease: that obstacle is about to go away.
-        let rival = election
-            .rival
-            .clone()
-            .filter(|r| !self.views.get(role).is_some_and(|v| v.has_ended(r.term)));
-        let retry_after = match (&election.rival, &rival) {
-            (Some(_), None) => Some(ctx.undecided()),
-            _ => election.retry_after,
-        };
-        if let Some(rival) = &rival {
-            let error = RoleError::Lost {
-                holder: rival.holder.clone(),
-                term: rival.term,
-            };
-            self.complete_all(out, role, |w| {
-                matches!(w, Waiter::Elect { .. }).then(|| Err(error.clone()))
-            });
-        }
-        let Some(campaign) = self.campaigns.get_mut(role) else {
-            return;
-        };
-        // Come back when what stood in the way is over (a lease running out, a voter's
-        // quiet time, a rival's undecided election), plus a backoff that grows with each
-        // loss, so that rivals drift apart instead of colliding again.
-        // Losing to a live holder is no contest between candidates: it does not count.
-        // Against rivals, come back in turn (rank order), with turns that widen with each
-        // loss, so that one candidate asks while the others wait and then vote for it.
-        if rival.is_none() {
-            campaign.attempt = campaign.attempt.saturating_add(1);
-        }
-        let widen = 1u32 << campaign.attempt.min(3);
-        let step = ctx.config.retry_step().saturating_mul(widen);
-        let mut wait = retry_after.unwrap_or_default() + self.turn(ctx, role, step);
-        // The election ran its time and no other voter answered: this node cannot hear
-        // them, though they may hear it. Asking again at once would only tie up their
-        // votes while candidates that can hear them elect, so it stands aside for a lease.
-        if election.unanswered() && ctx.now >= election.sent_at + ctx.config.election_timeout {
-            wait = wait.max(ctx.config.lease);
-        }
-        self.schedule_retry(ctx, out, role, wait);
-    }
-
-    fn schedule_retry(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        role: &RoleName,
-        wait: Duration,
-    ) {
-        let Some(campaign) = self.campaigns.get_mut(role) else {
-            return;
-        };
-        campaign.token += 1;
-        out.timers.push((
-            ctx.now + wait,
-            RoleTimer::Retry(role.clone(), campaign.token),
-        ));
-    }
-
-    /// Completes every waiter of `role` for which `outcome` gives a result; drops the
-    /// campaign once nobody waits.
-    fn complete_all(
-        &mut self,
-        out: &mut Outbox,
-        role: &RoleName,
-        outcome: impl Fn(&Waiter) -> Option<Result<LamportTime, RoleError>>,
-    ) {
-        let Some(campaign) = self.campaigns.get_mut(role) else {
-            return;
-        };
-        campaign.waiters.retain(|waiter| match outcome(waiter) {
-            Some(result) => {
-                out.completions.push(Completion::Elect {
-                    id: waiter.id(),
-                    role: role.clone(),
-                    result,
-                });
-                false
-            }
-            None => true,
-        });
-        if campaign.waiters.is_empty() {
-            self.campaigns.remove(role);
-        }
-    }
-
-    // ---- voting -----------------------------------------------------------------------
-
-    /// Makes sure a check runs when the lease this node granted for `role` ends.
-    fn arm_lease_check(&mut self, out: &mut Outbox, role: &RoleName) {
-        let until = self
-            .voters
-            .get(role)
-            .and_then(|v| v.lease.as_ref())
-            .map(|l| l.until);
-        if let Some(until) = until
-            && self.lease_checks.insert(role.clone())
-        {
-            out.timers
-                .push((until, RoleTimer::LeaseCheck(role.clone())));
-        }
-    }
-
-    fn lease_check(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
-        self.lease_checks.remove(role);
-        let Some(voter) = self.voters.get_mut(role) else {
-            return;
-        };
-        match voter.lease.clone() {
-            Some(lease) if lease.until > ctx.now => self.arm_lease_check(out, role),
-            Some(lease) => {
-                voter.lease = None;
-                if lease.holder != *ctx.me.name() {
-                    self.learn(out, role, |v| v.ended(lease.term));
-                }
-                // The holder this node vouched for went quiet: waiting candidates try in
-                // turn, 30 ms apart with lan, so that rivals rarely collide.
-                self.contest_opens(ctx, out, role, ctx.config.contest_step(), None);
-            }
-            None => {}
-        }
-    }
-
-    /// Applies `change` to the view of `role` and reports it if it changed.
-    fn learn(
-        &mut self,
-        out: &mut Outbox,
-        role: &RoleName,
-        change: impl FnOnce(&mut view::View) -> bool,
-    ) {
-        let view = self.views.entry(role.clone()).or_default();
-        if change(view) {
-            out.events.push(Event::RoleChanged {
-                role: role.clone(),
-                state: view.state().clone(),
-            });
+            RoleTimer::AskAgain(role, term, voter) => self.ask_again(out, role, term, &voter),
+            RoleTimer::Retry(role, token) => self.retry(ctx, out, &role, token),
+            RoleTimer::RequestTimeout(id) => self.request_timeout(ctx, out, id),
         }
     }
 }

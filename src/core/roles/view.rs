@@ -1,9 +1,12 @@
-//! What this node believes about a role, never going back to a lower term (S5).
+//! What this node believes about a role, never going back to a lower term (S5), and the
+//! announcements (heard directly or by gossip) that move it.
 
 use serde::Serialize;
 
+use super::{Ctx, Event, LossReason, Outbox, Roles};
 use crate::clock::LamportTime;
-use crate::identity::NodeName;
+use crate::identity::{NodeName, RoleName};
+use crate::wire::Announcement;
 
 /// A role as users see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,6 +108,64 @@ impl View {
         self.version = version;
         self.state = state;
         true
+    }
+}
+
+impl Roles {
+    /// Applies `change` to the view of `role` and reports it if it changed.
+    pub(super) fn learn(
+        &mut self,
+        out: &mut Outbox,
+        role: &RoleName,
+        change: impl FnOnce(&mut View) -> bool,
+    ) {
+        let view = self.views.entry(role.clone()).or_default();
+        if change(view) {
+            out.events.push(Event::RoleChanged {
+                role: role.clone(),
+                state: view.state().clone(),
+            });
+        }
+    }
+
+    /// Applies a role announcement heard by gossip or directly.
+    pub(crate) fn on_announcement(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        out: &mut Outbox,
+        announcement: &Announcement,
+    ) {
+        match announcement {
+            Announcement::Elected { role, holder, term } => {
+                ctx.clock.witness(*term);
+                self.learn(out, role, |v| v.elected(holder, *term));
+                if holder != ctx.me.name() && self.held.get(role).is_some_and(|h| h.term < *term) {
+                    self.step_down(out, role, LossReason::Superseded);
+                }
+            }
+            Announcement::Recalled { role, term } => {
+                ctx.clock.witness(*term);
+                self.learn(out, role, |v| v.recalled(*term));
+                if self.held.get(role).is_some_and(|h| h.term <= *term) {
+                    self.step_down(out, role, LossReason::Recalled);
+                }
+            }
+            Announcement::Resigned { role, holder, term } => {
+                ctx.clock.witness(*term);
+                self.learn(out, role, |v| v.ended(*term));
+                // A voter the holder told directly has opened the contest already, with
+                // the successor the holder named first.
+                let told = self.voters.get_mut(role).is_some_and(|voter| {
+                    let told = voter.closed_through >= Some(*term);
+                    voter.release(holder, *term);
+                    told
+                });
+                if !told {
+                    self.contest_opens(ctx, out, role, ctx.config.handoff_step(), None);
+                }
+            }
+            Announcement::Left { .. } | Announcement::ForceLeft { .. } => {}
+        }
     }
 }
 
