@@ -1,4 +1,4 @@
-//! [`NodeHandle`]'s role operations (DESIGN section 5).
+//! [`NodeHandle`]'s role operations (`docs/PROTOCOL.md` section 5).
 
 use tokio::sync::{mpsc, oneshot, watch};
 
