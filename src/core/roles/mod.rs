@@ -299,3 +299,6 @@ impl Roles {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
