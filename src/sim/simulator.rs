@@ -1,5 +1,7 @@
 //! The simulator proper: nodes, the event queue in virtual time, faults and the trace.
 
+mod commands;
+mod faults;
 mod inspect;
 
 use std::cmp::Reverse;
@@ -16,7 +18,7 @@ use super::clock::LocalClock;
 use super::network::{Fate, Faults, Network};
 use crate::clock::LamportTime;
 use crate::config::{Config, Profile};
-use crate::core::{Completion, Core, Event, ForceLeaveError, RequestId, RoleError, Startup};
+use crate::core::{Completion, Core, Event, Startup};
 use crate::identity::{NodeName, RoleName};
 
 /// The wall clock of the simulated world at true time zero, in microseconds since the
@@ -268,114 +270,6 @@ impl Sim {
 
     // ---- faults -------------------------------------------------------------------
 
-    /// Crashes node `i`: it stops at once, says nothing, and loses its memory.
-    /// What the node kept on disk (the Lamport clock and the electorate it knew) survives,
-    /// as a node with a state directory keeps it.
-    pub fn crash(&mut self, i: usize) {
-        let node = &mut self.nodes[i];
-        if let Some(core) = node.core.take() {
-            node.disk = Some(core.durable());
-        }
-        node.paused = false;
-        node.backlog.clear();
-        node.wake_token += 1;
-        node.wake_at = None;
-        self.checker.release_others(self.now, i, &[]);
-        self.network_changed = self.now;
-        self.log(format_args!("crash n{i}"));
-    }
-
-    /// Restarts a crashed node with a fresh core (a new generation, same name and address).
-    pub fn restart(&mut self, i: usize) {
-        if self.nodes[i].core.is_some() {
-            self.crash(i);
-        }
-        self.start(i);
-    }
-
-    /// Freezes node `i` for `how_long`: it handles nothing, and datagrams sent to it wait
-    /// in its socket buffer until it resumes, as with SIGSTOP and SIGCONT.
-    pub fn pause(&mut self, i: usize, how_long: Duration) {
-        if self.nodes[i].core.is_none() {
-            return;
-        }
-        if !self.nodes[i].paused {
-            self.nodes[i].paused = true;
-            self.nodes[i].last_pause = (self.now, self.now);
-        }
-        self.network_changed = self.now;
-        let at = self.now + how_long;
-        self.push(at, What::Resume { node: i });
-        self.log(format_args!("pause n{i} for {how_long:?}"));
-    }
-
-    /// Node `i` leaves gracefully; it is then gone, as a stopped process is.
-    pub fn leave(&mut self, i: usize) {
-        let local = self.local_now(i);
-        if let Some(core) = self.nodes[i].core.as_mut() {
-            core.leave(local);
-        }
-        self.log(format_args!("leave n{i}"));
-        self.after_input(i);
-        self.crash(i);
-        self.nodes[i].left = true;
-    }
-
-    /// Asks node `by` to force-leave node `target`.
-    pub fn force_leave(&mut self, by: usize, target: usize) -> Result<(), ForceLeaveError> {
-        let name = self.name(target);
-        let local = self.local_now(by);
-        let result = match self.nodes[by].core.as_mut() {
-            Some(core) => core.force_leave(local, &name),
-            None => Ok(()),
-        };
-        self.log(format_args!("force-leave n{target} by n{by}: {result:?}"));
-        self.after_input(by);
-        result
-    }
-
-    /// Cuts the network between the groups `a` and `b`, both ways.
-    pub fn partition(&mut self, a: &[usize], b: &[usize]) {
-        self.network.cut(a, b);
-        self.network.cut(b, a);
-        self.network_changed = self.now;
-        self.log(format_args!("partition {a:?} | {b:?}"));
-    }
-
-    /// Cuts the links from every node in `from` to every node in `to`, one way only.
-    pub fn cut_one_way(&mut self, from: &[usize], to: &[usize]) {
-        self.network.cut(from, to);
-        self.network_changed = self.now;
-        self.log(format_args!("cut {from:?} -> {to:?}"));
-    }
-
-    /// Restores every link.
-    pub fn heal(&mut self) {
-        self.network.heal();
-        self.network_changed = self.now;
-        self.log(format_args!("heal"));
-    }
-
-    /// Replaces the network faults.
-    pub fn set_faults(&mut self, faults: Faults) {
-        self.log(format_args!("faults {faults:?}"));
-        self.network.faults = faults;
-    }
-
-    /// Makes node `i`'s clock run at `rate` times true time from now on (1.1 = 10% fast).
-    ///
-    /// # Panics
-    /// If `rate` is not within 0.1 to 10.
-    pub fn set_clock_rate(&mut self, i: usize, rate: f64) {
-        assert!(
-            (0.1..=10.0).contains(&rate),
-            "clock rate {rate} out of 0.1..=10"
-        );
-        self.nodes[i].clock.set_rate(self.now, rate);
-        self.log(format_args!("rate n{i} {rate}"));
-        self.reschedule(i);
-    }
-
     // ---- running ------------------------------------------------------------------
 
     /// Runs the simulation for `how_long` of simulated time.
@@ -578,86 +472,6 @@ impl Sim {
     }
 
     // ---- roles ----------------------------------------------------------------------
-
-    fn command<R>(
-        &mut self,
-        i: usize,
-        what: std::fmt::Arguments<'_>,
-        f: impl FnOnce(&mut Core, Instant) -> R,
-    ) -> Option<R> {
-        let _span = self.node_span(i).entered();
-        let local = self.local_now(i);
-        self.log(format_args!("n{i} {what}"));
-        let result = self.nodes[i].core.as_mut().map(|core| f(core, local));
-        self.after_input(i);
-        result
-    }
-
-    /// Node `i` runs one election for `role`.
-    pub fn elect(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
-        self.command(i, format_args!("elect {role}"), |c, now| {
-            c.elect(now, role.clone())
-        })
-    }
-
-    /// Node `i` campaigns for `role` until it holds it.
-    pub fn campaign(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
-        self.command(i, format_args!("campaign {role}"), |c, now| {
-            c.campaign(now, role.clone())
-        })
-    }
-
-    /// Node `i` resigns `role`.
-    pub fn resign(&mut self, i: usize, role: &RoleName) -> Option<Result<LamportTime, RoleError>> {
-        self.command(i, format_args!("resign {role}"), |c, now| {
-            c.resign(now, role)
-        })
-    }
-
-    /// Node `i` recalls `role`.
-    pub fn recall(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
-        self.command(i, format_args!("recall {role}"), |c, now| {
-            c.recall(now, role.clone())
-        })
-    }
-
-    /// Node `i` asks a quorum who holds `role`.
-    pub fn query_role(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
-        self.command(i, format_args!("query {role}"), |c, now| {
-            c.query_role(now, role.clone())
-        })
-    }
-
-    /// Starts (or stops) recording every datagram delivered, as an eavesdropper would.
-    pub fn tap(&mut self, on: bool) {
-        self.tapping = on;
-    }
-
-    /// The datagrams recorded while the tap was on: (time, to, from, bytes).
-    pub fn tapped(&self) -> &[(Duration, usize, usize, Vec<u8>)] {
-        &self.tapped
-    }
-
-    /// Delivers `bytes` to node `to` now, as if node `from` had sent them: a replay.
-    pub fn inject(&mut self, to: usize, from: usize, bytes: &[u8]) {
-        let local = self.local_now(to);
-        self.log(format_args!("inject n{from}>n{to} {}B", bytes.len()));
-        if let Some(core) = self.nodes[to].core.as_mut() {
-            core.handle_datagram(local, addr_of(from), bytes);
-        }
-        self.after_input(to);
-    }
-
-    /// Node `i` changes (or lists) the keyring of every live member.
-    pub fn rollout_keys(&mut self, i: usize, op: crate::wire::KeyOp) -> Option<RequestId> {
-        let what = format!("keys {op:?}");
-        self.command(i, format_args!("{what}"), |c, now| c.rollout_keys(now, op))
-    }
-
-    /// Node `i` withdraws a request.
-    pub fn cancel(&mut self, i: usize, id: RequestId) {
-        self.command(i, format_args!("cancel {id:?}"), |c, now| c.cancel(now, id));
-    }
 
     /// A span naming node `i` and the virtual time, so that the core's log lines say
     /// which node wrote them and when.

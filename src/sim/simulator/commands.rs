@@ -1,0 +1,91 @@
+//! What a test asks of a node (elections, campaigns, resignations, recalls, queries, key
+//! rollouts), and the tap that records and injects raw datagrams.
+
+use std::time::{Duration, Instant};
+
+use super::{Sim, addr_of};
+use crate::clock::LamportTime;
+use crate::core::{Core, RequestId, RoleError};
+use crate::identity::RoleName;
+
+impl Sim {
+    fn command<R>(
+        &mut self,
+        i: usize,
+        what: std::fmt::Arguments<'_>,
+        f: impl FnOnce(&mut Core, Instant) -> R,
+    ) -> Option<R> {
+        let _span = self.node_span(i).entered();
+        let local = self.local_now(i);
+        self.log(format_args!("n{i} {what}"));
+        let result = self.nodes[i].core.as_mut().map(|core| f(core, local));
+        self.after_input(i);
+        result
+    }
+
+    /// Node `i` runs one election for `role`.
+    pub fn elect(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
+        self.command(i, format_args!("elect {role}"), |c, now| {
+            c.elect(now, role.clone())
+        })
+    }
+
+    /// Node `i` campaigns for `role` until it holds it.
+    pub fn campaign(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
+        self.command(i, format_args!("campaign {role}"), |c, now| {
+            c.campaign(now, role.clone())
+        })
+    }
+
+    /// Node `i` resigns `role`.
+    pub fn resign(&mut self, i: usize, role: &RoleName) -> Option<Result<LamportTime, RoleError>> {
+        self.command(i, format_args!("resign {role}"), |c, now| {
+            c.resign(now, role)
+        })
+    }
+
+    /// Node `i` recalls `role`.
+    pub fn recall(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
+        self.command(i, format_args!("recall {role}"), |c, now| {
+            c.recall(now, role.clone())
+        })
+    }
+
+    /// Node `i` asks a quorum who holds `role`.
+    pub fn query_role(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
+        self.command(i, format_args!("query {role}"), |c, now| {
+            c.query_role(now, role.clone())
+        })
+    }
+
+    /// Node `i` changes (or lists) the keyring of every live member.
+    pub fn rollout_keys(&mut self, i: usize, op: crate::wire::KeyOp) -> Option<RequestId> {
+        let what = format!("keys {op:?}");
+        self.command(i, format_args!("{what}"), |c, now| c.rollout_keys(now, op))
+    }
+
+    /// Node `i` withdraws a request.
+    pub fn cancel(&mut self, i: usize, id: RequestId) {
+        self.command(i, format_args!("cancel {id:?}"), |c, now| c.cancel(now, id));
+    }
+
+    /// Starts (or stops) recording every datagram delivered, as an eavesdropper would.
+    pub fn tap(&mut self, on: bool) {
+        self.tapping = on;
+    }
+
+    /// The datagrams recorded while the tap was on: (time, to, from, bytes).
+    pub fn tapped(&self) -> &[(Duration, usize, usize, Vec<u8>)] {
+        &self.tapped
+    }
+
+    /// Delivers `bytes` to node `to` now, as if node `from` had sent them: a replay.
+    pub fn inject(&mut self, to: usize, from: usize, bytes: &[u8]) {
+        let local = self.local_now(to);
+        self.log(format_args!("inject n{from}>n{to} {}B", bytes.len()));
+        if let Some(core) = self.nodes[to].core.as_mut() {
+            core.handle_datagram(local, addr_of(from), bytes);
+        }
+        self.after_input(to);
+    }
+}
