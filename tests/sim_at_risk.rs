@@ -97,3 +97,21 @@ fn a_holder_renewing_over_ten_percent_loss_never_warns_and_keeps_the_role() {
         sim.check()
     });
 }
+
+/// A holder paused past its warning and its deadline hears both when it resumes, the
+/// warning first: no lease expires unwarned, so an application that stops on `at_risk`
+/// alone is never left acting.
+#[test]
+fn a_holder_paused_past_its_deadline_is_warned_with_the_loss() {
+    for_each_seed("paused_warned_with_loss", sweep_seeds(100), |seed| {
+        let (mut sim, role, holder) = ready(seed)?;
+        let lease = sim.config(holder).lease;
+        sim.pause(holder, 2 * lease);
+        sim.run_for(3 * lease);
+        let (warned, lost) = warning_and_loss(&sim, holder, &role);
+        match (warned, lost) {
+            (Some(w), Some(l)) if w <= l => sim.check(),
+            other => Err(format!("warning and loss: {other:?}")),
+        }
+    });
+}

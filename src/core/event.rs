@@ -37,7 +37,9 @@ pub enum Event {
     },
     /// No quorum has acknowledged a renewal of `role` for `renew_deadline`: unless one
     /// does, this node steps down at `until` (its own lease's end, before any voter's).
-    /// Reported once per tenure; stop acting for the role before `until`.
+    /// Reported once per tenure, and always before a `RoleLost` for an expired lease
+    /// (at the same moment if this node was held up past the warning); stop acting for
+    /// the role before `until`.
     RoleAtRisk {
         /// The role.
         role: RoleName,

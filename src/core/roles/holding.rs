@@ -198,8 +198,18 @@ pub(crate) fn chunks(
 }
 
 impl Roles {
+    /// Steps down from `role` for `reason`. A lease that ran out is always warned of
+    /// first: a node held up past its warning (paused, starved) reports `RoleAtRisk`
+    /// and `RoleLost` together, so an application never sees the loss unwarned.
     pub(super) fn step_down(&mut self, out: &mut Outbox, role: &RoleName, reason: LossReason) {
         if let Some(held) = self.held.remove(role) {
+            if reason == LossReason::LeaseExpired && !held.at_risk {
+                out.events.push(Event::RoleAtRisk {
+                    role: role.clone(),
+                    term: held.term,
+                    until: held.until,
+                });
+            }
             out.events.push(Event::RoleLost {
                 role: role.clone(),
                 term: held.term,
