@@ -31,7 +31,7 @@ pub(crate) struct Held {
     pub(crate) term: LamportTime,
     pub(crate) until: Instant,
     /// Whether `RoleAtRisk` was reported for this tenure (once at most).
-    pub(crate) at_risk: bool,
+    at_risk: bool,
     /// Candidates that asked this node for a vote while it held the role, with when each
     /// last asked (at most `MAX_WAITING`, the oldest forgotten first).
     waiting: BTreeMap<NodeName, Instant>,
@@ -45,6 +45,15 @@ impl Held {
             at_risk: false,
             waiting: BTreeMap::new(),
         }
+    }
+
+    /// The early warning for `role`'s tenure: `RoleAtRisk` the first time, then nothing.
+    fn warn(&mut self, role: &RoleName) -> Option<Event> {
+        (!std::mem::replace(&mut self.at_risk, true)).then(|| Event::RoleAtRisk {
+            role: role.clone(),
+            term: self.term,
+            until: self.until,
+        })
     }
 
     /// Notes that `candidate` asked for a vote at `now`.
@@ -202,13 +211,9 @@ impl Roles {
     /// first: a node held up past its warning (paused, starved) reports `RoleAtRisk`
     /// and `RoleLost` together, so an application never sees the loss unwarned.
     pub(super) fn step_down(&mut self, out: &mut Outbox, role: &RoleName, reason: LossReason) {
-        if let Some(held) = self.held.remove(role) {
-            if reason == LossReason::LeaseExpired && !held.at_risk {
-                out.events.push(Event::RoleAtRisk {
-                    role: role.clone(),
-                    term: held.term,
-                    until: held.until,
-                });
+        if let Some(mut held) = self.held.remove(role) {
+            if reason == LossReason::LeaseExpired {
+                out.events.extend(held.warn(role));
             }
             out.events.push(Event::RoleLost {
                 role: role.clone(),
@@ -448,12 +453,7 @@ impl Roles {
             // `until` is `sent_at + holder_lease` of the last acknowledged round.
             let risk_at = held.until - ctx.config.holder_lease() + ctx.config.renew_deadline;
             if risk_at <= ctx.now {
-                held.at_risk = true;
-                out.events.push(Event::RoleAtRisk {
-                    role,
-                    term: held.term,
-                    until: held.until,
-                });
+                out.events.extend(held.warn(&role));
             } else {
                 out.timers.push((risk_at, RoleTimer::RiskCheck(role)));
             }
