@@ -245,6 +245,11 @@ impl Roles {
         self.held.iter().map(|(r, h)| (r, h.term, h.until))
     }
 
+    /// The term `role` is held at here, and until when (local time), if it is.
+    pub(crate) fn held_at(&self, role: &RoleName) -> Option<(LamportTime, Instant)> {
+        self.held.get(role).map(|h| (h.term, h.until))
+    }
+
     /// Handles a role message from `from`, by the capacity it reaches this node in.
     pub(crate) fn on_message(
         &mut self,
@@ -274,9 +279,24 @@ impl Roles {
                 population,
                 acked,
             } => self.renewed(ctx, round, from.name(), population as usize, &acked),
-            // As the maker of a recall or query (`requests`).
-            reply @ (Body::RecallReply { .. } | Body::QueryReply { .. }) => {
-                self.on_request_reply(ctx, out, from, reply);
+            // As the maker of a recall or query (`requests`): the lease the voter
+            // reported, and whether it is recalled.
+            Body::RecallReply {
+                request,
+                population,
+                recalled,
+            } => {
+                let answer = recalled.map(|t| (t, true));
+                self.answered(ctx, out, from, request, population, answer);
+            }
+            Body::QueryReply {
+                request,
+                population,
+                lease,
+                recalled,
+            } => {
+                let answer = lease.map(|t| (t, recalled));
+                self.answered(ctx, out, from, request, population, answer);
             }
         }
     }

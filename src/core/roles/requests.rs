@@ -223,34 +223,4 @@ impl Roles {
             });
         }
     }
-
-    /// A voter answers a recall or a query of this node.
-    pub(super) fn on_request_reply(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        out: &mut Outbox,
-        from: &NodeId,
-        body: Body,
-    ) {
-        match body {
-            Body::RecallReply {
-                request,
-                population,
-                recalled,
-            } => {
-                let answer = recalled.map(|t| (t, true));
-                self.answered(ctx, out, from, request, population, answer);
-            }
-            Body::QueryReply {
-                request,
-                population,
-                lease,
-                recalled,
-            } => {
-                let answer = lease.map(|t| (t, recalled));
-                self.answered(ctx, out, from, request, population, answer);
-            }
-            _ => {}
-        }
-    }
 }
