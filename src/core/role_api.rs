@@ -75,6 +75,12 @@ impl Core {
             .collect()
     }
 
+    /// The term this node holds `role` at, and the local time its belief ends, if it
+    /// holds it: one lookup, where [`Core::held_roles`] lists every role.
+    pub(crate) fn held_at(&self, role: &RoleName) -> Option<(LamportTime, Instant)> {
+        self.roles.held_at(role)
+    }
+
     /// The next outcome of a request.
     pub fn poll_completion(&mut self) -> Option<Completion> {
         self.completions.pop_front()

@@ -181,8 +181,8 @@ impl RoleDesk {
             publish(event);
         }
         // Renewals move every tenure's deadline on.
-        for (role, term, until) in core.held_roles() {
-            if let Some(slot) = self.tenures.get(&(role, term)) {
+        for ((role, term), slot) in &self.tenures {
+            if let Some((_, until)) = core.held_at(role).filter(|(at, _)| at == term) {
                 slot.standing.send_if_modified(|standing| {
                     let moved = standing.until != until;
                     standing.until = until;
@@ -211,10 +211,9 @@ impl RoleDesk {
             Completion::Elect { id, role, result } => match (self.pending.remove(&id), result) {
                 (Some(Pending::Elect(reply)), Ok(term)) => {
                     let until = core
-                        .held_roles()
-                        .into_iter()
-                        .find(|(held, at, _)| *held == role && *at == term)
-                        .map_or_else(Instant::now, |(_, _, until)| until);
+                        .held_at(&role)
+                        .filter(|(at, _)| *at == term)
+                        .map_or_else(Instant::now, |(_, until)| until);
                     let leadership = self.leadership(role.clone(), term, until);
                     if let Err(unwanted) = reply.send(Ok(leadership)) {
                         // Nobody waits any more: give the role up at once.
