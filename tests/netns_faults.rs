@@ -492,40 +492,52 @@ fn host_of(node: &str) -> usize {
         .unwrap_or_else(|| panic!("{node:?} is not a node of the test"))
 }
 
+/// A process as `/proc/PID/stat` describes it.
+struct Process {
+    pid: i32,
+    /// One letter: `R`, `S`, `T`, `Z` (a zombie), ...
+    state: String,
+    parent: i32,
+    group: i32,
+}
+
+/// Every process now.
+fn processes() -> Vec<Process> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            Some(Process {
+                pid,
+                state: (*fields.first()?).to_owned(),
+                parent: fields.get(1)?.parse().ok()?,
+                group: fields.get(2)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
 /// CMD's process group of the `campaign` with process id `campaign`: its child that
 /// leads a process group of its own (the watchdog, which CMD's group belongs to).
 fn command_of(campaign: Pid) -> Option<Pid> {
-    let entries = std::fs::read_dir("/proc").ok()?;
-    entries.flatten().find_map(|entry| {
-        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let parent: i32 = fields.get(1)?.parse().ok()?;
-        let group: i32 = fields.get(2)?.parse().ok()?;
-        (parent == campaign.as_raw() && group == pid).then(|| Pid::from_raw(pid))
-    })
+    processes()
+        .into_iter()
+        .find(|p| p.parent == campaign.as_raw() && p.group == p.pid)
+        .map(|p| Pid::from_raw(p.pid))
 }
 
-/// Whether any process is left in process group `group`.
+/// Whether any process is left in process group `group`. (Signal 0 would count a
+/// zombie leader; the members' states do not.)
 fn group_alive(group: Pid) -> bool {
-    // Signal 0 checks only; a zombie leader still counts, so look at the members.
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let Some(stat) = std::fs::read_to_string(entry.path().join("stat")).ok() else {
-            return false;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            return false;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        fields
-            .first()
-            .is_some_and(|state| *state != "Z" && *state != "X")
-            && fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(group.as_raw())
-    })
+    processes()
+        .iter()
+        .any(|p| p.group == group.as_raw() && p.state != "Z" && p.state != "X")
 }
 
 /// Whether a stopped process has SIGTERM pending, or is gone (SIGKILL).
