@@ -2,7 +2,8 @@
 # Reproduces every figure of BENCHMARKS.md in one run, on this machine:
 #
 #   1. polity against serf and etcd as real processes on loopback (failover, handoff,
-#      election latency, memory and idle CPU), by examples/bench_compare/;
+#      election latency, memory and idle CPU, and what many roles cost an agent), by
+#      examples/bench_compare/;
 #   2. the failover and handoff distributions in the simulator (examples/sim_failover.rs);
 #   3. 1,000 simulated nodes electing 100 roles (examples/sim_scale.rs);
 #   4. criterion benches of the core, the wire format and sealing (benches/);
@@ -10,7 +11,8 @@
 #      (examples/udp_floor.rs), the floor under the idle CPU of that holder.
 #
 # Usage: bench/run.sh [bench_compare flags, e.g. --trials 30 --handoffs 100
-#        --elections 1000 --idle-secs 120 --only failover,handoff,election,idle]
+#        --elections 1000 --idle-secs 120 --churn-roles 20000 --held-roles 3000
+#        --only failover,handoff,election,idle,churn,held]
 # Environment: SKIP_CRITERION=1, SKIP_SIM=1 and SKIP_FLOOR=1 leave those parts out.
 #
 # Installs Debian's serf, etcd-server and etcd-client when missing (root, or sudo).

@@ -13,6 +13,10 @@ pub struct Args {
     /// How long each idle cluster is measured, in seconds: one clock tick of CPU time is
     /// 1/(100 x idle_secs) of a core, 0.008% over the default 120 s.
     pub idle_secs: u64,
+    /// Roles elected and resigned one after another by the churn trial.
+    pub churn_roles: usize,
+    /// Roles held by one agent in the held-roles idle trial.
+    pub held_roles: usize,
     pub only: Vec<String>,
 }
 
@@ -24,7 +28,9 @@ pub fn args() -> Result<Args> {
         handoffs: 100,
         elections: 1000,
         idle_secs: 120,
-        only: ["failover", "handoff", "election", "idle"]
+        churn_roles: 20_000,
+        held_roles: 3_000,
+        only: ["failover", "handoff", "election", "idle", "churn", "held"]
             .map(String::from)
             .to_vec(),
     };
@@ -43,6 +49,8 @@ pub fn args() -> Result<Args> {
             "--handoffs" => a.handoffs = number()?,
             "--elections" => a.elections = number()?,
             "--idle-secs" => a.idle_secs = number()? as u64,
+            "--churn-roles" => a.churn_roles = number()?,
+            "--held-roles" => a.held_roles = number()?,
             "--only" => a.only = value.split(',').map(String::from).collect(),
             _ => return Err(format!("unknown flag {flag}")),
         }

@@ -2,7 +2,8 @@
 //! `bench/run.sh` builds and runs this; see BENCHMARKS.md for what each figure means.
 //!
 //! `bench_compare --polity PATH --work DIR [--trials 30] [--handoffs 100]
-//!  [--elections 1000] [--idle-secs 120] [--only failover,handoff,election,idle]`
+//!  [--elections 1000] [--idle-secs 120] [--churn-roles 20000] [--held-roles 3000]
+//!  [--only failover,handoff,election,idle,churn,held]`
 //!
 //! Every time is taken the same way for every system: the instant just before this
 //! program sends the signal or request that starts the trial, to the instant a reader
@@ -19,6 +20,7 @@ mod polity_trials;
 mod ports;
 mod proc;
 mod proc_usage;
+mod role_costs;
 mod serf;
 mod wait;
 
@@ -31,6 +33,7 @@ use etcd_trials::{etcd_elections, etcd_failover, etcd_handoff};
 use idle::idle;
 use latency_table::report;
 use polity_trials::{polity_elections, polity_failover, polity_handoff};
+use role_costs::{held_idle, role_churn};
 use serf::serf_failover;
 
 type Result<T> = std::result::Result<T, String>;
@@ -105,6 +108,12 @@ fn run(a: &Args) -> Result<()> {
         );
         idle(bin, &a.work, 5, a.idle_secs)?;
         idle(bin, &a.work, 50, a.idle_secs)?;
+    }
+    if wants("churn") {
+        role_churn(bin, &a.work, a.churn_roles)?;
+    }
+    if wants("held") {
+        held_idle(bin, &a.work, a.held_roles, a.idle_secs)?;
     }
     Ok(())
 }

@@ -16,6 +16,8 @@ const CONTEST_DIVISOR: u32 = 10;
 const RESEND_DIVISOR: u32 = 3;
 /// `lease * SUCCESSOR_LEASES` is [`Config::successor_window`].
 const SUCCESSOR_LEASES: u32 = 2;
+/// `lease * FORGET_LEASES` is [`Config::forget_after`].
+const FORGET_LEASES: u32 = 10;
 
 impl Config {
     /// How far apart waiting candidates go, in rank order, when a holder gives its role
@@ -53,6 +55,14 @@ impl Config {
     pub(crate) fn successor_window(&self) -> Duration {
         self.lease * SUCCESSOR_LEASES
     }
+
+    /// How long a vacant role's state must stay unchanged, with nothing on this node
+    /// using it (no lease, hold, campaign, election or request), before the node
+    /// forgets it: `10 * lease` (15 s). A forgotten role leaves `roles` listings; a
+    /// query of it still asks a quorum and answers correctly.
+    pub fn forget_after(&self) -> Duration {
+        self.lease * FORGET_LEASES
+    }
 }
 
 #[cfg(test)]
@@ -70,5 +80,6 @@ mod tests {
         assert_eq!(config.contest_step(), ms(30));
         assert_eq!(config.resend_after(), ms(100));
         assert_eq!(config.successor_window(), ms(3000));
+        assert_eq!(config.forget_after(), ms(15_000));
     }
 }

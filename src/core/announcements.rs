@@ -15,6 +15,9 @@ struct Shared {
     inbox: VecDeque<Announcement>,
     /// The newest version seen per subject.
     newest: BTreeMap<Subject, (u64, u8)>,
+    /// News of a role with no entry in `newest` is news only above this term: the
+    /// highest term of the roles forgotten.
+    forgotten_through: u64,
 }
 
 /// The handler foca calls for every announcement, and the core's side of it.
@@ -38,7 +41,12 @@ impl Announcements {
 
     /// Forgets what was seen about `subject`, when the subject itself is forgotten.
     pub(crate) fn forget(&self, subject: &Subject) {
-        self.lock().newest.remove(subject);
+        let mut shared = self.lock();
+        if let Some((term, _)) = shared.newest.remove(subject)
+            && matches!(subject, Subject::Role(_))
+        {
+            shared.forgotten_through = shared.forgotten_through.max(term);
+        }
     }
 }
 
@@ -55,7 +63,14 @@ impl<T> foca::BroadcastHandler<T> for Announcements {
         let key = announcement.key();
         let mut shared = self.lock();
         let newest = shared.newest.get(key.subject());
-        if newest.is_some_and(|&seen| seen >= key.version()) {
+        let old = match newest {
+            Some(&seen) => seen >= key.version(),
+            None => {
+                matches!(key.subject(), Subject::Role(_))
+                    && key.version().0 <= shared.forgotten_through
+            }
+        };
+        if old {
             return Ok(None);
         }
         shared.newest.insert(key.subject().clone(), key.version());

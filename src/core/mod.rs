@@ -42,7 +42,7 @@ use replay::ReplayGuard;
 use roles::{RoleTimer, Roles};
 use timers::Timers;
 
-/// How often the core forgets long-down members.
+/// How often the core forgets long-down members and looks for roles to forget.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A datagram the core wants sent.
@@ -81,6 +81,10 @@ pub struct Durable {
     pub members: Vec<NodeId>,
     /// The highest term seen for each role, so that views never go back (S5).
     pub roles: Vec<(RoleName, LamportTime)>,
+    /// The highest term of the roles this node forgot: announcements of roles it knows
+    /// nothing of apply only above it (S5 for forgotten roles).
+    #[serde(default)]
+    pub forgotten_through: LamportTime,
 }
 
 /// Counters of what the core has seen, for metrics.
@@ -287,6 +291,7 @@ impl Core {
             clock: self.clock.time(),
             members: self.membership.counted().cloned().collect(),
             roles: self.roles.seen_terms(),
+            forgotten_through: self.roles.view_floor(),
         }
     }
 
@@ -300,6 +305,7 @@ impl Core {
         for (role, term) in &durable.roles {
             self.roles.remember_term(role, *term);
         }
+        self.roles.remember_view_floor(durable.forgotten_through);
     }
 
     /// The Lamport clock's current time.
@@ -420,6 +426,10 @@ impl Core {
                             self.replays.forget(name);
                         }
                         self.events.push_back(event);
+                    }
+                    let forgotten = self.roles.forget(now, self.config.forget_after());
+                    for role in forgotten.views {
+                        self.announcements.forget(&Subject::Role(role));
                     }
                     self.timers
                         .schedule(now + HOUSEKEEPING_INTERVAL, Timer::Housekeeping);

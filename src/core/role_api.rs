@@ -62,6 +62,11 @@ impl Core {
         self.roles.state(role)
     }
 
+    /// How many roles this node keeps voter entries and views for.
+    pub(crate) fn role_entries(&self) -> (usize, usize) {
+        self.roles.entries()
+    }
+
     /// Every role this node has heard of, with its view.
     pub fn roles(&self) -> Vec<(RoleName, RoleState)> {
         self.roles.states()

@@ -9,8 +9,8 @@ use tokio::sync::watch;
 use crate::core::RoleState;
 use crate::identity::RoleName;
 
-/// One watch channel per role the node has heard of (or was asked about), holding the
-/// node's current view of it.
+/// One watch channel per role that is held or watched, holding the node's current view
+/// of it.
 #[derive(Debug)]
 pub(crate) struct RoleWatches {
     inner: Mutex<Registry>,
@@ -52,13 +52,20 @@ impl RoleWatches {
             .subscribe()
     }
 
-    /// Records the node's new view of `role` and wakes its watchers.
+    /// Records the node's new view of `role` and wakes its watchers. A vacant role
+    /// nobody watches keeps no channel: [`RoleWatches::subscribe`] starts it vacant
+    /// again, so the registry follows the roles in use, not every role ever named.
     pub(crate) fn publish(&self, role: &RoleName, state: &RoleState) {
         let mut registry = self.lock();
+        let vacant = *state == RoleState::Vacant;
         match registry.senders.get(role) {
+            Some(sender) if vacant && sender.receiver_count() == 0 => {
+                registry.senders.remove(role);
+            }
             Some(sender) => {
                 sender.send_replace(state.clone());
             }
+            None if vacant => {}
             None => {
                 let (sender, _) = watch::channel(state.clone());
                 registry.senders.insert(role.clone(), sender);
@@ -71,5 +78,54 @@ impl RoleWatches {
         let mut registry = self.lock();
         registry.open = false;
         registry.senders.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::LamportTime;
+    use crate::identity::NodeName;
+
+    fn role(name: &str) -> RoleName {
+        RoleName::new(name).expect("a valid role name")
+    }
+
+    fn held() -> RoleState {
+        RoleState::Held {
+            holder: NodeName::new("n1").expect("a valid node name"),
+            term: LamportTime(3),
+        }
+    }
+
+    fn channels(watches: &RoleWatches) -> usize {
+        watches.lock().senders.len()
+    }
+
+    #[test]
+    fn a_role_that_ends_vacant_with_nobody_watching_keeps_no_channel() {
+        let watches = RoleWatches::new();
+        for i in 0..100 {
+            let role = role(&format!("job-{i}"));
+            watches.publish(&role, &held());
+            watches.publish(&role, &RoleState::Vacant);
+        }
+        assert_eq!(channels(&watches), 0);
+        // A later subscriber still sees the role vacant, then held when it is.
+        let mut rx = watches.subscribe(role("job-7"));
+        assert_eq!(*rx.borrow_and_update(), RoleState::Vacant);
+        watches.publish(&role("job-7"), &held());
+        assert!(rx.has_changed().expect("the channel is open"));
+        assert_eq!(*rx.borrow(), held());
+    }
+
+    #[test]
+    fn a_watched_role_keeps_its_channel_when_vacant() {
+        let watches = RoleWatches::new();
+        let rx = watches.subscribe(role("scheduler"));
+        watches.publish(&role("scheduler"), &held());
+        watches.publish(&role("scheduler"), &RoleState::Vacant);
+        assert_eq!(channels(&watches), 1);
+        assert_eq!(*rx.borrow(), RoleState::Vacant);
     }
 }

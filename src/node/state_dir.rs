@@ -206,6 +206,7 @@ mod tests {
             clock: LamportTime(clock),
             members: vec![member],
             roles: Vec::new(),
+            forgotten_through: LamportTime::ZERO,
         }
     }
 

@@ -13,6 +13,7 @@
 //! - [`holding`]: the roles held, the renewal rounds that keep them, the early warning,
 //!   and stepping down or resigning;
 //! - [`requests`]: recalls and queries made by this node;
+//! - [`forget`]: dropping the state of roles nothing depends on any more;
 //! - [`view`]: what this node believes about each role, and the announcements that move
 //!   it (S5).
 //!
@@ -21,6 +22,7 @@
 
 mod campaign;
 mod election;
+mod forget;
 mod holding;
 mod outcome;
 mod requests;
@@ -176,6 +178,11 @@ pub(crate) struct Roles {
     /// it, and a restarted voter, which has forgotten its promises, cannot help a
     /// candidate that never heard of them to a lower term than an earlier grant (S2).
     term_floor: LamportTime,
+    /// Announcements about a role this node has no view of apply only above this term:
+    /// the highest term of the views it forgot.
+    view_floor: LamportTime,
+    /// When the next sweep for roles to forget is due.
+    next_forget: Option<Instant>,
     renewing: bool,
     rng: StdRng,
 }
@@ -199,6 +206,8 @@ impl Roles {
             next_id: 0,
             quiet_until: now + lease,
             term_floor,
+            view_floor: LamportTime::ZERO,
+            next_forget: None,
             renewing: false,
             rng: StdRng::seed_from_u64(rng_seed),
         }

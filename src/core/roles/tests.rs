@@ -305,3 +305,47 @@ fn a_minority_never_elects() {
             .all(|(_, e)| !matches!(e, Event::RoleAcquired { .. }))
     }));
 }
+
+/// A role given up and left alone is forgotten on every node, voters and views alike;
+/// a ballot at a term it had is refused, and the next election goes above it.
+#[test]
+fn a_forgotten_role_leaves_nothing_behind_and_its_old_ballots_stay_refused() {
+    let mut net = Net::new(3);
+    net.elect(0, false);
+    net.settle();
+    let role = Net::role();
+    let (term, _) = net.nodes[0].roles.held_at(&role).expect("n0 won");
+    net.advance(net.nodes[0].config.lease);
+    net.input(0, |r, c, o| r.resign(c, o, &role))
+        .expect("n0 holds it");
+    let forget_after = net.nodes[0].config.forget_after();
+    for _ in 0..3 {
+        net.advance(forget_after / 2);
+        let now = net.now;
+        for node in &mut net.nodes {
+            node.roles.forget(now, forget_after);
+        }
+    }
+    for node in &net.nodes {
+        assert_eq!(node.roles.entries(), (0, 0), "{}", node.id.name());
+        assert_eq!(node.roles.state(&role), RoleState::Vacant);
+    }
+    // A candidate that never heard of the term asks for it again.
+    let rival = net.nodes[2].id.clone();
+    net.input(1, |r, c, o| {
+        let ask = Body::VoteRequest {
+            role: role.clone(),
+            term,
+        };
+        r.on_message(c, o, &rival, ask);
+    });
+    let refused = net.queue.iter().any(|(_, _, body)| {
+        matches!(body, Body::VoteReply(reply) if reply.term == term && !reply.granted)
+    });
+    assert!(refused, "{:?}", net.queue);
+    net.queue.clear();
+    net.elect(2, false);
+    net.settle();
+    let (next, _) = net.nodes[2].roles.held_at(&role).expect("n2 won");
+    assert!(next > term, "{next} after {term}");
+}

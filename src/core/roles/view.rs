@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::forget::Unchanged;
 use super::{Ctx, Event, LossReason, Outbox, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeName, RoleName};
@@ -45,6 +46,8 @@ pub(crate) enum Step {
 pub(crate) struct View {
     state: RoleState,
     version: (LamportTime, Step),
+    /// Since when `version` has stayed the same, for forgetting.
+    pub(super) unchanged: Unchanged<(LamportTime, Step)>,
 }
 
 impl Default for View {
@@ -52,6 +55,7 @@ impl Default for View {
         View {
             state: RoleState::Vacant,
             version: (LamportTime::ZERO, Step::Ended),
+            unchanged: Unchanged::default(),
         }
     }
 }
@@ -59,6 +63,16 @@ impl Default for View {
 impl View {
     pub(crate) fn state(&self) -> &RoleState {
         &self.state
+    }
+
+    /// The (term, step) this view was learned at.
+    pub(super) fn version(&self) -> (LamportTime, Step) {
+        self.version
+    }
+
+    /// Whether nobody holds the role, as far as this view knows.
+    pub(super) fn is_vacant(&self) -> bool {
+        self.state == RoleState::Vacant
     }
 
     /// The highest term this view has seen.
@@ -135,23 +149,31 @@ impl Roles {
         out: &mut Outbox,
         announcement: &Announcement,
     ) {
+        let (Announcement::Elected { role, term, .. }
+        | Announcement::Recalled { role, term }
+        | Announcement::Resigned { role, term, .. }) = announcement
+        else {
+            return;
+        };
+        ctx.clock.witness(*term);
+        if self.below_view_floor(role, *term) && !self.voters.contains_key(role) {
+            // News of a role this node forgot, older than what it forgot.
+            return;
+        }
         match announcement {
             Announcement::Elected { role, holder, term } => {
-                ctx.clock.witness(*term);
                 self.learn(out, role, |v| v.elected(holder, *term));
                 if holder != ctx.me.name() && self.held.get(role).is_some_and(|h| h.term < *term) {
                     self.step_down(out, role, LossReason::Superseded);
                 }
             }
             Announcement::Recalled { role, term } => {
-                ctx.clock.witness(*term);
                 self.learn(out, role, |v| v.recalled(*term));
                 if self.held.get(role).is_some_and(|h| h.term <= *term) {
                     self.step_down(out, role, LossReason::Recalled);
                 }
             }
             Announcement::Resigned { role, holder, term } => {
-                ctx.clock.witness(*term);
                 self.learn(out, role, |v| v.ended(*term));
                 // A voter the holder told directly has opened the contest already, with
                 // the successor the holder named first.

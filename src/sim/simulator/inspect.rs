@@ -104,6 +104,12 @@ impl Sim {
         self.nodes[i].core.as_ref()
     }
 
+    /// How many roles node `i` keeps voter entries and views for, unless it is crashed:
+    /// bounded by the roles in use lately, not by every role ever named.
+    pub fn role_entries(&self, i: usize) -> Option<(usize, usize)> {
+        self.core(i).map(Core::role_entries)
+    }
+
     /// Whether node `i` runs (neither crashed nor paused).
     pub fn is_running(&self, i: usize) -> bool {
         self.nodes[i].core.is_some() && !self.nodes[i].paused

@@ -18,6 +18,7 @@
 use std::time::{Duration, Instant};
 
 use super::election::Tally;
+use super::forget::Unchanged;
 use super::{Ctx, Outbox, RoleTimer, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, NodeName, RoleName};
@@ -81,9 +82,39 @@ pub(crate) struct Voter {
     /// The highest term this voter has renewed: renewals of older terms come from a
     /// holder that was already replaced, and are refused.
     confirmed_through: Option<LamportTime>,
+    /// Since when the terms above have stayed the same, for forgetting.
+    pub(super) unchanged: Unchanged<VoterVersion>,
 }
 
+/// What a voter entry promises and refuses, by term: it changes whenever the entry does.
+pub(super) type VoterVersion = (
+    Option<LamportTime>,
+    Option<LamportTime>,
+    Option<LamportTime>,
+);
+
 impl Voter {
+    /// The terms this entry promises and refuses.
+    pub(super) fn version(&self) -> VoterVersion {
+        (
+            self.promised.as_ref().map(|p| p.term),
+            self.closed_through,
+            self.confirmed_through,
+        )
+    }
+
+    /// The highest term this entry promised, closed or renewed: a voter that forgets it
+    /// grants no vote at or below it.
+    pub(super) fn highest_term(&self) -> LamportTime {
+        let (promised, closed, confirmed) = self.version();
+        let lease = self.lease.as_ref().map(|l| l.term);
+        [promised, closed, confirmed, lease]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(LamportTime::ZERO)
+    }
+
     /// The lease, if it has not run out at `now`.
     pub(crate) fn live_lease(&self, now: Instant) -> Option<&Lease> {
         self.lease.as_ref().filter(|l| l.until > now)
@@ -395,9 +426,10 @@ impl Roles {
         if !ctx.i_vote() {
             return;
         }
-        let voter = self.voters.entry(role).or_default();
-        let lease = voter.live_lease(ctx.now).map(Lease::tenure);
-        let recalled = voter.is_recalled(ctx.now);
+        // Asking about a role leaves nothing behind here.
+        let voter = self.voters.get(&role);
+        let lease = voter.and_then(|v| v.live_lease(ctx.now)).map(Lease::tenure);
+        let recalled = voter.is_some_and(|v| v.is_recalled(ctx.now));
         out.sends.push((
             from.addr(),
             Body::QueryReply {
