@@ -63,6 +63,7 @@ impl Core {
     }
 
     /// How many roles this node keeps voter entries and views for.
+    #[cfg(feature = "sim")]
     pub(crate) fn role_entries(&self) -> (usize, usize) {
         self.roles.entries()
     }

@@ -131,6 +131,7 @@ impl Roles {
     }
 
     /// How many roles this node keeps voter entries and views for.
+    #[cfg(feature = "sim")]
     pub(crate) fn entries(&self) -> (usize, usize) {
         (self.voters.len(), self.views.len())
     }
