@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use polity::wire::{self, Body, Kind, PolityMessage};
+use polity::wire::{self, Body, Kind, PolityMessage, SetPart};
 use polity::{Config, Core, LamportTime, MemberStatus, NodeId, NodeName, RoleName, Startup};
 
 /// Cores wired to one another in memory: datagrams arrive at once, time jumps to the next
@@ -182,6 +182,11 @@ fn codec(c: &mut Criterion) {
             "renew, 10 roles",
             message(Body::Renew {
                 round: 42,
+                part: SetPart {
+                    version: 7,
+                    chunk: 0,
+                    chunks: 1,
+                },
                 leases: (0..10)
                     .map(|r| (role(r), LamportTime(1_795_437_002_745_500 + r as u64)))
                     .collect(),

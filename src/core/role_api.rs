@@ -81,6 +81,12 @@ impl Core {
             .collect()
     }
 
+    /// A number that rises whenever the local time a held role's belief ends moves, so
+    /// that a driver can refresh what it handed out only when it changed.
+    pub(crate) fn deadlines_moved(&self) -> u64 {
+        self.roles.deadlines_moved()
+    }
+
     /// The term this node holds `role` at, and the local time its belief ends, if it
     /// holds it: one lookup, where [`Core::held_roles`] lists every role.
     pub(crate) fn held_at(&self, role: &RoleName) -> Option<(LamportTime, Instant)> {

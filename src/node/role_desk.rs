@@ -64,6 +64,8 @@ pub(crate) struct RoleDesk {
     resigned: Vec<(ResignReply, Result<LamportTime, RoleError>)>,
     watches: Arc<RoleWatches>,
     control: mpsc::UnboundedSender<Control>,
+    /// [`Core::deadlines_moved`] when the tenures' deadlines were last refreshed.
+    deadlines_seen: u64,
 }
 
 impl RoleDesk {
@@ -74,6 +76,7 @@ impl RoleDesk {
             resigned: Vec::new(),
             watches,
             control,
+            deadlines_seen: 0,
         }
     }
 
@@ -180,14 +183,18 @@ impl RoleDesk {
             self.observe(&event, &mut orphans);
             publish(event);
         }
-        // Renewals move every tenure's deadline on.
-        for ((role, term), slot) in &self.tenures {
-            if let Some((_, until)) = core.held_at(role).filter(|(at, _)| at == term) {
-                slot.standing.send_if_modified(|standing| {
-                    let moved = standing.until != until;
-                    standing.until = until;
-                    moved
-                });
+        // Renewals move every tenure's deadline on; look them up only when one moved.
+        let moved = core.deadlines_moved();
+        if moved != self.deadlines_seen {
+            self.deadlines_seen = moved;
+            for ((role, term), slot) in &self.tenures {
+                if let Some((_, until)) = core.held_at(role).filter(|(at, _)| at == term) {
+                    slot.standing.send_if_modified(|standing| {
+                        let moved = standing.until != until;
+                        standing.until = until;
+                        moved
+                    });
+                }
             }
         }
         // The caller of `resign` hears back once its `lost()` futures have resolved.

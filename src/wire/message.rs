@@ -70,10 +70,13 @@ pub enum Body {
     },
     /// The answer to a vote request.
     VoteReply(VoteReply),
-    /// A holder (the sender) renews its leases; all roles it holds travel together.
+    /// A holder (the sender) renews its leases; all roles it holds travel together, in
+    /// as many chunks as datagrams need.
     Renew {
         /// Identifies the renewal round, echoed in the reply.
         round: u64,
+        /// Which part of the holder's held set this is.
+        part: SetPart,
         /// Each role held and its term.
         leases: Vec<(RoleName, LamportTime)>,
     },
@@ -85,6 +88,10 @@ pub enum Body {
         population: u32,
         /// The terms whose leases were extended.
         acked: Vec<LamportTime>,
+        /// The version of the holder's held set the voter keeps whole after this round:
+        /// every chunk of it arrived in this round (or [`Body::RenewSet`] named it) and
+        /// every lease in it was extended. Counts as acknowledging every role of it.
+        whole: Option<u64>,
     },
     /// A holder (the sender) that resigned, or a candidate that lost, gives back the
     /// lease it got for `term`, so the next election need not wait for it to run out.
@@ -155,6 +162,27 @@ pub enum Body {
         /// The keys, or why the change was refused.
         result: Result<Vec<Key>, KeyringError>,
     },
+    /// A holder (the sender) renews, by version alone, the whole held set the voter
+    /// answered it keeps; the voter renews every lease of it as if listed in a
+    /// [`Body::Renew`].
+    RenewSet {
+        /// Identifies the renewal round, echoed in the reply.
+        round: u64,
+        /// The version of the held set.
+        version: u64,
+    },
+}
+
+/// Where the leases of a [`Body::Renew`] sit in the holder's held set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPart {
+    /// The version of the holder's held set: it rises whenever the set of (role, term)
+    /// held changes.
+    pub version: u64,
+    /// Which chunk of the set this is, from 0.
+    pub chunk: u32,
+    /// How many chunks the set comes in, in this round.
+    pub chunks: u32,
 }
 
 /// A change to every node's keyring, or a listing of them, as serf's `keys` command does.

@@ -13,7 +13,8 @@ mod seal;
 pub use envelope::{ENVELOPE_LEN, Kind, MAGIC, VERSION, open, write_envelope};
 pub use foca_codec::{FocaCodec, check_swim_packet, indirect_subject};
 pub use message::{
-    Announcement, AnnouncementKey, Ballot, Body, KeyOp, PolityMessage, Subject, Tenure, VoteReply,
+    Announcement, AnnouncementKey, Ballot, Body, KeyOp, PolityMessage, SetPart, Subject, Tenure,
+    VoteReply,
 };
 pub use seal::{KEY_LEN, Key, Keyring, KeyringError, MAX_KEYS, NONCE_LEN, SEAL_VERSION};
 

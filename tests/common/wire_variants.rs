@@ -88,6 +88,7 @@ pub fn body_variant(body: &Body) -> usize {
         Body::QueryReply { .. } => 10,
         Body::KeyRequest { .. } => 11,
         Body::KeyReply { .. } => 12,
+        Body::RenewSet { .. } => 13,
     }
 }
-pub const BODY_VARIANTS: usize = 13;
+pub const BODY_VARIANTS: usize = 14;

@@ -3,7 +3,7 @@
 use foca::{Header, Member, Message, State};
 use polity::wire::{
     self, Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, KeyringError, MAX_KEYS, PolityMessage,
-    Tenure, VoteReply,
+    SetPart, Tenure, VoteReply,
 };
 use polity::{Core, LamportTime, NodeId, RoleState};
 
@@ -138,10 +138,20 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
     // the limit as fit in a datagram (and one more, which does not).
     bodies.push(Body::Renew {
         round: 1,
+        part: SetPart {
+            version: 1,
+            chunk: 0,
+            chunks: 1,
+        },
         leases: vec![(held_by_b.clone(), b_term)],
     });
     bodies.push(Body::Renew {
         round: 2,
+        part: SetPart {
+            version: u64::MAX,
+            chunk: 3,
+            chunks: 4,
+        },
         leases: vec![
             (held_by_a.clone(), a_term),
             (held_by_b.clone(), b_term),
@@ -151,6 +161,11 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
     });
     bodies.push(Body::Renew {
         round: u64::MAX,
+        part: SetPart {
+            version: 0,
+            chunk: u32::MAX,
+            chunks: u32::MAX,
+        },
         leases: (0..90u64)
             .map(|i| (role(&format!("r{i}")), LamportTime(b_term.get() + i)))
             .collect(),
@@ -158,6 +173,11 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
     for count in [9, 10] {
         bodies.push(Body::Renew {
             round: 7,
+            part: SetPart {
+                version: 2,
+                chunk: 0,
+                chunks: 1,
+            },
             leases: (0..count)
                 .map(|i| {
                     (
@@ -173,18 +193,24 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
             round,
             population: 2,
             acked: vec![a_term],
+            whole: None,
         });
     }
     bodies.push(Body::RenewReply {
         round: 1,
         population: u32::MAX,
         acked: (0..100).map(|i| LamportTime(a_term.get() + i)).collect(),
+        whole: Some(u64::MAX),
     });
     bodies.push(Body::RenewReply {
         round: 2,
         population: 1,
         acked: Vec::new(),
+        whole: Some(1),
     });
+    for version in [0, 1, u64::MAX] {
+        bodies.push(Body::RenewSet { round: 3, version });
+    }
     for (role, term) in [
         (&held_by_b, b_term),
         (&held_by_a, a_term),

@@ -91,16 +91,31 @@ impl Fields {
                 .field(&reply.promised)
                 .field(&reply.holder)
                 .field(&reply.retry_after_ms),
-            Body::Renew { round, leases } => self.field(round).seq(leases, |f, (role, term)| {
-                f.field(role).field(term);
-            }),
+            Body::Renew {
+                round,
+                part,
+                leases,
+            } => self
+                .field(round)
+                .field(&part.version)
+                .field(&part.chunk)
+                .field(&part.chunks)
+                .seq(leases, |f, (role, term)| {
+                    f.field(role).field(term);
+                }),
             Body::RenewReply {
                 round,
                 population,
                 acked,
-            } => self.field(round).field(population).seq(acked, |f, term| {
-                f.field(term);
-            }),
+                whole,
+            } => self
+                .field(round)
+                .field(population)
+                .seq(acked, |f, term| {
+                    f.field(term);
+                })
+                .field(whole),
+            Body::RenewSet { round, version } => self.field(round).field(version),
             Body::Recall { role, request } | Body::Query { role, request } => {
                 self.field(role).field(request)
             }

@@ -2,8 +2,8 @@
 
 use polity::identity::{MAX_NODE_NAME_LEN, MAX_ROLE_NAME_LEN};
 use polity::wire::{
-    self, Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, MAX_KEYS, PolityMessage, Tenure,
-    VoteReply, WireError,
+    self, Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, MAX_KEYS, PolityMessage, SetPart,
+    Tenure, VoteReply, WireError,
 };
 use polity::{LamportTime, RoleName};
 use proptest::prelude::*;
@@ -183,6 +183,11 @@ fn every_body() -> Vec<Body> {
         }),
         Body::Renew {
             round: u64::MAX,
+            part: SetPart {
+                version: u64::MAX,
+                chunk: u32::MAX,
+                chunks: u32::MAX,
+            },
             leases: (0..100u64)
                 .map(|i| (role(&format!("{i:r>128}")), LamportTime(u64::MAX - i)))
                 .collect(),
@@ -191,6 +196,11 @@ fn every_body() -> Vec<Body> {
             round: u64::MAX,
             population: u32::MAX,
             acked: (0..100u64).map(|i| LamportTime(u64::MAX - i)).collect(),
+            whole: Some(u64::MAX),
+        },
+        Body::RenewSet {
+            round: u64::MAX,
+            version: u64::MAX,
         },
         Body::Release {
             role: role("scheduler"),
@@ -286,6 +296,11 @@ fn a_renewal_of_many_long_roles_round_trips() {
             clock: LamportTime(u64::MAX),
             body: Body::Renew {
                 round: u64::MAX - take as u64,
+                part: SetPart {
+                    version: take as u64,
+                    chunk: 0,
+                    chunks: 1,
+                },
                 leases: leases[..take].to_vec(),
             },
         };

@@ -77,12 +77,14 @@ enum RawBody {
     VoteReply(RawVoteReply),
     Renew {
         round: u64,
+        part: (u64, u32, u32),
         leases: Vec<(String, u64)>,
     },
     RenewReply {
         round: u64,
         population: u32,
         acked: Vec<u64>,
+        whole: Option<u64>,
     },
     Release {
         role: String,
@@ -120,6 +122,10 @@ enum RawBody {
     KeyReply {
         request: u64,
         result: Result<Vec<Key>, KeyringError>,
+    },
+    RenewSet {
+        round: u64,
+        version: u64,
     },
 }
 
@@ -201,8 +207,13 @@ fn raw_body(body: &Body) -> RawBody {
             term: term.get(),
         },
         Body::VoteReply(reply) => RawBody::VoteReply(raw_vote_reply(reply)),
-        Body::Renew { round, leases } => RawBody::Renew {
+        Body::Renew {
+            round,
+            part,
+            leases,
+        } => RawBody::Renew {
             round: *round,
+            part: (part.version, part.chunk, part.chunks),
             leases: leases
                 .iter()
                 .map(|(role, term)| (role.as_str().to_owned(), term.get()))
@@ -212,10 +223,12 @@ fn raw_body(body: &Body) -> RawBody {
             round,
             population,
             acked,
+            whole,
         } => RawBody::RenewReply {
             round: *round,
             population: *population,
             acked: acked.iter().map(|t| t.get()).collect(),
+            whole: *whole,
         },
         Body::Release {
             role,
@@ -265,6 +278,10 @@ fn raw_body(body: &Body) -> RawBody {
         Body::KeyReply { request, result } => RawBody::KeyReply {
             request: *request,
             result: result.clone(),
+        },
+        Body::RenewSet { round, version } => RawBody::RenewSet {
+            round: *round,
+            version: *version,
         },
     }
 }
@@ -337,7 +354,7 @@ pub(crate) fn message_names(message: &mut RawMessage) -> Vec<(NameField, &mut St
                 names.push((Node, &mut tenure.holder));
             }
         }
-        RawBody::KeyRequest { .. } | RawBody::KeyReply { .. } => {}
+        RawBody::KeyRequest { .. } | RawBody::KeyReply { .. } | RawBody::RenewSet { .. } => {}
     }
     names
 }

@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use foca::{Header, Member, Message, State};
 use polity::wire::{
     Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, KeyringError, Kind, MAX_KEYS, PolityMessage,
-    Tenure, VoteReply,
+    SetPart, Tenure, VoteReply,
 };
 use polity::{LamportTime, NodeId, NodeName, RoleName};
 use proptest::prelude::*;
@@ -196,19 +196,31 @@ fn body() -> impl Strategy<Value = Body> {
         vote_reply().prop_map(Body::VoteReply),
         (
             wide_u64(),
+            (wide_u64(), wide_u32(), wide_u32()),
             prop::collection::vec((role_name(), lamport_time()), 0..8)
         )
-            .prop_map(|(round, leases)| Body::Renew { round, leases }),
+            .prop_map(|(round, (version, chunk, chunks), leases)| Body::Renew {
+                round,
+                part: SetPart {
+                    version,
+                    chunk,
+                    chunks
+                },
+                leases
+            }),
         (
             wide_u64(),
             wide_u32(),
-            prop::collection::vec(lamport_time(), 0..8)
+            prop::collection::vec(lamport_time(), 0..8),
+            prop::option::of(wide_u64())
         )
-            .prop_map(|(round, population, acked)| Body::RenewReply {
+            .prop_map(|(round, population, acked, whole)| Body::RenewReply {
                 round,
                 population,
-                acked
+                acked,
+                whole
             }),
+        (wide_u64(), wide_u64()).prop_map(|(round, version)| Body::RenewSet { round, version }),
         (role_name(), lamport_time(), prop::option::of(node_name())).prop_map(
             |(role, term, successor)| Body::Release {
                 role,

@@ -363,12 +363,10 @@ impl Roles {
             return;
         }
         self.held.insert(role.clone(), Held::new(term, until));
-        out.timers
-            .push((until, RoleTimer::HolderCheck(role.clone())));
-        out.timers.push((
-            election.sent_at + ctx.config.renew_deadline,
-            RoleTimer::RiskCheck(role.clone()),
-        ));
+        self.held_version.changed();
+        self.held_floor = Some(self.held_floor.map_or(until, |floor| floor.min(until)));
+        self.arm_holder_check(out, until);
+        self.arm_risk_check(out, election.sent_at + ctx.config.renew_deadline);
         out.events.push(Event::RoleAcquired {
             role: role.clone(),
             term,

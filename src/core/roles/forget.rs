@@ -60,6 +60,7 @@ impl Roles {
             return forgotten;
         }
         self.next_forget = Some(now + forget_after / 2);
+        self.sessions.forget_idle(now, forget_after);
         // Asked about, or waiting for a lease check.
         let busy: BTreeSet<RoleName> = self
             .requests

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
+use std::ops::Bound::{Excluded, Unbounded};
 use std::time::Instant;
 
 use rand::seq::IteratorRandom;
@@ -19,10 +20,14 @@ use crate::core::Event;
 use crate::core::membership::MemberStatus;
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::quorum::QuorumFunc;
-use crate::wire::{Announcement, Body, DECODE_LIMIT};
+use crate::wire::{Announcement, Body, DECODE_LIMIT, SetPart};
 
 /// How many waiting candidates a holder remembers for each role.
 const MAX_WAITING: usize = 16;
+
+/// How many of its roles a holder re-announces each `lease`, taking them in turn, so that
+/// anti-entropy costs the same whatever the number of roles held.
+const REANNOUNCE_BATCH: usize = 4;
 
 /// A role held: its term, when this node must stop believing it holds it, and the
 /// candidates waiting for it.
@@ -90,12 +95,34 @@ struct Round {
     id: u64,
     sent_at: Instant,
     population: usize,
+    /// The version of the held set renewed.
+    version: u64,
     roles: BTreeMap<LamportTime, RoleName>,
     acks: BTreeMap<LamportTime, BTreeSet<NodeName>>,
     confirmed: BTreeSet<LamportTime>,
-    /// The voters the round was sent to, and those that answered it.
+    /// The voters the round was sent to, those of them asked by version alone, and
+    /// those that answered it.
     asked: BTreeSet<NodeName>,
+    by_version: BTreeSet<NodeName>,
     answered: BTreeSet<NodeName>,
+}
+
+/// A voter's answer to a renewal round ([`Body::RenewReply`]).
+#[derive(Debug)]
+pub(crate) struct RenewAnswer<'a> {
+    pub(crate) population: usize,
+    pub(crate) acked: &'a [LamportTime],
+    pub(crate) whole: Option<u64>,
+}
+
+/// What an answer did to its round.
+#[derive(Debug, Default)]
+pub(crate) struct Acked {
+    /// Each role that reached a quorum in the round just now, with its term and the
+    /// round's send time.
+    pub(crate) reached: Vec<(RoleName, LamportTime, Instant)>,
+    /// The voter was asked by version and no longer keeps that set whole.
+    pub(crate) set_lost: bool,
 }
 
 /// Renewal rounds still young enough to matter.
@@ -106,57 +133,78 @@ pub(crate) struct Renewals {
 }
 
 impl Renewals {
-    /// Opens a round for `leases` sent at `now` to `asked`; returns its id.
+    /// Opens a round for `leases` (the held set at `version`) sent at `now` to `asked`,
+    /// of which `by_version` by version alone; returns its id.
     pub(crate) fn start(
         &mut self,
         now: Instant,
-        leases: &[(RoleName, LamportTime)],
+        (version, leases): (u64, &[(RoleName, LamportTime)]),
         population: usize,
         asked: BTreeSet<NodeName>,
+        by_version: BTreeSet<NodeName>,
     ) -> u64 {
         self.next_id += 1;
         self.rounds.push_back(Round {
             id: self.next_id,
             sent_at: now,
             population,
+            version,
             roles: leases.iter().map(|(r, t)| (*t, r.clone())).collect(),
             acks: BTreeMap::new(),
             confirmed: BTreeSet::new(),
             asked,
+            by_version,
             answered: BTreeSet::new(),
         });
         self.next_id
     }
 
-    /// The leases of round `id` and the voters it was sent to that have not answered it
-    /// (an empty list once the round is pruned).
-    pub(crate) fn unanswered(&self, id: u64) -> (Vec<(RoleName, LamportTime)>, Vec<NodeName>) {
-        let Some(round) = self.rounds.iter().find(|r| r.id == id) else {
-            return (Vec::new(), Vec::new());
-        };
-        let leases = round.roles.iter().map(|(t, r)| (r.clone(), *t)).collect();
-        let silent = round.asked.difference(&round.answered).cloned().collect();
-        (leases, silent)
+    fn round(&self, id: u64) -> Option<&Round> {
+        self.rounds.iter().find(|r| r.id == id)
     }
 
-    /// Records that `voter` acknowledged `acked` in round `id`. Returns each role that
-    /// reached a quorum in that round just now, with its term and the round's send time.
+    /// The version and leases of round `id`, in the order they were first sent (by role,
+    /// as held), so that every chunk index of a resend names the same leases.
+    fn leases_of(&self, id: u64) -> Option<(u64, Vec<(RoleName, LamportTime)>)> {
+        let round = self.round(id)?;
+        let mut leases: Vec<(RoleName, LamportTime)> =
+            round.roles.iter().map(|(t, r)| (r.clone(), *t)).collect();
+        leases.sort();
+        Some((round.version, leases))
+    }
+
+    /// The voters round `id` was sent to that have not answered it (none once the round
+    /// is pruned).
+    pub(crate) fn unanswered(&self, id: u64) -> Vec<NodeName> {
+        self.round(id).map_or_else(Vec::new, |round| {
+            round.asked.difference(&round.answered).cloned().collect()
+        })
+    }
+
+    /// Records `voter`'s answer to round `id`: the terms it acknowledged, or every term
+    /// of the round if it keeps the round's set whole.
     pub(crate) fn ack(
         &mut self,
         id: u64,
         voter: &NodeName,
-        population: usize,
-        acked: &[LamportTime],
+        answer: &RenewAnswer<'_>,
         quorum: &dyn QuorumFunc,
-    ) -> Vec<(RoleName, LamportTime, Instant)> {
+    ) -> Acked {
         let Some(round) = self.rounds.iter_mut().find(|r| r.id == id) else {
-            return Vec::new();
+            return Acked::default();
         };
-        round.population = round.population.max(population);
+        round.population = round.population.max(answer.population);
         round.answered.insert(voter.clone());
+        let whole = answer.whole == Some(round.version);
+        let set_lost = round.by_version.contains(voter) && !whole;
+        let acked: Vec<LamportTime> = if whole {
+            round.roles.keys().copied().collect()
+        } else {
+            answer.acked.to_vec()
+        };
         let need = quorum.votes_required(round.population);
         let mut reached = Vec::new();
-        for term in acked {
+        for term in &acked {
             let Some(role) = round.roles.get(term) else {
                 continue;
             };
@@ -166,7 +214,7 @@ impl Renewals {
                 reached.push((role.clone(), *term, round.sent_at));
             }
         }
-        reached
+        Acked { reached, set_lost }
     }
 
     /// Forgets rounds sent before `cutoff`: their acknowledgements could no longer
@@ -212,6 +260,7 @@ impl Roles {
     /// and `RoleLost` together, so an application never sees the loss unwarned.
     pub(super) fn step_down(&mut self, out: &mut Outbox, role: &RoleName, reason: LossReason) {
         if let Some(mut held) = self.held.remove(role) {
+            self.held_version.changed();
             if reason == LossReason::LeaseExpired {
                 out.events.extend(held.warn(role));
             }
@@ -229,7 +278,13 @@ impl Roles {
     /// voters are told to release the lease, as on a resignation: a holder that can send
     /// but not hear (its renewals reach the voters, their answers never reach it) would
     /// otherwise keep their leases alive for a lease after it stepped down.
+    ///
+    /// Before the earliest end of any role held (`held_floor`), there is nothing to look
+    /// at, so a holder of many roles does not scan them all on every input.
     pub(crate) fn expire(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
+        if self.held_floor.is_some_and(|floor| ctx.now < floor) {
+            return;
+        }
         let expired: Vec<(RoleName, LamportTime)> = self
             .held
             .iter()
@@ -239,6 +294,7 @@ impl Roles {
         for (role, term) in expired {
             self.give_up(ctx, out, &role, term, LossReason::LeaseExpired);
         }
+        self.held_floor = self.held.values().map(|h| h.until).min();
     }
 
     pub(super) fn renew(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
@@ -250,9 +306,18 @@ impl Roles {
             self.held.iter().map(|(r, h)| (r.clone(), h.term)).collect();
         let population = ctx.population();
         let voters = ctx.live_voters();
-        let asked = voters.iter().map(|v| v.name().clone()).collect();
-        let round = self.renewals.start(ctx.now, &leases, population, asked);
-        send_renewals(ctx, out, round, &leases, &voters);
+        let asked: BTreeSet<NodeName> = voters.iter().map(|v| v.name().clone()).collect();
+        self.held_version.retain(&asked);
+        let version = self.held_version.current();
+        let (by_version, by_list): (Vec<NodeId>, Vec<NodeId>) = voters
+            .into_iter()
+            .partition(|v| self.held_version.is_synced(v.name()));
+        let names = by_version.iter().map(|v| v.name().clone()).collect();
+        let round = self
+            .renewals
+            .start(ctx.now, (version, &leases), population, asked, names);
+        send_by_version(out, round, version, &by_version);
+        send_lists(ctx, out, round, version, &leases, &by_list);
         // Voters that have not answered by a third of the interval are asked once more:
         // under loss, a voter that misses several renewals in a row would let its lease
         // run out and believe the role vacant.
@@ -271,8 +336,13 @@ impl Roles {
             for (role, _) in &leases {
                 self.arm_lease_check(out, role);
             }
-            let me = ctx.me.name().clone();
-            self.renewed(ctx, round, &me, ctx.population(), &acked);
+            let me = ctx.me.clone();
+            let answer = RenewAnswer {
+                population: ctx.population(),
+                acked: &acked,
+                whole: None,
+            };
+            self.renewed(ctx, out, round, &me, answer);
         }
         // A round sent a holder lease ago can no longer extend anything.
         if let Some(cutoff) = ctx.now.checked_sub(ctx.config.holder_lease()) {
@@ -282,37 +352,62 @@ impl Roles {
             .push((ctx.now + ctx.config.renew_interval, RoleTimer::Renew));
     }
 
-    pub(super) fn resend(&self, ctx: &Ctx<'_>, out: &mut Outbox, round: u64) {
-        let (leases, silent) = self.renewals.unanswered(round);
+    pub(super) fn resend(&self, ctx: &Ctx<'_>, out: &mut Outbox, id: u64) {
+        let silent = self.renewals.unanswered(id);
         if silent.is_empty() {
             // Every voter answered, as on a healthy network: nothing to look up or send.
             return;
         }
-        let voters: Vec<NodeId> = ctx
+        let (Some(round), Some((version, leases))) =
+            (self.renewals.round(id), self.renewals.leases_of(id))
+        else {
+            return;
+        };
+        let (by_version, by_list): (Vec<NodeId>, Vec<NodeId>) = ctx
             .live_voters()
             .into_iter()
             .filter(|v| silent.contains(v.name()))
-            .collect();
-        send_renewals(ctx, out, round, &leases, &voters);
+            .partition(|v| round.by_version.contains(v.name()));
+        send_by_version(out, id, version, &by_version);
+        send_lists(ctx, out, id, version, &leases, &by_list);
     }
 
     pub(super) fn renewed(
         &mut self,
         ctx: &Ctx<'_>,
+        out: &mut Outbox,
         round: u64,
-        voter: &NodeName,
-        population: usize,
-        acked: &[LamportTime],
+        voter: &NodeId,
+        answer: RenewAnswer<'_>,
     ) {
-        tracing::trace!(me = %ctx.me.name(), round, %voter, population, acked = acked.len(), "renewal acknowledged");
-        let reached =
-            self.renewals
-                .ack(round, voter, population, acked, ctx.config.quorum.as_ref());
-        for (role, term, sent_at) in reached {
+        tracing::trace!(me = %ctx.me.name(), round, voter = %voter.name(), population = answer.population, acked = answer.acked.len(), whole = ?answer.whole, "renewal acknowledged");
+        let acked = self
+            .renewals
+            .ack(round, voter.name(), &answer, ctx.config.quorum.as_ref());
+        if let Some(version) = answer.whole {
+            self.held_version.synced(voter.name(), version);
+        } else if acked.set_lost {
+            // The voter lost the set (it restarted, forgot it, or refused a lease in it):
+            // it gets this round's full list at once, and lists until it keeps the set.
+            self.held_version.unsynced(voter.name());
+            if let Some((version, leases)) = self.renewals.leases_of(round) {
+                send_lists(
+                    ctx,
+                    out,
+                    round,
+                    version,
+                    &leases,
+                    std::slice::from_ref(voter),
+                );
+            }
+        }
+        for (role, term, sent_at) in acked.reached {
             if let Some(held) = self.held.get_mut(&role)
                 && held.term == term
+                && held.until < sent_at + ctx.config.holder_lease()
             {
-                held.until = held.until.max(sent_at + ctx.config.holder_lease());
+                held.until = sent_at + ctx.config.holder_lease();
+                self.deadlines_moved += 1;
             }
         }
     }
@@ -329,11 +424,22 @@ impl Roles {
             .filter(|id| id.name() != ctx.me.name())
             .map(NodeId::addr)
             .sample(&mut self.rng, ctx.config.gossip_fanout);
-        for (role, held) in &self.held {
+        // The roles after the last one re-announced, then from the first, once each.
+        let after = match &self.reannounced_through {
+            Some(last) => self.held.range::<RoleName, _>((Excluded(last), Unbounded)),
+            None => self.held.range::<RoleName, _>(..),
+        };
+        let batch: Vec<(RoleName, LamportTime)> = after
+            .chain(self.held.iter())
+            .take(REANNOUNCE_BATCH.min(self.held.len()))
+            .map(|(role, held)| (role.clone(), held.term))
+            .collect();
+        self.reannounced_through = batch.last().map(|(role, _)| role.clone());
+        for (role, term) in batch {
             let announcement = Announcement::Elected {
-                role: role.clone(),
+                role,
                 holder: ctx.me.name().clone(),
-                term: held.term,
+                term,
             };
             for addr in &targets {
                 out.sends
@@ -433,52 +539,100 @@ impl Roles {
         }
     }
 
-    /// The holder's own lease of `role` may have run out: step down if it has.
-    pub(super) fn holder_check(&mut self, ctx: &Ctx<'_>, out: &mut Outbox, role: RoleName) {
-        if let Some(held) = self.held.get(&role) {
-            if held.until <= ctx.now {
-                self.step_down(out, &role, LossReason::LeaseExpired);
-            } else {
-                out.timers.push((held.until, RoleTimer::HolderCheck(role)));
-            }
+    /// Makes sure this node wakes at `at`, the end of a role held, or earlier: one
+    /// wake-up is pending for all roles held, whatever their number.
+    pub(super) fn arm_holder_check(&mut self, out: &mut Outbox, at: Instant) {
+        if self.holder_check_at.is_none_or(|pending| at < pending) {
+            self.holder_check_at = Some(at);
+            out.timers.push((at, RoleTimer::HolderCheck(at)));
         }
     }
 
-    /// No quorum may have acknowledged a renewal of `role` for `renew_deadline`: warn,
-    /// once per tenure, with the time left before the holder's own lease ends.
-    pub(super) fn risk_check(&mut self, ctx: &Ctx<'_>, out: &mut Outbox, role: RoleName) {
-        if let Some(held) = self.held.get_mut(&role)
-            && !held.at_risk
-        {
+    /// The wake-up set for `at`: the core has stepped down from every role that ran out
+    /// before handling it (`expire`); wake again at the next end.
+    pub(super) fn holder_check(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, at: Instant) {
+        if self.holder_check_at != Some(at) {
+            return; // an earlier wake-up replaced this one
+        }
+        self.holder_check_at = None;
+        self.expire(ctx, out);
+        if let Some(next) = self.held_floor {
+            self.arm_holder_check(out, next);
+        }
+    }
+
+    /// Makes sure the early warning is looked at by `at`; one check is pending for all
+    /// roles held.
+    pub(super) fn arm_risk_check(&mut self, out: &mut Outbox, at: Instant) {
+        if self.risk_check_at.is_none_or(|pending| at < pending) {
+            self.risk_check_at = Some(at);
+            out.timers.push((at, RoleTimer::RiskCheck(at)));
+        }
+    }
+
+    /// Warns, once per tenure, of each role held that no quorum renewed for
+    /// `renew_deadline`, with the time left before the holder's own lease ends; then
+    /// checks again when the next role could be at risk.
+    pub(super) fn risk_check(&mut self, ctx: &Ctx<'_>, out: &mut Outbox, at: Instant) {
+        if self.risk_check_at != Some(at) {
+            return; // an earlier check replaced this one
+        }
+        self.risk_check_at = None;
+        let mut next: Option<Instant> = None;
+        for (role, held) in self.held.iter_mut().filter(|(_, h)| !h.at_risk) {
             // `until` is `sent_at + holder_lease` of the last acknowledged round.
             let risk_at = held.until - ctx.config.holder_lease() + ctx.config.renew_deadline;
             if risk_at <= ctx.now {
-                out.events.extend(held.warn(&role));
+                out.events.extend(held.warn(role));
             } else {
-                out.timers.push((risk_at, RoleTimer::RiskCheck(role)));
+                next = Some(next.map_or(risk_at, |n| n.min(risk_at)));
             }
+        }
+        if let Some(next) = next {
+            self.arm_risk_check(out, next);
         }
     }
 }
 
-/// Sends renewal round `round` of `leases` to `voters`, in datagrams that fit.
-fn send_renewals(
+/// Sends renewal round `round` of `leases` (the held set at `version`) to `voters`, in
+/// datagrams that fit.
+fn send_lists(
     ctx: &Ctx<'_>,
     out: &mut Outbox,
     round: u64,
+    version: u64,
     leases: &[(RoleName, LamportTime)],
     voters: &[NodeId],
 ) {
-    for chunk in chunks(leases, ctx.config.max_datagram_size) {
+    if voters.is_empty() {
+        return;
+    }
+    let groups = chunks(leases, ctx.config.max_datagram_size);
+    let chunks = u32::try_from(groups.len()).unwrap_or(u32::MAX);
+    for (chunk, group) in (0..chunks).zip(&groups) {
+        let part = SetPart {
+            version,
+            chunk,
+            chunks,
+        };
         for voter in voters {
             out.sends.push((
                 voter.addr(),
                 Body::Renew {
                     round,
-                    leases: chunk.to_vec(),
+                    part,
+                    leases: group.to_vec(),
                 },
             ));
         }
+    }
+}
+
+/// Sends renewal round `round` to `voters` that keep the held set at `version` whole.
+fn send_by_version(out: &mut Outbox, round: u64, version: u64, voters: &[NodeId]) {
+    for voter in voters {
+        out.sends
+            .push((voter.addr(), Body::RenewSet { round, version }));
     }
 }
 
@@ -486,6 +640,14 @@ fn send_renewals(
 mod tests {
     use super::*;
     use crate::quorum::Majority;
+
+    fn acks(acked: &[LamportTime]) -> RenewAnswer<'_> {
+        RenewAnswer {
+            population: 3,
+            acked,
+            whole: None,
+        }
+    }
 
     #[test]
     fn a_role_is_confirmed_once_per_round_when_a_quorum_acks() {
@@ -496,31 +658,77 @@ mod tests {
         let a = NodeName::new("a").unwrap();
         let b = NodeName::new("b").unwrap();
         let asked = BTreeSet::from([a.clone(), b.clone()]);
-        let id = r.start(t0, &[(role.clone(), term)], 3, asked);
         let leases = vec![(role.clone(), term)];
-        assert_eq!(
-            r.unanswered(id),
-            (leases.clone(), vec![a.clone(), b.clone()])
-        );
-        assert!(r.ack(id, &a, 3, &[term], &Majority).is_empty());
+        let id = r.start(t0, (1, &leases), 3, asked, BTreeSet::new());
+        assert_eq!(r.unanswered(id), vec![a.clone(), b.clone()]);
+        assert_eq!(r.leases_of(id), Some((1, leases)));
+        assert!(r.ack(id, &a, &acks(&[term]), &Majority).reached.is_empty());
         assert!(
-            r.ack(id, &a, 3, &[term], &Majority).is_empty(),
+            r.ack(id, &a, &acks(&[term]), &Majority).reached.is_empty(),
             "duplicates count once"
         );
-        assert_eq!(r.unanswered(id), (leases, vec![b.clone()]));
-        assert_eq!(r.ack(id, &b, 3, &[term], &Majority), vec![(role, term, t0)]);
+        assert_eq!(r.unanswered(id), vec![b.clone()]);
+        assert_eq!(
+            r.ack(id, &b, &acks(&[term]), &Majority).reached,
+            vec![(role, term, t0)]
+        );
         let c = NodeName::new("c").unwrap();
         assert!(
-            r.ack(id, &c, 3, &[term], &Majority).is_empty(),
+            r.ack(id, &c, &acks(&[term]), &Majority).reached.is_empty(),
             "already confirmed"
         );
         assert!(
-            r.ack(id, &c, 3, &[LamportTime(8)], &Majority).is_empty(),
+            r.ack(id, &c, &acks(&[LamportTime(8)]), &Majority)
+                .reached
+                .is_empty(),
             "unknown term"
         );
         r.prune(t0 + std::time::Duration::from_secs(1));
-        assert!(r.ack(id, &c, 3, &[term], &Majority).is_empty(), "pruned");
-        assert_eq!(r.unanswered(id), (Vec::new(), Vec::new()), "pruned");
+        assert!(
+            r.ack(id, &c, &acks(&[term]), &Majority).reached.is_empty(),
+            "pruned"
+        );
+        assert!(r.unanswered(id).is_empty(), "pruned");
+    }
+
+    #[test]
+    fn a_whole_set_acknowledges_every_role_of_its_own_version_only() {
+        let t0 = Instant::now();
+        let name = |n: &str| NodeName::new(n).unwrap();
+        let leases: Vec<(RoleName, LamportTime)> = (1..=3)
+            .map(|i| (RoleName::new(format!("r{i}")).unwrap(), LamportTime(i)))
+            .collect();
+        let mut r = Renewals::default();
+        let asked = BTreeSet::from([name("a"), name("b")]);
+        let id = r.start(t0, (5, &leases), 3, asked, BTreeSet::from([name("a")]));
+        let me = r.ack(id, &name("me"), &acks(&[LamportTime(1)]), &Majority);
+        assert!(me.reached.is_empty() && !me.set_lost);
+        let stale = RenewAnswer {
+            population: 3,
+            acked: &[],
+            whole: Some(4),
+        };
+        let a = r.ack(id, &name("a"), &stale, &Majority);
+        assert!(
+            a.reached.is_empty(),
+            "a set of another version acks nothing"
+        );
+        assert!(a.set_lost, "asked by version, answered without that set");
+        let whole = RenewAnswer {
+            population: 3,
+            acked: &[],
+            whole: Some(5),
+        };
+        let b = r.ack(id, &name("b"), &whole, &Majority);
+        assert_eq!(b.reached, vec![(leases[0].0.clone(), LamportTime(1), t0)]);
+        assert!(!b.set_lost, "b was sent the list");
+        let more = r.ack(
+            id,
+            &name("me"),
+            &acks(&[LamportTime(2), LamportTime(3)]),
+            &Majority,
+        );
+        assert_eq!(more.reached.len(), 2, "with b's whole set, a quorum each");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //!   every node agrees on;
 //! - [`holding`]: the roles held, the renewal rounds that keep them, the early warning,
 //!   and stepping down or resigning;
+//! - [`session`]: renewing a whole held set by its version, on both sides;
 //! - [`requests`]: recalls and queries made by this node;
 //! - [`forget`]: dropping the state of roles nothing depends on any more;
 //! - [`view`]: what this node believes about each role, and the announcements that move
@@ -26,6 +27,7 @@ mod forget;
 mod holding;
 mod outcome;
 mod requests;
+mod session;
 mod view;
 mod voter;
 
@@ -49,8 +51,9 @@ use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{Announcement, Body};
 use campaign::Campaign;
 use election::Election;
-use holding::{Held, Renewals};
+use holding::{Held, RenewAnswer, Renewals};
 use requests::Request;
+use session::{HeldVersion, Sessions};
 use voter::Voter;
 
 /// Timers of the role layer.
@@ -62,10 +65,11 @@ pub(crate) enum RoleTimer {
     Resend(u64),
     /// Holders re-announce what they hold to a few members.
     Reannounce,
-    /// Check whether a held role's lease has run out.
-    HolderCheck(RoleName),
-    /// Check whether a held role went `renew_deadline` without a quorum renewing it.
-    RiskCheck(RoleName),
+    /// Wake at the earliest end of a role held (one pending for all of them).
+    HolderCheck(Instant),
+    /// Check whether a held role went `renew_deadline` without a quorum renewing it (one
+    /// pending for all of them).
+    RiskCheck(Instant),
     /// Check whether the lease this node granted for a role has run out.
     LeaseCheck(RoleName),
     /// Give up an election that has not been decided.
@@ -168,6 +172,21 @@ pub(crate) struct Roles {
     elections: BTreeMap<RoleName, Election>,
     campaigns: BTreeMap<RoleName, Campaign>,
     renewals: Renewals,
+    /// The version of the held set, and which voters keep it (as a holder).
+    held_version: HeldVersion,
+    /// The held sets kept for each holder (as a voter).
+    sessions: Sessions,
+    /// The last role re-announced: the next re-announcement goes on from there.
+    reannounced_through: Option<RoleName>,
+    /// No role held ends before this (a lower bound; `None` only when none is held).
+    held_floor: Option<Instant>,
+    /// The pending wake-up at the earliest end of a role held, and the pending early
+    /// warning check.
+    holder_check_at: Option<Instant>,
+    risk_check_at: Option<Instant>,
+    /// Rises whenever the end of a role held moves, so that the driver refreshes the
+    /// deadlines it hands out only then.
+    deadlines_moved: u64,
     requests: BTreeMap<RequestId, Request>,
     lease_checks: BTreeSet<RoleName>,
     next_id: u64,
@@ -201,6 +220,13 @@ impl Roles {
             elections: BTreeMap::new(),
             campaigns: BTreeMap::new(),
             renewals: Renewals::default(),
+            held_version: HeldVersion::default(),
+            sessions: Sessions::default(),
+            reannounced_through: None,
+            held_floor: None,
+            holder_check_at: None,
+            risk_check_at: None,
+            deadlines_moved: 0,
             requests: BTreeMap::new(),
             lease_checks: BTreeSet::new(),
             next_id: 0,
@@ -254,6 +280,11 @@ impl Roles {
         self.held.iter().map(|(r, h)| (r, h.term, h.until))
     }
 
+    /// A number that rises whenever the end of a role held moves.
+    pub(crate) fn deadlines_moved(&self) -> u64 {
+        self.deadlines_moved
+    }
+
     /// The term `role` is held at here, and until when (local time), if it is.
     pub(crate) fn held_at(&self, role: &RoleName) -> Option<(LamportTime, Instant)> {
         self.held.get(role).map(|h| (h.term, h.until))
@@ -271,7 +302,12 @@ impl Roles {
             Body::Announce(_) | Body::KeyRequest { .. } | Body::KeyReply { .. } => {}
             // As a voter (`voter`).
             Body::VoteRequest { role, term } => self.on_vote_request(ctx, out, from, role, term),
-            Body::Renew { round, leases } => self.on_renew(ctx, out, from, round, leases),
+            Body::Renew {
+                round,
+                part,
+                leases,
+            } => self.on_renew(ctx, out, from, round, part, leases),
+            Body::RenewSet { round, version } => self.on_renew_set(ctx, out, from, round, version),
             Body::Release {
                 role,
                 term,
@@ -287,7 +323,15 @@ impl Roles {
                 round,
                 population,
                 acked,
-            } => self.renewed(ctx, round, from.name(), population as usize, &acked),
+                whole,
+            } => {
+                let answer = RenewAnswer {
+                    population: population as usize,
+                    acked: &acked,
+                    whole,
+                };
+                self.renewed(ctx, out, round, from, answer);
+            }
             // As the maker of a recall or query (`requests`): the lease the voter
             // reported, and whether it is recalled.
             Body::RecallReply {
@@ -316,8 +360,8 @@ impl Roles {
             RoleTimer::Renew => self.renew(ctx, out),
             RoleTimer::Resend(round) => self.resend(ctx, out, round),
             RoleTimer::Reannounce => self.reannounce(ctx, out),
-            RoleTimer::HolderCheck(role) => self.holder_check(ctx, out, role),
-            RoleTimer::RiskCheck(role) => self.risk_check(ctx, out, role),
+            RoleTimer::HolderCheck(at) => self.holder_check(ctx, out, at),
+            RoleTimer::RiskCheck(at) => self.risk_check(ctx, out, at),
             RoleTimer::LeaseCheck(role) => self.lease_check(ctx, out, &role),
             RoleTimer::ElectionTimeout(role, term) => {
                 self.election_timeout(ctx, out, &role, term);

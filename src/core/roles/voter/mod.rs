@@ -330,34 +330,24 @@ impl Roles {
     }
 
     /// A holder renews its leases.
-    pub(super) fn on_renew(
+    /// Renews each of `leases` for `from` that the rules allow; returns the terms renewed.
+    pub(super) fn renew_leases(
         &mut self,
-        ctx: &mut Ctx<'_>,
+        ctx: &Ctx<'_>,
         out: &mut Outbox,
         from: &NodeId,
-        round: u64,
-        leases: Vec<(RoleName, LamportTime)>,
-    ) {
-        if !ctx.i_vote() {
-            return;
-        }
+        leases: &[(RoleName, LamportTime)],
+    ) -> Vec<LamportTime> {
         let mut acked = Vec::new();
         for (role, term) in leases {
             let voter = self.voters.entry(role.clone()).or_default();
-            if voter.renew(ctx.now, from.name(), term, ctx.config.lease) {
-                acked.push(term);
-                self.arm_lease_check(out, &role);
-                self.learn(out, &role, |v| v.elected(from.name(), term));
+            if voter.renew(ctx.now, from.name(), *term, ctx.config.lease) {
+                acked.push(*term);
+                self.arm_lease_check(out, role);
+                self.learn(out, role, |v| v.elected(from.name(), *term));
             }
         }
-        out.sends.push((
-            from.addr(),
-            Body::RenewReply {
-                round,
-                population: ctx.population_u32(),
-                acked,
-            },
-        ));
+        acked
     }
 
     /// A holder gave its role up, perhaps naming a successor.
