@@ -87,7 +87,9 @@ pub fn held_idle(bin: &Path, work: &Path, held: usize, secs: u64) -> Result<()> 
         for i in 0..count {
             c.elect(0, &format!("held-{i}"))?;
         }
-        thread::sleep(Duration::from_secs(10));
+        // Gossip carries each `Elected` `max_transmissions` times, a few dozen to a
+        // packet: for 3,000 roles that takes about a minute, which is not idle.
+        thread::sleep(Duration::from_secs(75));
         let pids: Vec<i32> = c.agents.iter().map(|a| a.proc.pid()).collect();
         let cost = idle_cost(&pids, secs)?;
         for (agent, (rss, _, cpu)) in c.agents.iter().zip(cost) {
