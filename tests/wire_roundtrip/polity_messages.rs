@@ -198,10 +198,6 @@ fn every_body() -> Vec<Body> {
             acked: (0..100u64).map(|i| LamportTime(u64::MAX - i)).collect(),
             whole: Some(u64::MAX),
         },
-        Body::RenewSet {
-            round: u64::MAX,
-            version: u64::MAX,
-        },
         Body::Release {
             role: role("scheduler"),
             term: LamportTime(1),
@@ -237,6 +233,10 @@ fn every_body() -> Vec<Body> {
         Body::KeyReply {
             request: u64::MAX,
             result: Ok(vec![Key::new([9; KEY_LEN]); MAX_KEYS]),
+        },
+        Body::RenewSet {
+            round: u64::MAX,
+            version: u64::MAX,
         },
     ];
     let variants: Vec<usize> = all.iter().map(body_variant).collect();
