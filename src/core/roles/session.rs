@@ -196,15 +196,7 @@ impl Roles {
         let whole = self
             .sessions
             .add_part(ctx.now, from, round, part, &leases, all_renewed);
-        out.sends.push((
-            from.addr(),
-            Body::RenewReply {
-                round,
-                population: ctx.population_u32(),
-                acked,
-                whole,
-            },
-        ));
+        reply(ctx, out, from, round, acked, whole);
     }
 
     /// A renewal by version: every lease of the set kept for `from` is renewed as if
@@ -234,14 +226,26 @@ impl Roles {
             }
             None => (Vec::new(), None),
         };
-        out.sends.push((
-            from.addr(),
-            Body::RenewReply {
-                round,
-                population: ctx.population_u32(),
-                acked,
-                whole,
-            },
-        ));
+        reply(ctx, out, from, round, acked, whole);
     }
+}
+
+/// Answers `from`'s renewal round `round`, by list or by version alike.
+fn reply(
+    ctx: &Ctx<'_>,
+    out: &mut Outbox,
+    from: &NodeId,
+    round: u64,
+    acked: Vec<LamportTime>,
+    whole: Option<u64>,
+) {
+    out.sends.push((
+        from.addr(),
+        Body::RenewReply {
+            round,
+            population: ctx.population_u32(),
+            acked,
+            whole,
+        },
+    ));
 }
