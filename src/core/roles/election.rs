@@ -298,16 +298,16 @@ impl Roles {
             ));
         }
         if ctx.i_vote() {
-            let answer = self.voters.entry(role.clone()).or_default().vote(
-                ctx.now,
-                &ballot,
-                ctx.config.lease,
-                self.quiet_until,
-                ctx.undecided(),
-            );
-            if answer.is_ok() {
-                self.arm_lease_check(out, role);
-            }
+            let quiet_until = self.quiet_until;
+            let answer = self.voters.update(out, role, |voter| {
+                voter.vote(
+                    ctx.now,
+                    &ballot,
+                    ctx.config.lease,
+                    quiet_until,
+                    ctx.undecided(),
+                )
+            });
             election.record(ctx.me, answer, population);
         }
         out.timers.push((
@@ -362,8 +362,9 @@ impl Roles {
             self.lost(ctx, out, role);
             return;
         }
-        self.held.insert(role.clone(), Held::new(term, until));
         self.held_version.changed();
+        let since = self.held_version.current();
+        self.held.insert(role.clone(), Held::new(term, until, since));
         self.held_floor = Some(self.held_floor.map_or(until, |floor| floor.min(until)));
         self.arm_holder_check(out, until);
         self.arm_risk_check(out, election.sent_at + ctx.config.renew_deadline);
@@ -402,9 +403,7 @@ impl Roles {
         for voter in election.granted.values() {
             if voter.name() == ctx.me.name() {
                 self.voters
-                    .entry(role.clone())
-                    .or_default()
-                    .withdraw(ctx.me.name(), term);
+                    .update(out, role, |v| v.withdraw(ctx.me.name(), term));
             } else {
                 out.sends.push((
                     voter.addr(),

@@ -33,7 +33,7 @@ impl<K> Default for Unchanged<K> {
 
 impl<K: PartialEq> Unchanged<K> {
     /// How long `key` has been the same at every sweep up to `now` (zero if it changed).
-    fn for_how_long(&mut self, key: K, now: Instant) -> Duration {
+    pub(super) fn for_how_long(&mut self, key: K, now: Instant) -> Duration {
         match &self.since {
             Some((seen, at)) if *seen == key => now.saturating_duration_since(*at),
             _ => {
@@ -60,28 +60,14 @@ impl Roles {
             return forgotten;
         }
         self.next_forget = Some(now + forget_after / 2);
-        self.sessions.forget_idle(now, forget_after);
-        // Asked about, or waiting for a lease check.
-        let busy: BTreeSet<RoleName> = self
-            .requests
-            .values()
-            .map(|r| r.role.clone())
-            .chain(self.lease_checks.iter().cloned())
-            .collect();
+        // Asked about (a voter entry waiting for a lease check is never forgettable).
+        let busy: BTreeSet<RoleName> = self.requests.values().map(|r| r.role.clone()).collect();
 
-        let mut stale_voters = Vec::new();
-        for (role, voter) in &mut self.voters {
-            let key = voter.version();
-            let quiet = voter.unchanged.for_how_long(key, now);
-            if voter.lease.is_none() && quiet >= forget_after {
-                stale_voters.push(role.clone());
-            }
-        }
-        for role in stale_voters {
+        for role in self.voters.forgettable(now, forget_after) {
             if self.in_use(&role, &busy) {
                 continue;
             }
-            if let Some(voter) = self.voters.remove(&role) {
+            if let Some(voter) = self.voters.forget(&role) {
                 self.term_floor = self.term_floor.max(voter.highest_term());
             }
         }

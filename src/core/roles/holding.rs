@@ -2,25 +2,28 @@
 //! the silent), the anti-entropy announcements, the early warning (`RoleAtRisk`), and
 //! stepping down, resigning and releasing.
 //!
-//! Invariant: a held role's `until` is `sent_at + holder_lease` of the latest round (or
+//! Invariant: a held role's deadline is `sent_at + holder_lease` of the latest round (or
 //! the winning election) that gathered a quorum of acknowledgements for its term, never
 //! anything later; voters, counting from when they received that round, hold on longer.
+//! A round acknowledged whole by a quorum moves the deadline of every role of its set in
+//! one step ([`SetRenewed`]), so a steady renewal touches no role.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::ops::Bound::{Excluded, Unbounded};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rand::seq::IteratorRandom;
 
 use super::campaign::{Waiter, rank_key};
+use super::rounds::{RenewAnswer, chunks};
 use super::{Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
 use crate::core::Event;
 use crate::core::membership::MemberStatus;
 use crate::identity::{NodeId, NodeName, RoleName};
-use crate::quorum::QuorumFunc;
-use crate::wire::{Announcement, Body, DECODE_LIMIT, SetPart};
+use crate::wire::{Announcement, Body, SetPart};
 
 /// How many waiting candidates a holder remembers for each role.
 const MAX_WAITING: usize = 16;
@@ -29,12 +32,24 @@ const MAX_WAITING: usize = 16;
 /// anti-entropy costs the same whatever the number of roles held.
 const REANNOUNCE_BATCH: usize = 4;
 
+/// The latest renewal round a quorum acknowledged whole: every role held since its
+/// version or earlier runs until `until`, the round's send time plus the holder's lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SetRenewed {
+    pub(crate) version: u64,
+    pub(crate) until: Instant,
+}
+
 /// A role held: its term, when this node must stop believing it holds it, and the
 /// candidates waiting for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Held {
     pub(crate) term: LamportTime,
+    /// The end of its lease as last confirmed for this role alone; see
+    /// [`Held::deadline`].
     pub(crate) until: Instant,
+    /// The version of the held set that first had it.
+    pub(crate) since: u64,
     /// Whether `RoleAtRisk` was reported for this tenure (once at most).
     at_risk: bool,
     /// Candidates that asked this node for a vote while it held the role, with when each
@@ -43,21 +58,31 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    pub(crate) fn new(term: LamportTime, until: Instant) -> Self {
+    pub(crate) fn new(term: LamportTime, until: Instant, since: u64) -> Self {
         Held {
             term,
             until,
+            since,
             at_risk: false,
             waiting: BTreeMap::new(),
         }
     }
 
+    /// When this node stops believing it holds the role: the later of its own `until`
+    /// and that of the last set renewed whole, if the set had it.
+    pub(crate) fn deadline(&self, set: Option<SetRenewed>) -> Instant {
+        match set {
+            Some(set) if self.since <= set.version => self.until.max(set.until),
+            _ => self.until,
+        }
+    }
+
     /// The early warning for `role`'s tenure: `RoleAtRisk` the first time, then nothing.
-    fn warn(&mut self, role: &RoleName) -> Option<Event> {
+    fn warn(&mut self, role: &RoleName, until: Instant) -> Option<Event> {
         (!std::mem::replace(&mut self.at_risk, true)).then(|| Event::RoleAtRisk {
             role: role.clone(),
             term: self.term,
-            until: self.until,
+            until,
         })
     }
 
@@ -90,170 +115,6 @@ impl Held {
     }
 }
 
-#[derive(Debug)]
-struct Round {
-    id: u64,
-    sent_at: Instant,
-    population: usize,
-    /// The version of the held set renewed.
-    version: u64,
-    roles: BTreeMap<LamportTime, RoleName>,
-    acks: BTreeMap<LamportTime, BTreeSet<NodeName>>,
-    confirmed: BTreeSet<LamportTime>,
-    /// The voters the round was sent to, those of them asked by version alone, and
-    /// those that answered it.
-    asked: BTreeSet<NodeName>,
-    by_version: BTreeSet<NodeName>,
-    answered: BTreeSet<NodeName>,
-}
-
-/// A voter's answer to a renewal round ([`Body::RenewReply`]).
-#[derive(Debug)]
-pub(crate) struct RenewAnswer<'a> {
-    pub(crate) population: usize,
-    pub(crate) acked: &'a [LamportTime],
-    pub(crate) whole: Option<u64>,
-}
-
-/// What an answer did to its round.
-#[derive(Debug, Default)]
-pub(crate) struct Acked {
-    /// Each role that reached a quorum in the round just now, with its term and the
-    /// round's send time.
-    pub(crate) reached: Vec<(RoleName, LamportTime, Instant)>,
-    /// The voter was asked by version and no longer keeps that set whole.
-    pub(crate) set_lost: bool,
-}
-
-/// Renewal rounds still young enough to matter.
-#[derive(Debug, Default)]
-pub(crate) struct Renewals {
-    rounds: VecDeque<Round>,
-    next_id: u64,
-}
-
-impl Renewals {
-    /// Opens a round for `leases` (the held set at `version`) sent at `now` to `asked`,
-    /// of which `by_version` by version alone; returns its id.
-    pub(crate) fn start(
-        &mut self,
-        now: Instant,
-        (version, leases): (u64, &[(RoleName, LamportTime)]),
-        population: usize,
-        asked: BTreeSet<NodeName>,
-        by_version: BTreeSet<NodeName>,
-    ) -> u64 {
-        self.next_id += 1;
-        self.rounds.push_back(Round {
-            id: self.next_id,
-            sent_at: now,
-            population,
-            version,
-            roles: leases.iter().map(|(r, t)| (*t, r.clone())).collect(),
-            acks: BTreeMap::new(),
-            confirmed: BTreeSet::new(),
-            asked,
-            by_version,
-            answered: BTreeSet::new(),
-        });
-        self.next_id
-    }
-
-    fn round(&self, id: u64) -> Option<&Round> {
-        self.rounds.iter().find(|r| r.id == id)
-    }
-
-    /// The version and leases of round `id`, in the order they were first sent (by role,
-    /// as held), so that every chunk index of a resend names the same leases.
-    fn leases_of(&self, id: u64) -> Option<(u64, Vec<(RoleName, LamportTime)>)> {
-        let round = self.round(id)?;
-        let mut leases: Vec<(RoleName, LamportTime)> =
-            round.roles.iter().map(|(t, r)| (r.clone(), *t)).collect();
-        leases.sort();
-        Some((round.version, leases))
-    }
-
-    /// The voters round `id` was sent to that have not answered it (none once the round
-    /// is pruned).
-    pub(crate) fn unanswered(&self, id: u64) -> Vec<NodeName> {
-        self.round(id).map_or_else(Vec::new, |round| {
-            round.asked.difference(&round.answered).cloned().collect()
-        })
-    }
-
-    /// Records `voter`'s answer to round `id`: the terms it acknowledged, or every term
-    /// of the round if it keeps the round's set whole.
-    pub(crate) fn ack(
-        &mut self,
-        id: u64,
-        voter: &NodeName,
-        answer: &RenewAnswer<'_>,
-        quorum: &dyn QuorumFunc,
-    ) -> Acked {
-        let Some(round) = self.rounds.iter_mut().find(|r| r.id == id) else {
-            return Acked::default();
-        };
-        round.population = round.population.max(answer.population);
-        round.answered.insert(voter.clone());
-        let whole = answer.whole == Some(round.version);
-        let set_lost = round.by_version.contains(voter) && !whole;
-        let acked: Vec<LamportTime> = if whole {
-            round.roles.keys().copied().collect()
-        } else {
-            answer.acked.to_vec()
-        };
-        let need = quorum.votes_required(round.population);
-        let mut reached = Vec::new();
-        for term in &acked {
-            let Some(role) = round.roles.get(term) else {
-                continue;
-            };
-            let acks = round.acks.entry(*term).or_default();
-            acks.insert(voter.clone());
-            if acks.len() >= need && round.confirmed.insert(*term) {
-                reached.push((role.clone(), *term, round.sent_at));
-            }
-        }
-        Acked { reached, set_lost }
-    }
-
-    /// Forgets rounds sent before `cutoff`: their acknowledgements could no longer
-    /// extend anything.
-    pub(crate) fn prune(&mut self, cutoff: Instant) {
-        while self.rounds.front().is_some_and(|r| r.sent_at < cutoff) {
-            self.rounds.pop_front();
-        }
-    }
-}
-
-/// Splits `leases` into groups that each fit in one datagram of `max_datagram` bytes.
-pub(crate) fn chunks(
-    leases: &[(RoleName, LamportTime)],
-    max_datagram: usize,
-) -> Vec<&[(RoleName, LamportTime)]> {
-    // Envelope, sealing, sender identity and framing take well under 200 bytes. Each
-    // lease takes its name, a length and a term: at most 10 bytes each on the wire, but
-    // the receiver's decoder budgets 8 for each in memory, and refuses a message whose
-    // budget passes DECODE_LIMIT, so count 16 and stay under that limit too.
-    let budget = max_datagram.min(DECODE_LIMIT).saturating_sub(200).max(1);
-    let mut groups = Vec::new();
-    let mut start = 0;
-    let mut used = 0;
-    for (i, (role, _)) in leases.iter().enumerate() {
-        let size = role.as_str().len() + 16;
-        if used + size > budget && i > start {
-            groups.push(&leases[start..i]);
-            start = i;
-            used = 0;
-        }
-        used += size;
-    }
-    if start < leases.len() {
-        groups.push(&leases[start..]);
-    }
-    groups
-}
-
 impl Roles {
     /// Steps down from `role` for `reason`. A lease that ran out is always warned of
     /// first: a node held up past its warning (paused, starved) reports `RoleAtRisk`
@@ -262,7 +123,8 @@ impl Roles {
         if let Some(mut held) = self.held.remove(role) {
             self.held_version.changed();
             if reason == LossReason::LeaseExpired {
-                out.events.extend(held.warn(role));
+                let until = held.deadline(self.set_renewed);
+                out.events.extend(held.warn(role, until));
             }
             out.events.push(Event::RoleLost {
                 role: role.clone(),
@@ -285,16 +147,17 @@ impl Roles {
         if self.held_floor.is_some_and(|floor| ctx.now < floor) {
             return;
         }
+        let set = self.set_renewed;
         let expired: Vec<(RoleName, LamportTime)> = self
             .held
             .iter()
-            .filter(|(_, h)| h.until <= ctx.now)
+            .filter(|(_, h)| h.deadline(set) <= ctx.now)
             .map(|(r, h)| (r.clone(), h.term))
             .collect();
         for (role, term) in expired {
             self.give_up(ctx, out, &role, term, LossReason::LeaseExpired);
         }
-        self.held_floor = self.held.values().map(|h| h.until).min();
+        self.held_floor = self.held.values().map(|h| h.deadline(set)).min();
     }
 
     pub(super) fn renew(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
@@ -302,22 +165,21 @@ impl Roles {
             self.renewing = false;
             return;
         }
-        let leases: Vec<(RoleName, LamportTime)> =
-            self.held.iter().map(|(r, h)| (r.clone(), h.term)).collect();
+        let list = self.held_version.list(&self.held);
+        let version = list.version;
         let population = ctx.population();
         let voters = ctx.live_voters();
         let asked: BTreeSet<NodeName> = voters.iter().map(|v| v.name().clone()).collect();
         self.held_version.retain(&asked);
-        let version = self.held_version.current();
         let (by_version, by_list): (Vec<NodeId>, Vec<NodeId>) = voters
             .into_iter()
             .partition(|v| self.held_version.is_synced(v.name()));
         let names = by_version.iter().map(|v| v.name().clone()).collect();
         let round = self
             .renewals
-            .start(ctx.now, (version, &leases), population, asked, names);
+            .start(ctx.now, Arc::clone(&list), population, asked, names);
         send_by_version(out, round, version, &by_version);
-        send_lists(ctx, out, round, version, &leases, &by_list);
+        send_lists(ctx, out, round, version, &list.leases, &by_list);
         // Voters that have not answered by a third of the interval are asked once more:
         // under loss, a voter that misses several renewals in a row would let its lease
         // run out and believe the role vacant.
@@ -326,21 +188,30 @@ impl Roles {
             RoleTimer::Resend(round),
         ));
         if ctx.i_vote() {
-            let mut acked = Vec::new();
-            for (role, term) in &leases {
-                let voter = self.voters.entry(role.clone()).or_default();
-                if voter.renew(ctx.now, ctx.me.name(), *term, ctx.config.lease) {
-                    acked.push(*term);
-                }
-            }
-            for (role, _) in &leases {
-                self.arm_lease_check(out, role);
-            }
+            // This node renews its own leases as any voter does: by version once it keeps
+            // the set whole, by list when the set changed.
             let me = ctx.me.clone();
+            let (now, lease) = (ctx.now, ctx.config.lease);
+            let (acked, whole) = if self.voters.renew_set(now, lease, &me, version) {
+                (Vec::new(), Some(version))
+            } else {
+                let leases = &list.leases;
+                let acked = self.renew_leases(ctx, out, &me, leases);
+                let all_renewed = acked.len() == leases.len();
+                let part = SetPart {
+                    version,
+                    chunk: 0,
+                    chunks: 1,
+                };
+                let whole =
+                    self.voters
+                        .add_part(out, now, lease, &me, round, part, leases, all_renewed);
+                (acked, whole)
+            };
             let answer = RenewAnswer {
                 population: ctx.population(),
                 acked: &acked,
-                whole: None,
+                whole,
             };
             self.renewed(ctx, out, round, &me, answer);
         }
@@ -358,18 +229,16 @@ impl Roles {
             // Every voter answered, as on a healthy network: nothing to look up or send.
             return;
         }
-        let (Some(round), Some((version, leases))) =
-            (self.renewals.round(id), self.renewals.leases_of(id))
-        else {
+        let Some(list) = self.renewals.list_of(id) else {
             return;
         };
         let (by_version, by_list): (Vec<NodeId>, Vec<NodeId>) = ctx
             .live_voters()
             .into_iter()
             .filter(|v| silent.contains(v.name()))
-            .partition(|v| round.by_version.contains(v.name()));
-        send_by_version(out, id, version, &by_version);
-        send_lists(ctx, out, id, version, &leases, &by_list);
+            .partition(|v| self.renewals.asked_by_version(id, v.name()));
+        send_by_version(out, id, list.version, &by_version);
+        send_lists(ctx, out, id, list.version, &list.leases, &by_list);
     }
 
     pub(super) fn renewed(
@@ -390,15 +259,16 @@ impl Roles {
             // The voter lost the set (it restarted, forgot it, or refused a lease in it):
             // it gets this round's full list at once, and lists until it keeps the set.
             self.held_version.unsynced(voter.name());
-            if let Some((version, leases)) = self.renewals.leases_of(round) {
-                send_lists(
-                    ctx,
-                    out,
-                    round,
-                    version,
-                    &leases,
-                    std::slice::from_ref(voter),
-                );
+            if let Some(list) = self.renewals.list_of(round) {
+                let voters = std::slice::from_ref(voter);
+                send_lists(ctx, out, round, list.version, &list.leases, voters);
+            }
+        }
+        if let Some((version, sent_at)) = acked.all {
+            let until = sent_at + ctx.config.holder_lease();
+            if self.set_renewed.is_none_or(|set| set.until < until) {
+                self.set_renewed = Some(SetRenewed { version, until });
+                self.deadlines_moved += 1;
             }
         }
         for (role, term, sent_at) in acked.reached {
@@ -496,9 +366,7 @@ impl Roles {
             ));
         }
         self.voters
-            .entry(role.clone())
-            .or_default()
-            .release(ctx.me.name(), term);
+            .update(out, role, |v| v.release(ctx.me.name(), term));
         out.announcements.push(Announcement::Resigned {
             role: role.clone(),
             holder: ctx.me.name().clone(),
@@ -579,11 +447,13 @@ impl Roles {
         }
         self.risk_check_at = None;
         let mut next: Option<Instant> = None;
+        let set = self.set_renewed;
         for (role, held) in self.held.iter_mut().filter(|(_, h)| !h.at_risk) {
-            // `until` is `sent_at + holder_lease` of the last acknowledged round.
-            let risk_at = held.until - ctx.config.holder_lease() + ctx.config.renew_deadline;
+            // The deadline is `sent_at + holder_lease` of the last acknowledged round.
+            let until = held.deadline(set);
+            let risk_at = until - ctx.config.holder_lease() + ctx.config.renew_deadline;
             if risk_at <= ctx.now {
-                out.events.extend(held.warn(role));
+                out.events.extend(held.warn(role, until));
             } else {
                 next = Some(next.map_or(risk_at, |n| n.min(risk_at)));
             }
@@ -639,104 +509,13 @@ fn send_by_version(out: &mut Outbox, round: u64, version: u64, voters: &[NodeId]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quorum::Majority;
-
-    fn acks(acked: &[LamportTime]) -> RenewAnswer<'_> {
-        RenewAnswer {
-            population: 3,
-            acked,
-            whole: None,
-        }
-    }
-
-    #[test]
-    fn a_role_is_confirmed_once_per_round_when_a_quorum_acks() {
-        let t0 = Instant::now();
-        let role = RoleName::new("r").unwrap();
-        let term = LamportTime(7);
-        let mut r = Renewals::default();
-        let a = NodeName::new("a").unwrap();
-        let b = NodeName::new("b").unwrap();
-        let asked = BTreeSet::from([a.clone(), b.clone()]);
-        let leases = vec![(role.clone(), term)];
-        let id = r.start(t0, (1, &leases), 3, asked, BTreeSet::new());
-        assert_eq!(r.unanswered(id), vec![a.clone(), b.clone()]);
-        assert_eq!(r.leases_of(id), Some((1, leases)));
-        assert!(r.ack(id, &a, &acks(&[term]), &Majority).reached.is_empty());
-        assert!(
-            r.ack(id, &a, &acks(&[term]), &Majority).reached.is_empty(),
-            "duplicates count once"
-        );
-        assert_eq!(r.unanswered(id), vec![b.clone()]);
-        assert_eq!(
-            r.ack(id, &b, &acks(&[term]), &Majority).reached,
-            vec![(role, term, t0)]
-        );
-        let c = NodeName::new("c").unwrap();
-        assert!(
-            r.ack(id, &c, &acks(&[term]), &Majority).reached.is_empty(),
-            "already confirmed"
-        );
-        assert!(
-            r.ack(id, &c, &acks(&[LamportTime(8)]), &Majority)
-                .reached
-                .is_empty(),
-            "unknown term"
-        );
-        r.prune(t0 + std::time::Duration::from_secs(1));
-        assert!(
-            r.ack(id, &c, &acks(&[term]), &Majority).reached.is_empty(),
-            "pruned"
-        );
-        assert!(r.unanswered(id).is_empty(), "pruned");
-    }
-
-    #[test]
-    fn a_whole_set_acknowledges_every_role_of_its_own_version_only() {
-        let t0 = Instant::now();
-        let name = |n: &str| NodeName::new(n).unwrap();
-        let leases: Vec<(RoleName, LamportTime)> = (1..=3)
-            .map(|i| (RoleName::new(format!("r{i}")).unwrap(), LamportTime(i)))
-            .collect();
-        let mut r = Renewals::default();
-        let asked = BTreeSet::from([name("a"), name("b")]);
-        let id = r.start(t0, (5, &leases), 3, asked, BTreeSet::from([name("a")]));
-        let me = r.ack(id, &name("me"), &acks(&[LamportTime(1)]), &Majority);
-        assert!(me.reached.is_empty() && !me.set_lost);
-        let stale = RenewAnswer {
-            population: 3,
-            acked: &[],
-            whole: Some(4),
-        };
-        let a = r.ack(id, &name("a"), &stale, &Majority);
-        assert!(
-            a.reached.is_empty(),
-            "a set of another version acks nothing"
-        );
-        assert!(a.set_lost, "asked by version, answered without that set");
-        let whole = RenewAnswer {
-            population: 3,
-            acked: &[],
-            whole: Some(5),
-        };
-        let b = r.ack(id, &name("b"), &whole, &Majority);
-        assert_eq!(b.reached, vec![(leases[0].0.clone(), LamportTime(1), t0)]);
-        assert!(!b.set_lost, "b was sent the list");
-        let more = r.ack(
-            id,
-            &name("me"),
-            &acks(&[LamportTime(2), LamportTime(3)]),
-            &Majority,
-        );
-        assert_eq!(more.reached.len(), 2, "with b's whole set, a quorum each");
-    }
 
     #[test]
     fn the_successor_is_the_first_live_candidate_that_asked_lately() {
         let t0 = Instant::now();
         let second = std::time::Duration::from_secs(1);
         let name = |n: &str| NodeName::new(n).unwrap();
-        let mut held = Held::new(LamportTime(3), t0 + second);
+        let mut held = Held::new(LamportTime(3), t0 + second, 1);
         assert_eq!(held.successor(t0, |_| true, |n| n.clone()), None);
         held.candidate_asked(&name("c"), t0);
         held.candidate_asked(&name("b"), t0 + second);
@@ -758,27 +537,5 @@ mod tests {
         }
         assert_eq!(held.waiting.len(), MAX_WAITING, "bounded");
         assert!(held.waiting.contains_key(&name("n099")), "the newest kept");
-    }
-
-    #[test]
-    fn renewals_fit_in_datagrams() {
-        let leases: Vec<(RoleName, LamportTime)> = (0..100)
-            .map(|i| (RoleName::new(format!("{i:0>100}")).unwrap(), LamportTime(i)))
-            .collect();
-        let groups = chunks(&leases, 1400);
-        assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), 100);
-        assert!(
-            groups.iter().all(|g| g.len() * 112 <= 1200),
-            "{:?}",
-            groups.iter().map(|g| g.len()).collect::<Vec<_>>()
-        );
-        let short: Vec<(RoleName, LamportTime)> = (0..50)
-            .map(|i| (RoleName::new(format!("r{i}")).unwrap(), LamportTime(i)))
-            .collect();
-        assert_eq!(
-            chunks(&short, 1400).len(),
-            1,
-            "50 short names fit in one datagram"
-        );
     }
 }

@@ -27,6 +27,7 @@ mod forget;
 mod holding;
 mod outcome;
 mod requests;
+mod rounds;
 mod session;
 mod view;
 mod voter;
@@ -36,7 +37,7 @@ pub(crate) use requests::RequestKind;
 pub use outcome::{Completion, LossReason, RequestId, RoleError};
 pub use view::RoleState;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -51,10 +52,11 @@ use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{Announcement, Body};
 use campaign::Campaign;
 use election::Election;
-use holding::{Held, RenewAnswer, Renewals};
+use holding::{Held, SetRenewed};
+use rounds::{RenewAnswer, Renewals};
 use requests::Request;
-use session::{HeldVersion, Sessions};
-use voter::Voter;
+use session::HeldVersion;
+use voter::Voters;
 
 /// Timers of the role layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +74,9 @@ pub(crate) enum RoleTimer {
     RiskCheck(Instant),
     /// Check whether the lease this node granted for a role has run out.
     LeaseCheck(RoleName),
+    /// Check whether a holder's held set, kept whole here, was renewed by the instant
+    /// it was due (one pending per holder).
+    SessionCheck(NodeName, Instant),
     /// Give up an election that has not been decided.
     ElectionTimeout(RoleName, LamportTime),
     /// Ask a voter again for its vote in the election at this term: it refused only for
@@ -166,7 +171,7 @@ impl Ctx<'_> {
 /// Every role's state on this node.
 #[derive(Debug)]
 pub(crate) struct Roles {
-    voters: BTreeMap<RoleName, Voter>,
+    voters: Voters,
     views: BTreeMap<RoleName, view::View>,
     held: BTreeMap<RoleName, Held>,
     elections: BTreeMap<RoleName, Election>,
@@ -174,8 +179,6 @@ pub(crate) struct Roles {
     renewals: Renewals,
     /// The version of the held set, and which voters keep it (as a holder).
     held_version: HeldVersion,
-    /// The held sets kept for each holder (as a voter).
-    sessions: Sessions,
     /// The last role re-announced: the next re-announcement goes on from there.
     reannounced_through: Option<RoleName>,
     /// No role held ends before this (a lower bound; `None` only when none is held).
@@ -184,11 +187,12 @@ pub(crate) struct Roles {
     /// warning check.
     holder_check_at: Option<Instant>,
     risk_check_at: Option<Instant>,
-    /// Rises whenever the end of a role held moves, so that the driver refreshes the
+    /// The latest round a quorum acknowledged whole.
+    set_renewed: Option<SetRenewed>,
+    /// Rises whenever a held role's own `until` moves, so that the driver refreshes the
     /// deadlines it hands out only then.
     deadlines_moved: u64,
     requests: BTreeMap<RequestId, Request>,
-    lease_checks: BTreeSet<RoleName>,
     next_id: u64,
     /// This node grants nothing before this time (one lease after start).
     quiet_until: Instant,
@@ -214,21 +218,20 @@ impl Roles {
         rng_seed: u64,
     ) -> Self {
         Roles {
-            voters: BTreeMap::new(),
+            voters: Voters::default(),
             views: BTreeMap::new(),
             held: BTreeMap::new(),
             elections: BTreeMap::new(),
             campaigns: BTreeMap::new(),
             renewals: Renewals::default(),
             held_version: HeldVersion::default(),
-            sessions: Sessions::default(),
             reannounced_through: None,
             held_floor: None,
             holder_check_at: None,
             risk_check_at: None,
+            set_renewed: None,
             deadlines_moved: 0,
             requests: BTreeMap::new(),
-            lease_checks: BTreeSet::new(),
             next_id: 0,
             quiet_until: now + lease,
             term_floor,
@@ -277,7 +280,8 @@ impl Roles {
 
     /// The roles this node holds, with their terms and until when (local time).
     pub(crate) fn held(&self) -> impl Iterator<Item = (&RoleName, LamportTime, Instant)> {
-        self.held.iter().map(|(r, h)| (r, h.term, h.until))
+        let set = self.set_renewed;
+        self.held.iter().map(move |(r, h)| (r, h.term, h.deadline(set)))
     }
 
     /// A number that rises whenever the end of a role held moves.
@@ -287,7 +291,9 @@ impl Roles {
 
     /// The term `role` is held at here, and until when (local time), if it is.
     pub(crate) fn held_at(&self, role: &RoleName) -> Option<(LamportTime, Instant)> {
-        self.held.get(role).map(|h| (h.term, h.until))
+        self.held
+            .get(role)
+            .map(|h| (h.term, h.deadline(self.set_renewed)))
     }
 
     /// Handles a role message from `from`, by the capacity it reaches this node in.
@@ -313,7 +319,7 @@ impl Roles {
                 term,
                 successor,
             } => self.on_release(ctx, out, from, role, term, successor),
-            Body::Withdraw { role, term } => self.on_withdraw(from, &role, term),
+            Body::Withdraw { role, term } => self.on_withdraw(out, from, &role, term),
             Body::Recall { role, request } => self.on_recall(ctx, out, from, role, request),
             Body::Query { role, request } => self.on_query(ctx, out, from, role, request),
             // As a candidate (`election`).
@@ -363,6 +369,9 @@ impl Roles {
             RoleTimer::HolderCheck(at) => self.holder_check(ctx, out, at),
             RoleTimer::RiskCheck(at) => self.risk_check(ctx, out, at),
             RoleTimer::LeaseCheck(role) => self.lease_check(ctx, out, &role),
+            RoleTimer::SessionCheck(holder, at) => {
+                self.voters.session_check(out, ctx.now, &holder, at);
+            }
             RoleTimer::ElectionTimeout(role, term) => {
                 self.election_timeout(ctx, out, &role, term);
             }

@@ -142,12 +142,17 @@ impl Roles {
             out.sends.push((voter.addr(), body.clone()));
         }
         if ctx.i_vote() {
-            let voter = self.voters.entry(role).or_default();
+            let now = ctx.now;
             let answer = match kind {
-                RequestKind::Recall => voter.recall(ctx.now).map(|t| (t, true)),
-                RequestKind::Query => voter
-                    .live_lease(ctx.now)
-                    .map(|l| (l.tenure(), voter.is_recalled(ctx.now))),
+                RequestKind::Recall => self
+                    .voters
+                    .update(out, &role, |voter| voter.recall(now))
+                    .map(|t| (t, true)),
+                RequestKind::Query => self.voters.get(&role).and_then(|voter| {
+                    voter
+                        .live_lease(now)
+                        .map(|l| (l.tenure(), voter.is_recalled(now)))
+                }),
             };
             request.record(ctx.me.name(), population, answer);
         }

@@ -156,7 +156,7 @@ impl Roles {
             return;
         };
         ctx.clock.witness(*term);
-        if self.below_view_floor(role, *term) && !self.voters.contains_key(role) {
+        if self.below_view_floor(role, *term) && !self.voters.contains(role) {
             // News of a role this node forgot, older than what it forgot.
             return;
         }
@@ -177,11 +177,12 @@ impl Roles {
                 self.learn(out, role, |v| v.ended(*term));
                 // A voter the holder told directly has opened the contest already, with
                 // the successor the holder named first.
-                let told = self.voters.get_mut(role).is_some_and(|voter| {
-                    let told = voter.closed_through >= Some(*term);
-                    voter.release(holder, *term);
-                    told
-                });
+                let told = self.voters.contains(role)
+                    && self.voters.update(out, role, |voter| {
+                        let told = voter.closed_through >= Some(*term);
+                        voter.release(holder, *term);
+                        told
+                    });
                 if !told {
                     self.contest_opens(ctx, out, role, ctx.config.handoff_step(), None);
                 }

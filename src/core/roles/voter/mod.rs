@@ -17,9 +17,14 @@
 
 use std::time::{Duration, Instant};
 
+mod sessions;
+mod table;
+
+pub(crate) use table::Voters;
+
 use super::election::Tally;
 use super::forget::Unchanged;
-use super::{Ctx, Outbox, RoleTimer, Roles};
+use super::{Ctx, Outbox, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{Ballot, Body, Tenure, VoteReply};
@@ -251,6 +256,16 @@ impl Voter {
         self.live_lease(now).map(Lease::tenure)
     }
 
+    /// Whether a renewal of `holder` at `term` would extend this entry's lease as it is:
+    /// the lease is that one, and nothing since closed or passed its term.
+    pub(super) fn renews(&self, holder: &NodeName, term: LamportTime) -> bool {
+        self.lease
+            .as_ref()
+            .is_some_and(|l| l.holder == *holder && l.term == term)
+            && self.closed_through.is_none_or(|c| c < term)
+            && self.confirmed_through.is_none_or(|c| c <= term)
+    }
+
     /// Whether the live lease has been recalled.
     pub(crate) fn is_recalled(&self, now: Instant) -> bool {
         self.live_lease(now)
@@ -288,19 +303,21 @@ impl Roles {
         {
             self.lost(ctx, out, &role);
         }
-        let voter = self.voters.entry(role.clone()).or_default();
-        let answer = if term <= self.term_floor {
-            Err(Refusal::Promised)
-        } else {
-            voter.vote(
-                ctx.now,
-                &ballot,
-                ctx.config.lease,
-                self.quiet_until,
-                ctx.undecided(),
-            )
-        };
-        let promised = voter.promised.clone();
+        let (term_floor, quiet_until) = (self.term_floor, self.quiet_until);
+        let (answer, promised) = self.voters.update(out, &role, |voter| {
+            let answer = if term <= term_floor {
+                Err(Refusal::Promised)
+            } else {
+                voter.vote(
+                    ctx.now,
+                    &ballot,
+                    ctx.config.lease,
+                    quiet_until,
+                    ctx.undecided(),
+                )
+            };
+            (answer, voter.promised.clone())
+        });
         let (holder, retry_after) = match &answer {
             Ok(()) => (None, Duration::ZERO),
             Err(Refusal::Busy { retry_after }) => (None, *retry_after),
@@ -310,9 +327,9 @@ impl Roles {
             }) => (Some(tenure.clone()), *retry_after),
             Err(Refusal::Promised) => (None, Duration::ZERO),
         };
-        if answer.is_ok() {
-            self.arm_lease_check(out, &role);
-        } else if let Some(held) = self.held.get_mut(&role) {
+        if answer.is_err()
+            && let Some(held) = self.held.get_mut(&role)
+        {
             held.candidate_asked(from.name(), ctx.now);
         }
         let reply = VoteReply {
@@ -340,10 +357,11 @@ impl Roles {
     ) -> Vec<LamportTime> {
         let mut acked = Vec::new();
         for (role, term) in leases {
-            let voter = self.voters.entry(role.clone()).or_default();
-            if voter.renew(ctx.now, from.name(), *term, ctx.config.lease) {
+            let renewed = self.voters.update(out, role, |voter| {
+                voter.renew(ctx.now, from.name(), *term, ctx.config.lease)
+            });
+            if renewed {
                 acked.push(*term);
-                self.arm_lease_check(out, role);
                 self.learn(out, role, |v| v.elected(from.name(), *term));
             }
         }
@@ -360,9 +378,11 @@ impl Roles {
         term: LamportTime,
         successor: Option<NodeName>,
     ) {
-        let voter = self.voters.entry(role.clone()).or_default();
-        let news = voter.closed_through < Some(term);
-        voter.release(from.name(), term);
+        let news = self.voters.update(out, &role, |voter| {
+            let news = voter.closed_through < Some(term);
+            voter.release(from.name(), term);
+            news
+        });
         if news {
             self.learn(out, &role, |v| v.ended(term));
         }
@@ -375,9 +395,16 @@ impl Roles {
     }
 
     /// A candidate that lost gives its ballot back.
-    pub(super) fn on_withdraw(&mut self, from: &NodeId, role: &RoleName, term: LamportTime) {
-        if let Some(voter) = self.voters.get_mut(role) {
-            voter.withdraw(from.name(), term);
+    pub(super) fn on_withdraw(
+        &mut self,
+        out: &mut Outbox,
+        from: &NodeId,
+        role: &RoleName,
+        term: LamportTime,
+    ) {
+        if self.voters.contains(role) {
+            self.voters
+                .update(out, role, |voter| voter.withdraw(from.name(), term));
         }
     }
 
@@ -393,7 +420,7 @@ impl Roles {
         if !ctx.i_vote() {
             return;
         }
-        let recalled = self.voters.entry(role).or_default().recall(ctx.now);
+        let recalled = self.voters.update(out, &role, |voter| voter.recall(ctx.now));
         out.sends.push((
             from.addr(),
             Body::RecallReply {
@@ -431,39 +458,17 @@ impl Roles {
         ));
     }
 
-    /// Makes sure a check runs when the lease this node granted for `role` ends.
-    pub(super) fn arm_lease_check(&mut self, out: &mut Outbox, role: &RoleName) {
-        let until = self
-            .voters
-            .get(role)
-            .and_then(|v| v.lease.as_ref())
-            .map(|l| l.until);
-        if let Some(until) = until
-            && self.lease_checks.insert(role.clone())
-        {
-            out.timers
-                .push((until, RoleTimer::LeaseCheck(role.clone())));
-        }
-    }
-
+    /// The check of the lease this node granted for `role` came due.
     pub(super) fn lease_check(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, role: &RoleName) {
-        self.lease_checks.remove(role);
-        let Some(voter) = self.voters.get_mut(role) else {
+        let Some(lease) = self.voters.lease_check(out, ctx.now, role) else {
             return;
         };
-        match voter.lease.clone() {
-            Some(lease) if lease.until > ctx.now => self.arm_lease_check(out, role),
-            Some(lease) => {
-                voter.lease = None;
-                if lease.holder != *ctx.me.name() {
-                    self.learn(out, role, |v| v.ended(lease.term));
-                }
-                // The holder this node vouched for went quiet: waiting candidates try in
-                // turn, 30 ms apart with lan, so that rivals rarely collide.
-                self.contest_opens(ctx, out, role, ctx.config.contest_step(), None);
-            }
-            None => {}
+        if lease.holder != *ctx.me.name() {
+            self.learn(out, role, |v| v.ended(lease.term));
         }
+        // The holder this node vouched for went quiet: waiting candidates try in turn,
+        // 30 ms apart with lan, so that rivals rarely collide.
+        self.contest_opens(ctx, out, role, ctx.config.contest_step(), None);
     }
 }
 

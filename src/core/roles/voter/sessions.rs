@@ -1,0 +1,220 @@
+//! The held sets a voter keeps, one per holder: put together from every chunk of one
+//! renewal round, then renewed by version alone, which moves one `until` for every lease
+//! in the set (`docs/design/forgetting-and-sessions.md`).
+//!
+//! Invariants:
+//! - a set binds leases only once whole: every chunk of one round arrived and every
+//!   lease in it was renewed on receipt;
+//! - a whole set's `until` is no later than the end of any lease it binds as that lease
+//!   was last renewed by list, plus the renewals by version since: so the lease a bound
+//!   role runs to is `max(lease.until, set.until)`, what renewing each lease by list
+//!   at the same instants would have given.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::clock::LamportTime;
+use crate::identity::{NodeId, NodeName, RoleName};
+use crate::wire::SetPart;
+
+/// The most chunks a held set may come in: 4,096 datagrams of `max_datagram_size` carry
+/// well over 10,000 roles, and bound what one holder can make a voter keep.
+const MAX_CHUNKS: u32 = 4096;
+
+/// One holder's held set as this voter received it.
+#[derive(Debug)]
+pub(super) struct HeldSet {
+    holder: NodeId,
+    version: u64,
+    /// The round whose chunks are put together, and which of them arrived.
+    round: u64,
+    chunks: u32,
+    received: BTreeSet<u32>,
+    leases: BTreeMap<RoleName, LamportTime>,
+    /// Whether every lease received was renewed: one refused keeps the set from use.
+    all_renewed: bool,
+    /// Every lease the set binds runs at least until this: the end of the lease renewed
+    /// by the round's first chunk, moved on by each renewal by version.
+    until: Instant,
+    /// The pending session check, once whole.
+    check_at: Option<Instant>,
+    last_used: Instant,
+}
+
+impl HeldSet {
+    fn is_whole(&self) -> bool {
+        self.all_renewed && self.received.len() == self.chunks as usize
+    }
+}
+
+/// What adding a chunk did.
+#[derive(Debug, Default)]
+pub(super) struct PartAdded {
+    /// The set's version, if this chunk made it whole.
+    pub(super) whole: Option<u64>,
+    /// When to check the set's end, if it just became whole.
+    pub(super) check_at: Option<Instant>,
+}
+
+/// The held sets this voter keeps, one per holder.
+#[derive(Debug, Default)]
+pub(super) struct Sessions {
+    by_holder: BTreeMap<NodeName, HeldSet>,
+}
+
+impl Sessions {
+    /// Until when `holder`'s whole set keeps `role` at `term` renewed, if it binds it.
+    pub(super) fn until_for(
+        &self,
+        holder: &NodeName,
+        role: &RoleName,
+        term: LamportTime,
+    ) -> Option<Instant> {
+        let set = self.by_holder.get(holder)?;
+        (set.is_whole() && set.leases.get(role) == Some(&term)).then_some(set.until)
+    }
+
+    /// Whether `holder`'s set that chunk `part` of `round` belongs to would replace a
+    /// whole set kept now (whose leases must then be settled before it goes).
+    pub(super) fn replaces_whole(&self, holder: &NodeId, round: u64, part: &SetPart) -> bool {
+        self.by_holder.get(holder.name()).is_some_and(|set| {
+            set.is_whole()
+                && (set.holder != *holder || set.version != part.version || set.round != round)
+        })
+    }
+
+    /// Adds one chunk of `holder`'s set, received at `now` in `round` with `leases` (all
+    /// renewed for `lease` if `all_renewed`). Settle the set it replaces first
+    /// ([`Sessions::replaces_whole`]).
+    pub(super) fn add_part(
+        &mut self,
+        now: Instant,
+        lease: Duration,
+        holder: &NodeId,
+        round: u64,
+        part: SetPart,
+        leases: &[(RoleName, LamportTime)],
+        all_renewed: bool,
+    ) -> PartAdded {
+        if part.chunks == 0 || part.chunks > MAX_CHUNKS || part.chunk >= part.chunks {
+            return PartAdded::default();
+        }
+        let fresh = || HeldSet {
+            holder: holder.clone(),
+            version: part.version,
+            round,
+            chunks: part.chunks,
+            received: BTreeSet::new(),
+            leases: BTreeMap::new(),
+            all_renewed: true,
+            until: now + lease,
+            check_at: None,
+            last_used: now,
+        };
+        let mut added = PartAdded::default();
+        let set = self
+            .by_holder
+            .entry(holder.name().clone())
+            .or_insert_with(fresh);
+        if set.holder != *holder
+            || set.version != part.version
+            || set.round != round
+            || set.chunks != part.chunks
+        {
+            *set = fresh();
+        }
+        if set.is_whole() {
+            // A chunk sent again after the set was put together adds nothing.
+            added.whole = Some(set.version);
+            return added;
+        }
+        set.last_used = now;
+        set.all_renewed &= all_renewed;
+        if set.received.insert(part.chunk) {
+            set.leases.extend(leases.iter().cloned());
+        }
+        if set.is_whole() {
+            added.whole = Some(set.version);
+            set.check_at = Some(set.until);
+            added.check_at = set.check_at;
+        }
+        added
+    }
+
+    /// Renews `holder`'s whole set at `version` for `lease` from `now`; false if no such
+    /// set is kept.
+    pub(super) fn renew(
+        &mut self,
+        now: Instant,
+        lease: Duration,
+        holder: &NodeId,
+        version: u64,
+    ) -> bool {
+        let Some(set) = self.by_holder.get_mut(holder.name()) else {
+            return false;
+        };
+        if set.holder != *holder || set.version != version || !set.is_whole() {
+            return false;
+        }
+        set.until = set.until.max(now + lease);
+        set.last_used = now;
+        true
+    }
+
+    /// The session check armed at `at` for `holder`'s set came due at `now`: `Some(at)`
+    /// again if the set runs on (re-armed), `None` if it ended (take it out) or the check
+    /// is no longer this set's.
+    pub(super) fn check(&mut self, now: Instant, holder: &NodeName, at: Instant) -> Check {
+        let Some(set) = self.by_holder.get_mut(holder) else {
+            return Check::Stale;
+        };
+        if set.check_at != Some(at) {
+            return Check::Stale;
+        }
+        if set.until > now {
+            set.check_at = Some(set.until);
+            Check::Again(set.until)
+        } else {
+            set.check_at = None;
+            Check::Ended
+        }
+    }
+
+    /// Whether `holder`'s set binds `role` at `term`.
+    pub(super) fn binds(&self, holder: &NodeName, role: &RoleName, term: LamportTime) -> bool {
+        self.until_for(holder, role, term).is_some()
+    }
+
+    /// The roles `holder`'s whole set binds (none if it is not whole).
+    pub(super) fn bound_roles(&self, holder: &NodeName) -> Vec<RoleName> {
+        self.by_holder
+            .get(holder)
+            .filter(|set| set.is_whole())
+            .map(|set| set.leases.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets `holder`'s set; settle the leases it binds first.
+    pub(super) fn remove(&mut self, holder: &NodeName) {
+        self.by_holder.remove(holder);
+    }
+
+    /// Forgets the sets that never became whole and that no holder has used for `idle`:
+    /// they bind no lease. Whole sets go when they end.
+    pub(super) fn forget_idle(&mut self, now: Instant, idle: Duration) {
+        self.by_holder.retain(|_, set| {
+            set.is_whole() || now.saturating_duration_since(set.last_used) < idle
+        });
+    }
+}
+
+/// What a session check found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Check {
+    /// Not this set's check (it was replaced, or checked since).
+    Stale,
+    /// The set was renewed: check again then.
+    Again(Instant),
+    /// No renewal came in time: the leases it binds end.
+    Ended,
+}
