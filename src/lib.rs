@@ -77,5 +77,5 @@ pub use core::{
     MemberStatus, RequestId, RoleError, RoleState, Startup, Stats, Transmit,
 };
 pub use identity::{InvalidName, NodeId, NodeName, RoleName};
-pub use node::{Leadership, Node, NodeError, NodeHandle, Standing, StartError};
+pub use node::{Leadership, Node, NodeError, NodeHandle, Standing, StandingWatch, StartError};
 pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};

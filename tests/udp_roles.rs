@@ -225,14 +225,14 @@ async fn a_holder_cut_off_from_its_voters_is_warned_before_it_loses_the_role() {
         .await
         .unwrap();
     let standing = held.standing();
-    assert!(!standing.borrow().at_risk);
-    assert_eq!(standing.borrow().until, held.deadline());
+    assert!(!standing.get().at_risk);
+    assert_eq!(standing.get().until, held.deadline());
     let (at_risk, lost) = (held.at_risk(), held.lost());
 
     stop(&nodes[1..]).await; // every voter but the holder crashes
     within("at_risk()", at_risk).await;
     assert!(
-        standing.borrow().at_risk,
+        standing.get().at_risk,
         "at_risk() resolved without a warning"
     );
     let is_warning = |e: &Event| matches!(e, Event::RoleAtRisk { role, term, .. } if *role == scheduler && *term == held.term());

@@ -14,7 +14,7 @@ mod key_rollout;
 mod membership;
 mod replay;
 mod role_api;
-mod roles;
+pub(crate) mod roles;
 mod timers;
 
 pub use event::Event;

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::roles::{Ctx, Outbox, RequestKind, Roles};
+use super::roles::{Ctx, Held, Outbox, RequestKind, Roles, SetRenewed};
 use super::{Completion, Core, RequestId, RoleError, RoleState, Timer};
 use crate::clock::LamportTime;
 use crate::identity::RoleName;
@@ -81,16 +81,23 @@ impl Core {
             .collect()
     }
 
-    /// A number that rises whenever the local time a held role's belief ends moves, so
-    /// that a driver can refresh what it handed out only when it changed.
+    /// A number that rises whenever a held role's own deadline ([`Held::until`]) moves,
+    /// so that a driver can refresh what it handed out only when it changed.
     pub(crate) fn deadlines_moved(&self) -> u64 {
         self.roles.deadlines_moved()
     }
 
-    /// The term this node holds `role` at, and the local time its belief ends, if it
-    /// holds it: one lookup, where [`Core::held_roles`] lists every role.
-    pub(crate) fn held_at(&self, role: &RoleName) -> Option<(LamportTime, Instant)> {
-        self.roles.held_at(role)
+    /// `role` as this node holds it, if it does: one lookup, where
+    /// [`Core::held_roles`] lists every role. Its deadline is
+    /// `held.deadline(self.set_renewed())`.
+    pub(crate) fn held_at(&self, role: &RoleName) -> Option<&Held> {
+        self.roles.held_entry(role)
+    }
+
+    /// The latest renewal round a quorum acknowledged whole, which moves the deadline of
+    /// every role held since its version in one step.
+    pub(crate) fn set_renewed(&self) -> Option<SetRenewed> {
+        self.roles.set_renewed()
     }
 
     /// The next outcome of a request.

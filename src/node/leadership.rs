@@ -11,6 +11,7 @@ use super::control::Control;
 use super::error::NodeError;
 use crate::clock::LamportTime;
 use crate::core::LossReason;
+use crate::core::roles::SetRenewed;
 use crate::identity::RoleName;
 
 /// Proof that this node holds a role, returned by [`super::NodeHandle::elect`] and
@@ -46,6 +47,72 @@ pub struct Standing {
     pub at_risk: bool,
 }
 
+/// A tenure's [`Standing`] as it changes, from [`Leadership::standing`].
+#[derive(Debug, Clone)]
+pub struct StandingWatch {
+    /// This tenure's own deadline and warning, moved on by the node's task when a
+    /// quorum renews this role alone.
+    own: watch::Receiver<Standing>,
+    /// The node's latest renewal of its whole held set, which moves the deadline of
+    /// every role held since its version: one watch for every tenure, so a steady
+    /// renewal costs the node's task the same for one role or thousands.
+    set: watch::Receiver<Option<SetRenewed>>,
+    /// The version of the held set that first had this tenure.
+    since: u64,
+    /// The standing [`StandingWatch::changed`] last reported.
+    seen: Standing,
+}
+
+impl StandingWatch {
+    pub(crate) fn new(
+        own: watch::Receiver<Standing>,
+        set: watch::Receiver<Option<SetRenewed>>,
+        since: u64,
+    ) -> Self {
+        let mut watch = StandingWatch {
+            own,
+            set,
+            since,
+            seen: Standing {
+                until: Instant::now(),
+                at_risk: false,
+            },
+        };
+        watch.seen = watch.get();
+        watch
+    }
+
+    /// Where the tenure stands now.
+    pub fn get(&self) -> Standing {
+        let own = *self.own.borrow();
+        Standing {
+            until: SetRenewed::deadline(*self.set.borrow(), self.since, own.until),
+            ..own
+        }
+    }
+
+    /// Waits until the standing differs from what it was when this last returned (or
+    /// when the watch was made): a renewal moved the deadline on, or the early warning
+    /// came. Fails with [`NodeError::ShutDown`] once the node stopped. Cancel-safe: a
+    /// change is reported by the next call that completes.
+    pub async fn changed(&mut self) -> Result<(), NodeError> {
+        loop {
+            self.own.borrow_and_update();
+            self.set.borrow_and_update();
+            let now = self.get();
+            if now != self.seen {
+                self.seen = now;
+                return Ok(());
+            }
+            tokio::select! {
+                changed = self.own.changed() => changed,
+                changed = self.set.changed() => changed,
+            }
+            .map_err(|_| NodeError::ShutDown)?;
+        }
+    }
+}
+
 /// One tenure of a role on this node, shared by its [`Leadership`] values.
 pub(crate) struct Tenure {
     role: RoleName,
@@ -53,7 +120,7 @@ pub(crate) struct Tenure {
     /// Set by the node's task when the tenure ends; closed when the task ends.
     lost: watch::Receiver<Option<LossReason>>,
     /// Moved on by the node's task with every renewal a quorum acknowledged.
-    standing: watch::Receiver<Standing>,
+    standing: StandingWatch,
     control: mpsc::UnboundedSender<Control>,
 }
 
@@ -62,7 +129,7 @@ impl Tenure {
         role: RoleName,
         term: LamportTime,
         lost: watch::Receiver<Option<LossReason>>,
-        standing: watch::Receiver<Standing>,
+        standing: StandingWatch,
         control: mpsc::UnboundedSender<Control>,
     ) -> Self {
         Tenure {
@@ -123,12 +190,12 @@ impl Leadership {
     /// every acknowledged renewal. A careful application checks it before each action
     /// (and passes [`Leadership::term`] to the store, which catches the rest).
     pub fn deadline(&self) -> Instant {
-        self.tenure.standing.borrow().until
+        self.tenure.standing.get().until
     }
 
     /// The tenure's [`Standing`], as a watch that changes with every acknowledged
     /// renewal and when the role goes at risk.
-    pub fn standing(&self) -> watch::Receiver<Standing> {
+    pub fn standing(&self) -> StandingWatch {
         self.tenure.standing.clone()
     }
 
@@ -140,7 +207,7 @@ impl Leadership {
     /// at most once per tenure, and a tenure may go on after it if a renewal gets
     /// through after all.
     pub fn at_risk(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut standing = self.tenure.standing.clone();
+        let mut standing = self.tenure.standing.own.clone();
         let lost = self.lost();
         async move {
             tokio::select! {

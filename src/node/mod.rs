@@ -37,7 +37,7 @@ mod state_dir;
 
 pub use error::{NodeError, StartError};
 pub use handle::NodeHandle;
-pub use leadership::{Leadership, Standing};
+pub use leadership::{Leadership, Standing, StandingWatch};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -11,9 +11,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::command::RoleCommand;
 use super::control::Control;
-use super::leadership::{Leadership, Standing, Tenure};
+use super::leadership::{Leadership, Standing, StandingWatch, Tenure};
 use super::role_watch::RoleWatches;
 use crate::clock::LamportTime;
+use crate::core::roles::SetRenewed;
 use crate::core::{
     Completion, Core, Event, KeyRollout, LossReason, RequestId, RoleError, RoleState,
 };
@@ -46,7 +47,9 @@ impl Pending {
 #[derive(Debug)]
 struct Slot {
     lost: watch::Sender<Option<LossReason>>,
+    /// Its own deadline, and the version of the held set that first had it.
     standing: watch::Sender<Standing>,
+    since: u64,
     leader: Weak<Tenure>,
 }
 
@@ -64,8 +67,10 @@ pub(crate) struct RoleDesk {
     resigned: Vec<(ResignReply, Result<LamportTime, RoleError>)>,
     watches: Arc<RoleWatches>,
     control: mpsc::UnboundedSender<Control>,
-    /// [`Core::deadlines_moved`] when the tenures' deadlines were last refreshed.
+    /// [`Core::deadlines_moved`] when the tenures' own deadlines were last refreshed.
     deadlines_seen: u64,
+    /// [`Core::set_renewed`], for every tenure at once.
+    set_renewed: watch::Sender<Option<SetRenewed>>,
 }
 
 impl RoleDesk {
@@ -77,6 +82,7 @@ impl RoleDesk {
             watches,
             control,
             deadlines_seen: 0,
+            set_renewed: watch::channel(None).0,
         }
     }
 
@@ -183,15 +189,22 @@ impl RoleDesk {
             self.observe(&event, &mut orphans);
             publish(event);
         }
-        // Renewals move every tenure's deadline on; look them up only when one moved.
+        // A renewal of the whole held set moves every tenure's deadline on in one step; a
+        // role renewed alone moves its own, looked up only when one moved.
+        let set = core.set_renewed();
+        self.set_renewed.send_if_modified(|seen| {
+            let moved = *seen != set;
+            *seen = set;
+            moved
+        });
         let moved = core.deadlines_moved();
         if moved != self.deadlines_seen {
             self.deadlines_seen = moved;
             for ((role, term), slot) in &self.tenures {
-                if let Some((_, until)) = core.held_at(role).filter(|(at, _)| at == term) {
+                if let Some(held) = core.held_at(role).filter(|h| h.term == *term) {
                     slot.standing.send_if_modified(|standing| {
-                        let moved = standing.until != until;
-                        standing.until = until;
+                        let moved = standing.until != held.until;
+                        standing.until = held.until;
                         moved
                     });
                 }
@@ -217,11 +230,11 @@ impl RoleDesk {
         match completion {
             Completion::Elect { id, role, result } => match (self.pending.remove(&id), result) {
                 (Some(Pending::Elect(reply)), Ok(term)) => {
-                    let until = core
+                    let (until, since) = core
                         .held_at(&role)
-                        .filter(|(at, _)| *at == term)
-                        .map_or_else(Instant::now, |(_, until)| until);
-                    let leadership = self.leadership(role.clone(), term, until);
+                        .filter(|h| h.term == term)
+                        .map_or_else(|| (Instant::now(), u64::MAX), |h| (h.until, h.since));
+                    let leadership = self.leadership(role.clone(), term, until, since);
                     if let Err(unwanted) = reply.send(Ok(leadership)) {
                         // Nobody waits any more: give the role up at once.
                         drop(unwanted);
@@ -275,7 +288,13 @@ impl RoleDesk {
     }
 
     /// A `Leadership` of `role` at `term`, sharing the tenure of any that is still alive.
-    fn leadership(&mut self, role: RoleName, term: LamportTime, until: Instant) -> Leadership {
+    fn leadership(
+        &mut self,
+        role: RoleName,
+        term: LamportTime,
+        until: Instant,
+        since: u64,
+    ) -> Leadership {
         let slot = self
             .tenures
             .entry((role.clone(), term))
@@ -286,6 +305,7 @@ impl RoleDesk {
                     at_risk: false,
                 })
                 .0,
+                since,
                 leader: Weak::new(),
             });
         if let Some(tenure) = slot.leader.upgrade() {
@@ -295,7 +315,11 @@ impl RoleDesk {
             role,
             term,
             slot.lost.subscribe(),
-            slot.standing.subscribe(),
+            StandingWatch::new(
+                slot.standing.subscribe(),
+                self.set_renewed.subscribe(),
+                slot.since,
+            ),
             self.control.clone(),
         ));
         slot.leader = Arc::downgrade(&tenure);
@@ -321,7 +345,5 @@ impl RoleDesk {
 
 /// Whether `core` holds `role` at exactly `term`.
 fn holds(core: &Core, role: &RoleName, term: LamportTime) -> bool {
-    core.held_roles()
-        .iter()
-        .any(|(held, at, _)| held == role && *at == term)
+    core.held_at(role).is_some_and(|held| held.term == term)
 }

@@ -364,7 +364,8 @@ impl Roles {
         }
         self.held_version.changed();
         let since = self.held_version.current();
-        self.held.insert(role.clone(), Held::new(term, until, since));
+        self.held
+            .insert(role.clone(), Held::new(term, until, since));
         self.held_floor = Some(self.held_floor.map_or(until, |floor| floor.min(until)));
         self.arm_holder_check(out, until);
         self.arm_risk_check(out, election.sent_at + ctx.config.renew_deadline);

@@ -18,6 +18,7 @@ use rand::seq::IteratorRandom;
 
 use super::campaign::{Waiter, rank_key};
 use super::rounds::{RenewAnswer, chunks};
+use super::voter::Chunk;
 use super::{Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
 use crate::core::Event;
@@ -38,6 +39,17 @@ const REANNOUNCE_BATCH: usize = 4;
 pub(crate) struct SetRenewed {
     pub(crate) version: u64,
     pub(crate) until: Instant,
+}
+
+impl SetRenewed {
+    /// The deadline of a role held since version `since`, confirmed alone until `until`:
+    /// the later of that and `set`'s, if `set` had it.
+    pub(crate) fn deadline(set: Option<SetRenewed>, since: u64, until: Instant) -> Instant {
+        match set {
+            Some(set) if since <= set.version => until.max(set.until),
+            _ => until,
+        }
+    }
 }
 
 /// A role held: its term, when this node must stop believing it holds it, and the
@@ -71,10 +83,7 @@ impl Held {
     /// When this node stops believing it holds the role: the later of its own `until`
     /// and that of the last set renewed whole, if the set had it.
     pub(crate) fn deadline(&self, set: Option<SetRenewed>) -> Instant {
-        match set {
-            Some(set) if self.since <= set.version => self.until.max(set.until),
-            _ => self.until,
-        }
+        SetRenewed::deadline(set, self.since, self.until)
     }
 
     /// The early warning for `role`'s tenure: `RoleAtRisk` the first time, then nothing.
@@ -195,17 +204,18 @@ impl Roles {
             let (acked, whole) = if self.voters.renew_set(now, lease, &me, version) {
                 (Vec::new(), Some(version))
             } else {
-                let leases = &list.leases;
-                let acked = self.renew_leases(ctx, out, &me, leases);
-                let all_renewed = acked.len() == leases.len();
-                let part = SetPart {
-                    version,
-                    chunk: 0,
-                    chunks: 1,
+                let acked = self.renew_leases(ctx, out, &me, &list.leases);
+                let chunk = Chunk {
+                    round,
+                    part: SetPart {
+                        version,
+                        chunk: 0,
+                        chunks: 1,
+                    },
+                    leases: &list.leases,
+                    all_renewed: acked.len() == list.leases.len(),
                 };
-                let whole =
-                    self.voters
-                        .add_part(out, now, lease, &me, round, part, leases, all_renewed);
+                let whole = self.voters.add_part(out, now, lease, &me, chunk);
                 (acked, whole)
             };
             let answer = RenewAnswer {
@@ -268,7 +278,6 @@ impl Roles {
             let until = sent_at + ctx.config.holder_lease();
             if self.set_renewed.is_none_or(|set| set.until < until) {
                 self.set_renewed = Some(SetRenewed { version, until });
-                self.deadlines_moved += 1;
             }
         }
         for (role, term, sent_at) in acked.reached {

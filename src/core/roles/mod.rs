@@ -52,9 +52,9 @@ use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{Announcement, Body};
 use campaign::Campaign;
 use election::Election;
-use holding::{Held, SetRenewed};
-use rounds::{RenewAnswer, Renewals};
+pub(crate) use holding::{Held, SetRenewed};
 use requests::Request;
+use rounds::{RenewAnswer, Renewals};
 use session::HeldVersion;
 use voter::Voters;
 
@@ -281,7 +281,9 @@ impl Roles {
     /// The roles this node holds, with their terms and until when (local time).
     pub(crate) fn held(&self) -> impl Iterator<Item = (&RoleName, LamportTime, Instant)> {
         let set = self.set_renewed;
-        self.held.iter().map(move |(r, h)| (r, h.term, h.deadline(set)))
+        self.held
+            .iter()
+            .map(move |(r, h)| (r, h.term, h.deadline(set)))
     }
 
     /// A number that rises whenever the end of a role held moves.
@@ -289,11 +291,14 @@ impl Roles {
         self.deadlines_moved
     }
 
-    /// The term `role` is held at here, and until when (local time), if it is.
-    pub(crate) fn held_at(&self, role: &RoleName) -> Option<(LamportTime, Instant)> {
-        self.held
-            .get(role)
-            .map(|h| (h.term, h.deadline(self.set_renewed)))
+    /// `role` as held here, if it is.
+    pub(crate) fn held_entry(&self, role: &RoleName) -> Option<&Held> {
+        self.held.get(role)
+    }
+
+    /// The latest round a quorum acknowledged whole.
+    pub(crate) fn set_renewed(&self) -> Option<SetRenewed> {
+        self.set_renewed
     }
 
     /// Handles a role message from `from`, by the capacity it reaches this node in.

@@ -31,7 +31,11 @@ pub(crate) struct HeldList {
 
 impl HeldList {
     pub(crate) fn new(version: u64, leases: Vec<(RoleName, LamportTime)>) -> Self {
-        let by_term = leases.iter().enumerate().map(|(i, (_, t))| (*t, i)).collect();
+        let by_term = leases
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| (*t, i))
+            .collect();
         HeldList {
             version,
             leases,
@@ -79,10 +83,11 @@ impl Round {
     /// Reports each term acknowledged by list that a quorum of `need` now backs.
     fn reach(&mut self, terms: Vec<LamportTime>, need: usize, acked: &mut Acked) {
         for term in terms {
-            if self.count(term) >= need && self.confirmed.insert(term) {
-                if let Some(role) = self.list.role_of(term) {
-                    acked.reached.push((role.clone(), term, self.sent_at));
-                }
+            if self.count(term) >= need
+                && self.confirmed.insert(term)
+                && let Some(role) = self.list.role_of(term)
+            {
+                acked.reached.push((role.clone(), term, self.sent_at));
             }
         }
     }

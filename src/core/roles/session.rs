@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use super::holding::Held;
 use super::rounds::HeldList;
+use super::voter::Chunk;
 use super::{Ctx, Outbox, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, NodeName, RoleName};
@@ -89,11 +90,15 @@ impl Roles {
             return;
         }
         let acked = self.renew_leases(ctx, out, from, &leases);
-        let all_renewed = acked.len() == leases.len();
-        let (now, lease) = (ctx.now, ctx.config.lease);
+        let chunk = Chunk {
+            round,
+            part,
+            leases: &leases,
+            all_renewed: acked.len() == leases.len(),
+        };
         let whole = self
             .voters
-            .add_part(out, now, lease, from, round, part, &leases, all_renewed);
+            .add_part(out, ctx.now, ctx.config.lease, from, chunk);
         reply(ctx, out, from, round, acked, whole);
     }
 

@@ -314,7 +314,7 @@ fn a_forgotten_role_leaves_nothing_behind_and_its_old_ballots_stay_refused() {
     net.elect(0, false);
     net.settle();
     let role = Net::role();
-    let (term, _) = net.nodes[0].roles.held_at(&role).expect("n0 won");
+    let term = net.nodes[0].roles.held_entry(&role).expect("n0 won").term;
     net.advance(net.nodes[0].config.lease);
     net.input(0, |r, c, o| r.resign(c, o, &role))
         .expect("n0 holds it");
@@ -346,6 +346,6 @@ fn a_forgotten_role_leaves_nothing_behind_and_its_old_ballots_stay_refused() {
     net.queue.clear();
     net.elect(2, false);
     net.settle();
-    let (next, _) = net.nodes[2].roles.held_at(&role).expect("n2 won");
+    let next = net.nodes[2].roles.held_entry(&role).expect("n2 won").term;
     assert!(next > term, "{next} after {term}");
 }

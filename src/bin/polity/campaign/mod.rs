@@ -367,7 +367,7 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
                     break;
                 }
                 Ok(()) = standing.changed() => {
-                    let until = standing.borrow_and_update().until;
+                    let until = standing.get().until;
                     running.watchdog.feed(until);
                     deadline_file.write(until);
                 }

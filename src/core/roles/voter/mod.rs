@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 mod sessions;
 mod table;
 
+pub(crate) use sessions::Chunk;
 pub(crate) use table::Voters;
 
 use super::election::Tally;
@@ -420,7 +421,9 @@ impl Roles {
         if !ctx.i_vote() {
             return;
         }
-        let recalled = self.voters.update(out, &role, |voter| voter.recall(ctx.now));
+        let recalled = self
+            .voters
+            .update(out, &role, |voter| voter.recall(ctx.now));
         out.sends.push((
             from.addr(),
             Body::RecallReply {

@@ -47,6 +47,16 @@ impl HeldSet {
     }
 }
 
+/// One chunk of a holder's renewal round, as a voter received it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chunk<'a> {
+    pub(crate) round: u64,
+    pub(crate) part: SetPart,
+    pub(crate) leases: &'a [(RoleName, LamportTime)],
+    /// Whether the voter renewed every lease in it, on receipt.
+    pub(crate) all_renewed: bool,
+}
+
 /// What adding a chunk did.
 #[derive(Debug, Default)]
 pub(super) struct PartAdded {
@@ -83,19 +93,21 @@ impl Sessions {
         })
     }
 
-    /// Adds one chunk of `holder`'s set, received at `now` in `round` with `leases` (all
-    /// renewed for `lease` if `all_renewed`). Settle the set it replaces first
-    /// ([`Sessions::replaces_whole`]).
+    /// Adds `chunk` of `holder`'s set, received at `now` (its leases renewed for
+    /// `lease`). Settle the set it replaces first ([`Sessions::replaces_whole`]).
     pub(super) fn add_part(
         &mut self,
         now: Instant,
         lease: Duration,
         holder: &NodeId,
-        round: u64,
-        part: SetPart,
-        leases: &[(RoleName, LamportTime)],
-        all_renewed: bool,
+        chunk: Chunk<'_>,
     ) -> PartAdded {
+        let Chunk {
+            round,
+            part,
+            leases,
+            all_renewed,
+        } = chunk;
         if part.chunks == 0 || part.chunks > MAX_CHUNKS || part.chunk >= part.chunks {
             return PartAdded::default();
         }
@@ -202,9 +214,8 @@ impl Sessions {
     /// Forgets the sets that never became whole and that no holder has used for `idle`:
     /// they bind no lease. Whole sets go when they end.
     pub(super) fn forget_idle(&mut self, now: Instant, idle: Duration) {
-        self.by_holder.retain(|_, set| {
-            set.is_whole() || now.saturating_duration_since(set.last_used) < idle
-        });
+        self.by_holder
+            .retain(|_, set| set.is_whole() || now.saturating_duration_since(set.last_used) < idle);
     }
 }
 

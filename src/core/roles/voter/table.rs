@@ -16,11 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::Voter;
-use super::sessions::{Check, Sessions};
+use super::sessions::{Check, Chunk, Sessions};
 use crate::clock::LamportTime;
 use crate::core::roles::{Outbox, RoleTimer};
 use crate::identity::{NodeId, NodeName, RoleName};
-use crate::wire::SetPart;
 
 use super::Lease;
 
@@ -156,26 +155,23 @@ impl Voters {
         }
     }
 
-    /// Adds one chunk of `holder`'s renewal round (whose `leases` were renewed for
-    /// `lease`, all of them if `all_renewed`); the set's version once it is whole.
-    #[allow(clippy::too_many_arguments)]
+    /// Adds `chunk` of `holder`'s renewal round, whose leases were renewed for `lease`;
+    /// the set's version once it is whole.
     pub(crate) fn add_part(
         &mut self,
         out: &mut Outbox,
         now: Instant,
         lease: Duration,
         holder: &NodeId,
-        round: u64,
-        part: SetPart,
-        leases: &[(RoleName, LamportTime)],
-        all_renewed: bool,
+        chunk: Chunk<'_>,
     ) -> Option<u64> {
-        if self.sessions.replaces_whole(holder, round, &part) {
+        if self
+            .sessions
+            .replaces_whole(holder, chunk.round, &chunk.part)
+        {
             self.drop_set(out, holder.name());
         }
-        let added = self
-            .sessions
-            .add_part(now, lease, holder, round, part, leases, all_renewed);
+        let added = self.sessions.add_part(now, lease, holder, chunk);
         if let Some(at) = added.check_at {
             out.timers
                 .push((at, RoleTimer::SessionCheck(holder.name().clone(), at)));
