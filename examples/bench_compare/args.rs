@@ -17,6 +17,8 @@ pub struct Args {
     pub churn_roles: usize,
     /// Roles held by one agent in the held-roles idle trial.
     pub held_roles: usize,
+    /// Roles elected at once on one agent of five in the many-roles trial.
+    pub many_roles: usize,
     pub only: Vec<String>,
 }
 
@@ -30,9 +32,12 @@ pub fn args() -> Result<Args> {
         idle_secs: 120,
         churn_roles: 20_000,
         held_roles: 3_000,
-        only: ["failover", "handoff", "election", "idle", "churn", "held"]
-            .map(String::from)
-            .to_vec(),
+        many_roles: 10_000,
+        only: [
+            "failover", "handoff", "election", "idle", "churn", "held", "many",
+        ]
+        .map(String::from)
+        .to_vec(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -51,6 +56,7 @@ pub fn args() -> Result<Args> {
             "--idle-secs" => a.idle_secs = number()? as u64,
             "--churn-roles" => a.churn_roles = number()?,
             "--held-roles" => a.held_roles = number()?,
+            "--many-roles" => a.many_roles = number()?,
             "--only" => a.only = value.split(',').map(String::from).collect(),
             _ => return Err(format!("unknown flag {flag}")),
         }

@@ -3,7 +3,7 @@
 //!
 //! `bench_compare --polity PATH --work DIR [--trials 30] [--handoffs 100]
 //!  [--elections 1000] [--idle-secs 120] [--churn-roles 20000] [--held-roles 3000]
-//!  [--only failover,handoff,election,idle,churn,held]`
+//!  [--many-roles 10000] [--only failover,handoff,election,idle,churn,held,many]`
 //!
 //! Every time is taken the same way for every system: the instant just before this
 //! program sends the signal or request that starts the trial, to the instant a reader
@@ -33,7 +33,7 @@ use etcd_trials::{etcd_elections, etcd_failover, etcd_handoff};
 use idle::idle;
 use latency_table::report;
 use polity_trials::{polity_elections, polity_failover, polity_handoff};
-use role_costs::{held_idle, role_churn};
+use role_costs::{held_idle, many_held, role_churn};
 use serf::serf_failover;
 
 type Result<T> = std::result::Result<T, String>;
@@ -114,6 +114,9 @@ fn run(a: &Args) -> Result<()> {
     }
     if wants("held") {
         held_idle(bin, &a.work, a.held_roles, a.idle_secs)?;
+    }
+    if wants("many") {
+        many_held(bin, &a.work, a.many_roles)?;
     }
     Ok(())
 }

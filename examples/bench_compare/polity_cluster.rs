@@ -147,20 +147,7 @@ impl<'a> Polity<'a> {
     /// Elects `role` on agent `i`, retrying while the cluster is not ready.
     pub fn elect(&self, i: usize, role: &str) -> Result<()> {
         let url = self.url(i, &format!("/roles/{role}/elect"));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let (status, body) = post(&self.client, &url, "")?;
-            if status == 200 {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "elect {role} on {}: {status} {body}",
-                    self.agents[i].name
-                ));
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
+        elect_at(&self.client, &url)
     }
 
     /// `polity elect ROLE --wait` against agent `i`.
@@ -181,5 +168,20 @@ impl<'a> Polity<'a> {
         let agent = self.spawn(&name, self.agents[i].udp.port())?;
         self.agents[i] = agent;
         Ok(())
+    }
+}
+
+/// Asks for the election at `url` (`.../roles/ROLE/elect`) until it is won, for 30 s.
+pub fn elect_at(client: &ureq::Agent, url: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = post(client, url, "")?;
+        if status == 200 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{url}: {status} {body}"));
+        }
+        thread::sleep(Duration::from_millis(100));
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::Result;
 use crate::http::{get, post};
-use crate::polity_cluster::Polity;
+use crate::polity_cluster::{Polity, elect_at};
 use crate::proc_usage::idle_cost;
 
 /// How many roles agent `i` lists in `GET /v1/roles`.
@@ -102,6 +102,74 @@ pub fn held_idle(bin: &Path, work: &Path, held: usize, secs: u64) -> Result<()> 
         if still < count {
             return Err(format!("p1 lists {still} of the {count} roles held"));
         }
+    }
+    Ok(())
+}
+
+/// The sum of every sample of metric `name` (any labels) that agent `i` exposes.
+fn metric(c: &Polity, i: usize, name: &str) -> Result<f64> {
+    let (status, body) = get(&c.client, &c.url(i, "/metrics"))?;
+    if status != 200 {
+        return Err(format!("metrics: {status} {body}"));
+    }
+    let mut sum = 0.0;
+    for line in body.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap_or((line, ""));
+        let base = series.split('{').next().unwrap_or(series);
+        if base == name {
+            sum += value.parse::<f64>().map_err(|e| format!("{line}: {e}"))?;
+        }
+    }
+    Ok(sum)
+}
+
+/// 5 agents; agent 0 elects `roles` roles at once (16 requests in flight), then holds
+/// them for 60 s. Prints how long the elections took, and how many roles agent 0 still
+/// holds and lost by the end.
+pub fn many_held(bin: &Path, work: &Path, roles: usize) -> Result<()> {
+    const IN_FLIGHT: usize = 16;
+    const HOLD: Duration = Duration::from_secs(60);
+    let c = Polity::start(bin, work, "lan", 5)?;
+    let lost_before = metric(&c, 0, "polity_roles_lost_total")?;
+    let urls: Vec<String> = (0..roles)
+        .map(|i| c.url(0, &format!("/roles/shard-{i}/elect")))
+        .collect();
+    let started = Instant::now();
+    let failures: Vec<String> = thread::scope(|s| {
+        let workers: Vec<_> = (0..IN_FLIGHT)
+            .map(|k| {
+                let (client, urls) = (c.client.clone(), &urls);
+                s.spawn(move || {
+                    urls.iter()
+                        .skip(k)
+                        .step_by(IN_FLIGHT)
+                        .find_map(|url| elect_at(&client, url).err())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .filter_map(|w| w.join().unwrap_or(Some("a worker panicked".into())))
+            .collect()
+    });
+    let elected = started.elapsed();
+    if let Some(failure) = failures.first() {
+        return Err(failure.clone());
+    }
+    thread::sleep(HOLD);
+    let held = metric(&c, 0, "polity_roles_held")?;
+    let lost = metric(&c, 0, "polity_roles_lost_total")? - lost_before;
+    let seen = listed(&c, 1)?;
+    println!(
+        "\n## {roles} roles held by agent 0 of 5, lan\n\n| roles | all elected in | held {} s later | lost meanwhile | roles p1 lists |\n| --- | --- | --- | --- | --- |",
+        HOLD.as_secs()
+    );
+    println!(
+        "| {roles} | {:.2} s ({IN_FLIGHT} requests in flight) | {held} | {lost} | {seen} |",
+        elected.as_secs_f64()
+    );
+    if held as usize != roles || lost != 0.0 {
+        return Err(format!("{held} of {roles} roles held, {lost} lost"));
     }
     Ok(())
 }

@@ -214,3 +214,7 @@ impl Voters {
         self.by_role.remove(role)
     }
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;
