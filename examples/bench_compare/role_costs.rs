@@ -156,7 +156,14 @@ pub fn many_held(bin: &Path, work: &Path, roles: usize) -> Result<()> {
     if let Some(failure) = failures.first() {
         return Err(failure.clone());
     }
-    thread::sleep(HOLD);
+    for _ in 0..12 {
+        eprintln!(
+            "held {} lost {}",
+            metric(&c, 0, "polity_roles_held")?,
+            metric(&c, 0, "polity_roles_lost_total")?
+        );
+        thread::sleep(HOLD / 12);
+    }
     let held = metric(&c, 0, "polity_roles_held")?;
     let lost = metric(&c, 0, "polity_roles_lost_total")? - lost_before;
     let seen = listed(&c, 1)?;
@@ -169,7 +176,14 @@ pub fn many_held(bin: &Path, work: &Path, roles: usize) -> Result<()> {
         elected.as_secs_f64()
     );
     if held as usize != roles || lost != 0.0 {
-        return Err(format!("{held} of {roles} roles held, {lost} lost"));
+        let (_, body) = get(&c.client, &c.url(0, "/metrics"))?;
+        let reasons: Vec<&str> = body
+            .lines()
+            .filter(|l| l.starts_with("polity_roles_lost_total{"))
+            .collect();
+        return Err(format!(
+            "{held} of {roles} roles held, {lost} lost: {reasons:?}"
+        ));
     }
     Ok(())
 }

@@ -96,7 +96,7 @@ impl Core {
 
     /// The latest renewal round a quorum acknowledged whole, which moves the deadline of
     /// every role held since its version in one step.
-    pub(crate) fn set_renewed(&self) -> Option<SetRenewed> {
+    pub(crate) fn set_renewed(&self) -> &SetRenewed {
         self.roles.set_renewed()
     }
 

@@ -56,7 +56,7 @@ pub struct StandingWatch {
     /// The node's latest renewal of its whole held set, which moves the deadline of
     /// every role held since its version: one watch for every tenure, so a steady
     /// renewal costs the node's task the same for one role or thousands.
-    set: watch::Receiver<Option<SetRenewed>>,
+    set: watch::Receiver<SetRenewed>,
     /// The version of the held set that first had this tenure.
     since: u64,
     /// The standing [`StandingWatch::changed`] last reported.
@@ -66,7 +66,7 @@ pub struct StandingWatch {
 impl StandingWatch {
     pub(crate) fn new(
         own: watch::Receiver<Standing>,
-        set: watch::Receiver<Option<SetRenewed>>,
+        set: watch::Receiver<SetRenewed>,
         since: u64,
     ) -> Self {
         let mut watch = StandingWatch {
@@ -86,7 +86,7 @@ impl StandingWatch {
     pub fn get(&self) -> Standing {
         let own = *self.own.borrow();
         Standing {
-            until: SetRenewed::deadline(*self.set.borrow(), self.since, own.until),
+            until: self.set.borrow().deadline(self.since, own.until),
             ..own
         }
     }

@@ -70,7 +70,7 @@ pub(crate) struct RoleDesk {
     /// [`Core::deadlines_moved`] when the tenures' own deadlines were last refreshed.
     deadlines_seen: u64,
     /// [`Core::set_renewed`], for every tenure at once.
-    set_renewed: watch::Sender<Option<SetRenewed>>,
+    set_renewed: watch::Sender<SetRenewed>,
 }
 
 impl RoleDesk {
@@ -82,7 +82,7 @@ impl RoleDesk {
             watches,
             control,
             deadlines_seen: 0,
-            set_renewed: watch::channel(None).0,
+            set_renewed: watch::channel(SetRenewed::default()).0,
         }
     }
 
@@ -193,8 +193,10 @@ impl RoleDesk {
         // role renewed alone moves its own, looked up only when one moved.
         let set = core.set_renewed();
         self.set_renewed.send_if_modified(|seen| {
-            let moved = *seen != set;
-            *seen = set;
+            let moved = seen != set;
+            if moved {
+                seen.clone_from(set);
+            }
             moved
         });
         let moved = core.deadlines_moved();

@@ -6,8 +6,9 @@ use super::WireError;
 pub const MAGIC: [u8; 2] = *b"PY";
 
 /// The protocol version this build speaks. Version 2 renews by held-set version
-/// (`Body::RenewSet`); nodes of different versions refuse each other's datagrams.
-pub const VERSION: u8 = 2;
+/// (`Body::RenewSet`), version 3 sends a held set's changes (`Body::RenewDelta`); nodes
+/// of different versions refuse each other's datagrams.
+pub const VERSION: u8 = 3;
 
 /// Length of the envelope, in bytes.
 pub const ENVELOPE_LEN: usize = 4;
@@ -77,16 +78,16 @@ mod tests {
         assert_eq!(open(b"PY\x01", 1400), Err(WireError::TooShort { len: 3 }));
         assert_eq!(open(b"XY\x01\x00", 1400), Err(WireError::BadMagic));
         assert_eq!(
-            open(b"PY\x01\x00", 1400),
-            Err(WireError::UnsupportedVersion { version: 1 }),
+            open(b"PY\x02\x00", 1400),
+            Err(WireError::UnsupportedVersion { version: 2 }),
             "an older version is refused"
         );
         assert_eq!(
-            open(b"PY\x03\x00", 1400),
-            Err(WireError::UnsupportedVersion { version: 3 })
+            open(b"PY\x04\x00", 1400),
+            Err(WireError::UnsupportedVersion { version: 4 })
         );
         assert_eq!(
-            open(b"PY\x02\x09", 1400),
+            open(b"PY\x03\x09", 1400),
             Err(WireError::UnknownKind { kind: 9 })
         );
         assert_eq!(

@@ -171,6 +171,21 @@ pub enum Body {
         /// The version of the held set.
         version: u64,
     },
+    /// A renewal round by a holder (the sender) to a voter that keeps its held set at
+    /// version `from` whole: what changed since, in chunks (`part` names the new version
+    /// and the chunk's place among the changes). The voter renews each role added, and
+    /// once every chunk of the round arrived and every one was renewed, keeps the set at
+    /// the new version and renews it whole, as [`Body::RenewSet`] would.
+    RenewDelta {
+        /// Identifies the renewal round, echoed in the reply.
+        round: u64,
+        /// The version the changes apply to.
+        from: u64,
+        /// The new version, and where this chunk sits among the changes.
+        part: SetPart,
+        /// Each role added, with its term, or removed (`None`), since `from`.
+        changes: Vec<(RoleName, Option<LamportTime>)>,
+    },
 }
 
 /// Where the leases of a [`Body::Renew`] sit in the holder's held set.

@@ -89,6 +89,7 @@ pub fn body_variant(body: &Body) -> usize {
         Body::KeyRequest { .. } => 11,
         Body::KeyReply { .. } => 12,
         Body::RenewSet { .. } => 13,
+        Body::RenewDelta { .. } => 14,
     }
 }
-pub const BODY_VARIANTS: usize = 14;
+pub const BODY_VARIANTS: usize = 15;

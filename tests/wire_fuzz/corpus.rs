@@ -211,6 +211,16 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
     for version in [0, 1, u64::MAX] {
         bodies.push(Body::RenewSet { round: 3, version });
     }
+    bodies.push(Body::RenewDelta {
+        round: 4,
+        from: 1,
+        part: SetPart {
+            version: 2,
+            chunk: 0,
+            chunks: 1,
+        },
+        changes: vec![(held_by_a.clone(), Some(a_term)), (longest.clone(), None)],
+    });
     for (role, term) in [
         (&held_by_b, b_term),
         (&held_by_a, a_term),

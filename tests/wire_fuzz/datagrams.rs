@@ -116,6 +116,20 @@ impl Fields {
                 })
                 .field(whole),
             Body::RenewSet { round, version } => self.field(round).field(version),
+            Body::RenewDelta {
+                round,
+                from,
+                part,
+                changes,
+            } => self
+                .field(round)
+                .field(from)
+                .field(&part.version)
+                .field(&part.chunk)
+                .field(&part.chunks)
+                .seq(changes, |f, (role, term)| {
+                    f.field(role).field(term);
+                }),
             Body::Recall { role, request } | Body::Query { role, request } => {
                 self.field(role).field(request)
             }

@@ -238,6 +238,22 @@ fn every_body() -> Vec<Body> {
             round: u64::MAX,
             version: u64::MAX,
         },
+        Body::RenewDelta {
+            round: u64::MAX,
+            from: u64::MAX,
+            part: SetPart {
+                version: u64::MAX,
+                chunk: u32::MAX,
+                chunks: u32::MAX,
+            },
+            changes: vec![
+                (
+                    RoleName::new("r".repeat(MAX_ROLE_NAME_LEN)).unwrap(),
+                    Some(LamportTime(u64::MAX)),
+                ),
+                (RoleName::new("gone").unwrap(), None),
+            ],
+        },
     ];
     let variants: Vec<usize> = all.iter().map(body_variant).collect();
     assert_eq!(variants, (0..BODY_VARIANTS).collect::<Vec<_>>());

@@ -127,6 +127,12 @@ enum RawBody {
         round: u64,
         version: u64,
     },
+    RenewDelta {
+        round: u64,
+        from: u64,
+        part: (u64, u32, u32),
+        changes: Vec<(String, Option<u64>)>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -283,6 +289,20 @@ fn raw_body(body: &Body) -> RawBody {
             round: *round,
             version: *version,
         },
+        Body::RenewDelta {
+            round,
+            from,
+            part,
+            changes,
+        } => RawBody::RenewDelta {
+            round: *round,
+            from: *from,
+            part: (part.version, part.chunk, part.chunks),
+            changes: changes
+                .iter()
+                .map(|(role, term)| (role.as_str().to_owned(), term.map(|t| t.get())))
+                .collect(),
+        },
     }
 }
 
@@ -344,6 +364,9 @@ pub(crate) fn message_names(message: &mut RawMessage) -> Vec<(NameField, &mut St
         }
         RawBody::Renew { leases, .. } => {
             names.extend(leases.iter_mut().map(|(role, _)| (Role, role)));
+        }
+        RawBody::RenewDelta { changes, .. } => {
+            names.extend(changes.iter_mut().map(|(role, _)| (Role, role)));
         }
         RawBody::RenewReply { .. } => {}
         RawBody::RecallReply {

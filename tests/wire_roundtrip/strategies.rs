@@ -221,6 +221,23 @@ fn body() -> impl Strategy<Value = Body> {
                 whole
             }),
         (wide_u64(), wide_u64()).prop_map(|(round, version)| Body::RenewSet { round, version }),
+        (
+            (wide_u64(), wide_u64()),
+            (wide_u64(), wide_u32(), wide_u32()),
+            prop::collection::vec((role_name(), prop::option::of(lamport_time())), 0..8)
+        )
+            .prop_map(|((round, from), (version, chunk, chunks), changes)| {
+                Body::RenewDelta {
+                    round,
+                    from,
+                    part: SetPart {
+                        version,
+                        chunk,
+                        chunks,
+                    },
+                    changes,
+                }
+            }),
         (role_name(), lamport_time(), prop::option::of(node_name())).prop_map(
             |(role, term, successor)| Body::Release {
                 role,

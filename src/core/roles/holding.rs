@@ -17,7 +17,7 @@ use std::time::Instant;
 use rand::seq::IteratorRandom;
 
 use super::campaign::{Waiter, rank_key};
-use super::rounds::{RenewAnswer, chunks};
+use super::rounds::{Asked, RenewAnswer, chunks};
 use super::voter::Chunk;
 use super::{Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
@@ -33,22 +33,38 @@ const MAX_WAITING: usize = 16;
 /// anti-entropy costs the same whatever the number of roles held.
 const REANNOUNCE_BATCH: usize = 4;
 
-/// The latest renewal round a quorum acknowledged whole: every role held since its
-/// version or earlier runs until `until`, the round's send time plus the holder's lease.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The renewal rounds a quorum acknowledged whole: each `(version, until)` says that
+/// every role held since that version or earlier runs until then, the round's send
+/// time plus the holder's lease. Only entries no other outdoes are kept (a later end
+/// for an older version), so there are no more than versions in flight.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SetRenewed {
-    pub(crate) version: u64,
-    pub(crate) until: Instant,
+    entries: Vec<(u64, Instant)>,
 }
 
 impl SetRenewed {
-    /// The deadline of a role held since version `since`, confirmed alone until `until`:
-    /// the later of that and `set`'s, if `set` had it.
-    pub(crate) fn deadline(set: Option<SetRenewed>, since: u64, until: Instant) -> Instant {
-        match set {
-            Some(set) if since <= set.version => until.max(set.until),
-            _ => until,
+    /// A quorum renewed every role held since `version` or earlier until `until`.
+    /// Returns whether that moved any deadline.
+    pub(crate) fn record(&mut self, version: u64, until: Instant) -> bool {
+        if self
+            .entries
+            .iter()
+            .any(|&(v, u)| v >= version && u >= until)
+        {
+            return false;
         }
+        self.entries.retain(|&(v, u)| !(version >= v && until >= u));
+        self.entries.push((version, until));
+        true
+    }
+
+    /// The deadline of a role held since version `since`, confirmed alone until `until`.
+    pub(crate) fn deadline(&self, since: u64, until: Instant) -> Instant {
+        self.entries
+            .iter()
+            .filter(|(version, _)| since <= *version)
+            .map(|(_, u)| *u)
+            .fold(until, Instant::max)
     }
 }
 
@@ -82,8 +98,8 @@ impl Held {
 
     /// When this node stops believing it holds the role: the later of its own `until`
     /// and that of the last set renewed whole, if the set had it.
-    pub(crate) fn deadline(&self, set: Option<SetRenewed>) -> Instant {
-        SetRenewed::deadline(set, self.since, self.until)
+    pub(crate) fn deadline(&self, set: &SetRenewed) -> Instant {
+        set.deadline(self.since, self.until)
     }
 
     /// The early warning for `role`'s tenure: `RoleAtRisk` the first time, then nothing.
@@ -132,7 +148,7 @@ impl Roles {
         if let Some(mut held) = self.held.remove(role) {
             self.held_version.changed();
             if reason == LossReason::LeaseExpired {
-                let until = held.deadline(self.set_renewed);
+                let until = held.deadline(&self.set_renewed);
                 out.events.extend(held.warn(role, until));
             }
             out.events.push(Event::RoleLost {
@@ -156,7 +172,7 @@ impl Roles {
         if self.held_floor.is_some_and(|floor| ctx.now < floor) {
             return;
         }
-        let set = self.set_renewed;
+        let set = &self.set_renewed;
         let expired: Vec<(RoleName, LamportTime)> = self
             .held
             .iter()
@@ -166,6 +182,7 @@ impl Roles {
         for (role, term) in expired {
             self.give_up(ctx, out, &role, term, LossReason::LeaseExpired);
         }
+        let set = &self.set_renewed;
         self.held_floor = self.held.values().map(|h| h.deadline(set)).min();
     }
 
@@ -178,16 +195,50 @@ impl Roles {
         let version = list.version;
         let population = ctx.population();
         let voters = ctx.live_voters();
-        let asked: BTreeSet<NodeName> = voters.iter().map(|v| v.name().clone()).collect();
-        self.held_version.retain(&asked);
-        let (by_version, by_list): (Vec<NodeId>, Vec<NodeId>) = voters
-            .into_iter()
-            .partition(|v| self.held_version.is_synced(v.name()));
-        let names = by_version.iter().map(|v| v.name().clone()).collect();
+        let live: BTreeSet<NodeName> = voters.iter().map(|v| v.name().clone()).collect();
+        self.held_version.retain(&live);
+        // Each voter by version if it keeps this set, by the changes since the set it
+        // keeps if they take fewer datagrams than the list, else by list.
+        let max_datagram = ctx.config.max_datagram_size;
+        let list_chunks = chunks(&list.leases, max_datagram).len();
+        let mut changes_since: BTreeMap<u64, Vec<(RoleName, Option<LamportTime>)>> =
+            BTreeMap::new();
+        let (mut by_version, mut by_changes, mut by_list) = (Vec::new(), Vec::new(), Vec::new());
+        for voter in voters {
+            if self.held_version.is_synced(voter.name()) {
+                by_version.push(voter);
+            } else if let Some(base) = self.held_version.base(voter.name())
+                && fewer_chunks(
+                    changes_since
+                        .entry(base.version)
+                        .or_insert_with(|| list.changes_since(base)),
+                    max_datagram,
+                    list_chunks,
+                )
+            {
+                by_changes.push((voter, base.version));
+            } else {
+                by_list.push(voter);
+            }
+        }
+        let names = |voters: &[NodeId]| voters.iter().map(|v| v.name().clone()).collect();
+        let asked = Asked {
+            by_version: names(&by_version),
+            by_changes: by_changes
+                .iter()
+                .map(|(v, base)| (v.name().clone(), *base))
+                .collect(),
+            by_list: names(&by_list),
+        };
         let round = self
             .renewals
-            .start(ctx.now, Arc::clone(&list), population, asked, names);
+            .start(ctx.now, Arc::clone(&list), population, asked);
         send_by_version(out, round, version, &by_version);
+        for (voter, base) in &by_changes {
+            if let Some(changes) = changes_since.get(base) {
+                send_changes(ctx, out, round, (*base, version), changes, voter);
+            }
+        }
         send_lists(ctx, out, round, version, &list.leases, &by_list);
         // Voters that have not answered by a third of the interval are asked once more:
         // under loss, a voter that misses several renewals in a row would let its lease
@@ -234,19 +285,31 @@ impl Roles {
     }
 
     pub(super) fn resend(&self, ctx: &Ctx<'_>, out: &mut Outbox, id: u64) {
-        let silent = self.renewals.unanswered(id);
-        if silent.is_empty() {
+        let again = self.renewals.to_resend(id);
+        if again.by_version.is_empty() && again.by_changes.is_empty() && again.by_list.is_empty() {
             // Every voter answered, as on a healthy network: nothing to look up or send.
             return;
         }
         let Some(list) = self.renewals.list_of(id) else {
             return;
         };
-        let (by_version, by_list): (Vec<NodeId>, Vec<NodeId>) = ctx
-            .live_voters()
-            .into_iter()
-            .filter(|v| silent.contains(v.name()))
-            .partition(|v| self.renewals.asked_by_version(id, v.name()));
+        let (mut by_version, mut by_list) = (Vec::new(), Vec::new());
+        for voter in ctx.live_voters() {
+            let name = voter.name();
+            if again.by_version.contains(name) {
+                by_version.push(voter);
+            } else if let Some(base) = again.by_changes.get(name) {
+                match self.held_version.list_at(*base) {
+                    Some(base) => {
+                        let changes = list.changes_since(base);
+                        send_changes(ctx, out, id, (base.version, list.version), &changes, &voter);
+                    }
+                    None => by_list.push(voter),
+                }
+            } else if again.by_list.contains(name) {
+                by_list.push(voter);
+            }
+        }
         send_by_version(out, id, list.version, &by_version);
         send_lists(ctx, out, id, list.version, &list.leases, &by_list);
     }
@@ -263,9 +326,7 @@ impl Roles {
         let acked = self
             .renewals
             .ack(round, voter.name(), &answer, ctx.config.quorum.as_ref());
-        if let Some(version) = answer.whole {
-            self.held_version.synced(voter.name(), version);
-        } else if acked.set_lost {
+        if acked.set_lost {
             // The voter lost the set (it restarted, forgot it, or refused a lease in it):
             // it gets this round's full list at once, and lists until it keeps the set.
             self.held_version.unsynced(voter.name());
@@ -273,12 +334,12 @@ impl Roles {
                 let voters = std::slice::from_ref(voter);
                 send_lists(ctx, out, round, list.version, &list.leases, voters);
             }
+        } else if let Some(version) = answer.whole {
+            self.held_version.synced(voter.name(), version);
         }
         if let Some((version, sent_at)) = acked.all {
             let until = sent_at + ctx.config.holder_lease();
-            if self.set_renewed.is_none_or(|set| set.until < until) {
-                self.set_renewed = Some(SetRenewed { version, until });
-            }
+            self.set_renewed.record(version, until);
         }
         for (role, term, sent_at) in acked.reached {
             if let Some(held) = self.held.get_mut(&role)
@@ -456,7 +517,7 @@ impl Roles {
         }
         self.risk_check_at = None;
         let mut next: Option<Instant> = None;
-        let set = self.set_renewed;
+        let set = &self.set_renewed;
         for (role, held) in self.held.iter_mut().filter(|(_, h)| !h.at_risk) {
             // The deadline is `sent_at + holder_lease` of the last acknowledged round.
             let until = held.deadline(set);
@@ -504,6 +565,45 @@ fn send_lists(
                 },
             ));
         }
+    }
+}
+
+/// Whether `changes` (some, at least) fit in fewer datagrams than `list_chunks`.
+fn fewer_chunks(
+    changes: &[(RoleName, Option<LamportTime>)],
+    max_datagram: usize,
+    list_chunks: usize,
+) -> bool {
+    !changes.is_empty() && chunks(changes, max_datagram).len() < list_chunks
+}
+
+/// Sends renewal round `round` to `voter`, which keeps the held set at version `from`
+/// whole, as the `changes` that make it the set at `to`, in datagrams that fit.
+fn send_changes(
+    ctx: &Ctx<'_>,
+    out: &mut Outbox,
+    round: u64,
+    (from, to): (u64, u64),
+    changes: &[(RoleName, Option<LamportTime>)],
+    voter: &NodeId,
+) {
+    let groups = chunks(changes, ctx.config.max_datagram_size);
+    let chunks = u32::try_from(groups.len()).unwrap_or(u32::MAX);
+    for (chunk, group) in (0..chunks).zip(&groups) {
+        let part = SetPart {
+            version: to,
+            chunk,
+            chunks,
+        };
+        out.sends.push((
+            voter.addr(),
+            Body::RenewDelta {
+                round,
+                from,
+                part,
+                changes: group.to_vec(),
+            },
+        ));
     }
 }
 

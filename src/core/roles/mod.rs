@@ -188,7 +188,7 @@ pub(crate) struct Roles {
     holder_check_at: Option<Instant>,
     risk_check_at: Option<Instant>,
     /// The latest round a quorum acknowledged whole.
-    set_renewed: Option<SetRenewed>,
+    set_renewed: SetRenewed,
     /// Rises whenever a held role's own `until` moves, so that the driver refreshes the
     /// deadlines it hands out only then.
     deadlines_moved: u64,
@@ -229,7 +229,7 @@ impl Roles {
             held_floor: None,
             holder_check_at: None,
             risk_check_at: None,
-            set_renewed: None,
+            set_renewed: SetRenewed::default(),
             deadlines_moved: 0,
             requests: BTreeMap::new(),
             next_id: 0,
@@ -280,10 +280,9 @@ impl Roles {
 
     /// The roles this node holds, with their terms and until when (local time).
     pub(crate) fn held(&self) -> impl Iterator<Item = (&RoleName, LamportTime, Instant)> {
-        let set = self.set_renewed;
         self.held
             .iter()
-            .map(move |(r, h)| (r, h.term, h.deadline(set)))
+            .map(|(r, h)| (r, h.term, h.deadline(&self.set_renewed)))
     }
 
     /// A number that rises whenever the end of a role held moves.
@@ -297,8 +296,8 @@ impl Roles {
     }
 
     /// The latest round a quorum acknowledged whole.
-    pub(crate) fn set_renewed(&self) -> Option<SetRenewed> {
-        self.set_renewed
+    pub(crate) fn set_renewed(&self) -> &SetRenewed {
+        &self.set_renewed
     }
 
     /// Handles a role message from `from`, by the capacity it reaches this node in.
@@ -319,6 +318,12 @@ impl Roles {
                 leases,
             } => self.on_renew(ctx, out, from, round, part, leases),
             Body::RenewSet { round, version } => self.on_renew_set(ctx, out, from, round, version),
+            Body::RenewDelta {
+                round,
+                from: base,
+                part,
+                changes,
+            } => self.on_renew_changes(ctx, out, from, (round, base), part, changes),
             Body::Release {
                 role,
                 term,

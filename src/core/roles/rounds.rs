@@ -4,11 +4,14 @@
 //! Invariants:
 //! - a round renews one [`HeldList`], the held set at one version, shared with every
 //!   other round of that version: opening a round copies no role;
-//! - a voter's `whole` answer acknowledges every role of the round's list, and only when
-//!   it names the round's own version; a list answer acknowledges the terms it names;
+//! - a voter's `whole` answer names the version of the held set it keeps, renewed by
+//!   this round: that acknowledges every role held since that version or earlier, and
+//!   only those (a voter asked by changes may keep the older set they apply to); a list
+//!   answer acknowledges the terms it names;
 //! - each role reaches a quorum at most once per round, counting every voter once
-//!   whichever way it answered; once voters answering whole are a quorum on their own,
-//!   the round reports the whole set confirmed, in one step.
+//!   whichever way it answered; once voters answering whole at version `v` or later are
+//!   a quorum, the round reports every role held since `v` or earlier confirmed, in one
+//!   step.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -46,6 +49,37 @@ impl HeldList {
     fn role_of(&self, term: LamportTime) -> Option<&RoleName> {
         self.by_term.get(&term).map(|&i| &self.leases[i].0)
     }
+
+    /// What changed from `base` to this set: each role added or held at a new term,
+    /// and each role no longer held (`None`), by role.
+    pub(crate) fn changes_since(&self, base: &HeldList) -> Vec<(RoleName, Option<LamportTime>)> {
+        let (mut old, mut new) = (base.leases.iter().peekable(), self.leases.iter().peekable());
+        let mut changes = Vec::new();
+        loop {
+            match (old.peek(), new.peek()) {
+                (Some((r0, t0)), Some((r1, t1))) if r0 == r1 => {
+                    if t0 != t1 {
+                        changes.push((r1.clone(), Some(*t1)));
+                    }
+                    old.next();
+                    new.next();
+                }
+                (Some((r0, _)), Some((r1, _))) if r0 < r1 => {
+                    changes.push((r0.clone(), None));
+                    old.next();
+                }
+                (_, Some((r1, t1))) => {
+                    changes.push((r1.clone(), Some(*t1)));
+                    new.next();
+                }
+                (Some((r0, _)), None) => {
+                    changes.push((r0.clone(), None));
+                    old.next();
+                }
+                (None, None) => return changes,
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -54,30 +88,55 @@ struct Round {
     sent_at: Instant,
     population: usize,
     list: Arc<HeldList>,
-    /// The voters that answered with the whole set, and whether they made a quorum.
-    whole: BTreeSet<NodeName>,
-    all_confirmed: bool,
+    /// The version each voter answered it keeps whole, and the highest version a quorum
+    /// of them keeps (every role held since then or earlier is confirmed).
+    whole: BTreeMap<NodeName, u64>,
+    confirmed_through: Option<u64>,
     /// The voters that acknowledged each term by list, and the terms that reached a
     /// quorum one by one.
     acks: BTreeMap<LamportTime, BTreeSet<NodeName>>,
     confirmed: BTreeSet<LamportTime>,
-    /// The voters the round was sent to, those of them asked by version alone, and
-    /// those that answered it.
+    /// The voters the round was sent to, those of them asked by version alone or by
+    /// the changes since a version they keep, and those that answered it.
     asked: BTreeSet<NodeName>,
     by_version: BTreeSet<NodeName>,
+    by_changes: BTreeMap<NodeName, u64>,
     answered: BTreeSet<NodeName>,
 }
 
+/// How a round reached each voter it was sent to: by version, by the changes since the
+/// version each keeps, or by list.
+#[derive(Debug, Default)]
+pub(crate) struct Asked {
+    pub(crate) by_version: BTreeSet<NodeName>,
+    pub(crate) by_changes: BTreeMap<NodeName, u64>,
+    pub(crate) by_list: BTreeSet<NodeName>,
+}
+
 impl Round {
-    /// How many voters acknowledged `term`, by list or whole.
+    /// Whether `voter` keeps the round's own set whole.
+    fn keeps_all(&self, voter: &NodeName) -> bool {
+        self.whole.get(voter) == Some(&self.list.version)
+    }
+
+    /// How many voters acknowledged `term`, by list or keeping the round's set whole.
     fn count(&self, term: LamportTime) -> usize {
         let listed = self.acks.get(&term);
         let extra = self
             .whole
             .iter()
-            .filter(|v| listed.is_none_or(|l| !l.contains(*v)))
+            .filter(|(v, kept)| {
+                **kept == self.list.version && listed.is_none_or(|l| !l.contains(*v))
+            })
             .count();
         listed.map_or(0, BTreeSet::len) + extra
+    }
+
+    /// The highest version that `need` voters keep whole, this one or a later one each.
+    fn kept_by_quorum(&self, need: usize) -> Option<u64> {
+        let mut kept: Vec<u64> = self.whole.values().copied().collect();
+        kept.sort_unstable_by(|a, b| b.cmp(a));
+        kept.get(need.checked_sub(1)?).copied()
     }
 
     /// Reports each term acknowledged by list that a quorum of `need` now backs.
@@ -121,28 +180,35 @@ pub(crate) struct Renewals {
 }
 
 impl Renewals {
-    /// Opens a round for `list` sent at `now` to `asked`, of which `by_version` by
-    /// version alone; returns its id.
+    /// Opens a round for `list` sent at `now` to the voters `asked`; returns its id.
     pub(crate) fn start(
         &mut self,
         now: Instant,
         list: Arc<HeldList>,
         population: usize,
-        asked: BTreeSet<NodeName>,
-        by_version: BTreeSet<NodeName>,
+        asked: Asked,
     ) -> u64 {
+        let Asked {
+            by_version,
+            by_changes,
+            by_list,
+        } = asked;
+        let mut asked = by_list;
+        asked.extend(by_version.iter().cloned());
+        asked.extend(by_changes.keys().cloned());
         self.next_id += 1;
         self.rounds.push_back(Round {
             id: self.next_id,
             sent_at: now,
             population,
             list,
-            whole: BTreeSet::new(),
-            all_confirmed: false,
+            whole: BTreeMap::new(),
+            confirmed_through: None,
             acks: BTreeMap::new(),
             confirmed: BTreeSet::new(),
             asked,
             by_version,
+            by_changes,
             answered: BTreeSet::new(),
         });
         self.next_id
@@ -158,17 +224,30 @@ impl Renewals {
         self.round(id).map(|r| Arc::clone(&r.list))
     }
 
-    /// Whether `voter` was asked round `id` by version alone.
-    pub(crate) fn asked_by_version(&self, id: u64, voter: &NodeName) -> bool {
-        self.round(id).is_some_and(|r| r.by_version.contains(voter))
-    }
-
-    /// The voters round `id` was sent to that have not answered it (none once the round
-    /// is pruned).
-    pub(crate) fn unanswered(&self, id: u64) -> Vec<NodeName> {
-        self.round(id).map_or_else(Vec::new, |round| {
-            round.asked.difference(&round.answered).cloned().collect()
-        })
+    /// The voters round `id` should be sent again, a third of an interval on, the way
+    /// they were first (none once it is pruned): those that have not answered, and
+    /// those asked by changes that do not keep the new set whole yet (a chunk was lost).
+    pub(crate) fn to_resend(&self, id: u64) -> Asked {
+        let Some(round) = self.round(id) else {
+            return Asked::default();
+        };
+        let silent = |v: &&NodeName| !round.answered.contains(*v);
+        Asked {
+            by_version: round.by_version.iter().filter(silent).cloned().collect(),
+            by_changes: round
+                .by_changes
+                .iter()
+                .filter(|(v, _)| !round.keeps_all(v))
+                .map(|(v, base)| (v.clone(), *base))
+                .collect(),
+            by_list: round
+                .asked
+                .iter()
+                .filter(|v| !round.by_version.contains(*v) && !round.by_changes.contains_key(*v))
+                .filter(silent)
+                .cloned()
+                .collect(),
+        }
     }
 
     /// Records `voter`'s answer to round `id`: the terms it acknowledged, or every term
@@ -185,35 +264,49 @@ impl Renewals {
         };
         round.population = round.population.max(answer.population);
         round.answered.insert(voter.clone());
-        let whole = answer.whole == Some(round.list.version);
+        let version = round.list.version;
+        // The set the voter renewed whole for this round: this one, or, asked by the
+        // changes to an older one it keeps, that one.
+        let base = round.by_changes.get(voter).copied();
+        let kept = answer
+            .whole
+            .filter(|kept| *kept == version || Some(*kept) == base);
+        // Asked by version or by changes, a voter that renewed no set lost it.
+        let set_lost = kept.is_none() && (base.is_some() || round.by_version.contains(voter));
         let mut acked = Acked {
-            set_lost: round.by_version.contains(voter) && !whole,
+            set_lost,
             ..Acked::default()
         };
         let need = quorum.votes_required(round.population);
-        if round.all_confirmed {
+        if round.confirmed_through == Some(version) {
             return acked;
         }
-        if whole {
-            round.whole.insert(voter.clone());
-            if round.whole.len() >= need {
-                round.all_confirmed = true;
-                acked.all = Some((round.list.version, round.sent_at));
-                return acked;
-            }
-            // Roles others acknowledged by list may reach a quorum with this voter.
-            let listed = round.acks.keys().copied().collect();
-            round.reach(listed, need, &mut acked);
-        } else {
-            let mut terms = Vec::new();
-            for term in answer.acked {
-                if round.list.role_of(*term).is_some() {
-                    round.acks.entry(*term).or_default().insert(voter.clone());
-                    terms.push(*term);
+        let mut terms = Vec::new();
+        if let Some(kept) = kept {
+            let newly_whole = kept == version && !round.keeps_all(voter);
+            let entry = round.whole.entry(voter.clone()).or_insert(kept);
+            *entry = (*entry).max(kept);
+            if let Some(through) = round.kept_by_quorum(need)
+                && round.confirmed_through < Some(through)
+            {
+                round.confirmed_through = Some(through);
+                acked.all = Some((through, round.sent_at));
+                if through == version {
+                    return acked;
                 }
             }
-            round.reach(terms, need, &mut acked);
+            if newly_whole {
+                // Roles others acknowledged by list may reach a quorum with this voter.
+                terms.extend(round.acks.keys().copied());
+            }
         }
+        for term in answer.acked {
+            if round.list.role_of(*term).is_some() {
+                round.acks.entry(*term).or_default().insert(voter.clone());
+                terms.push(*term);
+            }
+        }
+        round.reach(terms, need, &mut acked);
         acked
     }
 
@@ -226,30 +319,28 @@ impl Renewals {
     }
 }
 
-/// Splits `leases` into groups that each fit in one datagram of `max_datagram` bytes.
-pub(crate) fn chunks(
-    leases: &[(RoleName, LamportTime)],
-    max_datagram: usize,
-) -> Vec<&[(RoleName, LamportTime)]> {
+/// Splits `items` (leases, or changes to a held set) into groups that each fit in one
+/// datagram of `max_datagram` bytes.
+pub(crate) fn chunks<T>(items: &[(RoleName, T)], max_datagram: usize) -> Vec<&[(RoleName, T)]> {
     // Envelope, sealing, sender identity and framing take well under 200 bytes. Each
-    // lease takes its name, a length and a term: at most 10 bytes each on the wire, but
+    // item takes its name, a length and a term: at most 11 bytes each on the wire, but
     // the receiver's decoder budgets 8 for each in memory, and refuses a message whose
     // budget passes DECODE_LIMIT, so count 16 and stay under that limit too.
     let budget = max_datagram.min(DECODE_LIMIT).saturating_sub(200).max(1);
     let mut groups = Vec::new();
     let mut start = 0;
     let mut used = 0;
-    for (i, (role, _)) in leases.iter().enumerate() {
+    for (i, (role, _)) in items.iter().enumerate() {
         let size = role.as_str().len() + 16;
         if used + size > budget && i > start {
-            groups.push(&leases[start..i]);
+            groups.push(&items[start..i]);
             start = i;
             used = 0;
         }
         used += size;
     }
-    if start < leases.len() {
-        groups.push(&leases[start..]);
+    if start < items.len() {
+        groups.push(&items[start..]);
     }
     groups
 }
@@ -283,17 +374,21 @@ mod tests {
         let mut r = Renewals::default();
         let a = NodeName::new("a").unwrap();
         let b = NodeName::new("b").unwrap();
-        let asked = BTreeSet::from([a.clone(), b.clone()]);
+        let asked = Asked {
+            by_list: BTreeSet::from([a.clone(), b.clone()]),
+            ..Asked::default()
+        };
         let list = Arc::new(HeldList::new(1, vec![(role.clone(), term)]));
-        let id = r.start(t0, Arc::clone(&list), 3, asked, BTreeSet::new());
-        assert_eq!(r.unanswered(id), vec![a.clone(), b.clone()]);
+        let id = r.start(t0, Arc::clone(&list), 3, asked);
+        let silent = |r: &Renewals| r.to_resend(id).by_list.into_iter().collect::<Vec<_>>();
+        assert_eq!(silent(&r), vec![a.clone(), b.clone()]);
         assert_eq!(r.list_of(id), Some(list));
         assert!(r.ack(id, &a, &acks(&[term]), &Majority).reached.is_empty());
         assert!(
             r.ack(id, &a, &acks(&[term]), &Majority).reached.is_empty(),
             "duplicates count once"
         );
-        assert_eq!(r.unanswered(id), vec![b.clone()]);
+        assert_eq!(silent(&r), vec![b.clone()]);
         assert_eq!(
             r.ack(id, &b, &acks(&[term]), &Majority).reached,
             vec![(role, term, t0)]
@@ -314,7 +409,7 @@ mod tests {
             r.ack(id, &c, &acks(&[term]), &Majority).reached.is_empty(),
             "pruned"
         );
-        assert!(r.unanswered(id).is_empty(), "pruned");
+        assert!(silent(&r).is_empty(), "pruned");
     }
 
     #[test]
@@ -325,9 +420,13 @@ mod tests {
             .map(|i| (RoleName::new(format!("r{i}")).unwrap(), LamportTime(i)))
             .collect();
         let mut r = Renewals::default();
-        let asked = BTreeSet::from([name("a"), name("b")]);
+        let asked = Asked {
+            by_version: BTreeSet::from([name("a")]),
+            by_list: BTreeSet::from([name("b")]),
+            ..Asked::default()
+        };
         let list = Arc::new(HeldList::new(5, leases.clone()));
-        let id = r.start(t0, list, 3, asked, BTreeSet::from([name("a")]));
+        let id = r.start(t0, list, 3, asked);
         let me = r.ack(id, &name("me"), &acks(&[LamportTime(1)]), &Majority);
         assert!(me.reached.is_empty() && me.all.is_none() && !me.set_lost);
         let a = r.ack(id, &name("a"), &whole(4), &Majority);
@@ -357,6 +456,89 @@ mod tests {
             Acked::default(),
             "confirmed once"
         );
+    }
+
+    #[test]
+    fn voters_asked_by_changes_are_asked_again_until_they_keep_the_new_set() {
+        let t0 = Instant::now();
+        let name = |n: &str| NodeName::new(n).unwrap();
+        let mut r = Renewals::default();
+        let asked = Asked {
+            by_version: BTreeSet::from([name("v")]),
+            by_changes: BTreeMap::from([(name("c"), 1), (name("d"), 1), (name("e"), 1)]),
+            by_list: BTreeSet::from([name("l")]),
+        };
+        let leases = vec![(RoleName::new("r").unwrap(), LamportTime(1))];
+        let id = r.start(t0, Arc::new(HeldList::new(2, leases)), 5, asked);
+        let c = r.ack(id, &name("c"), &whole(1), &Majority);
+        assert!(
+            !c.set_lost,
+            "keeping the set the changes apply to loses nothing"
+        );
+        assert!(r.ack(id, &name("e"), &acks(&[]), &Majority).set_lost);
+        r.ack(id, &name("d"), &whole(2), &Majority);
+        let again = r.to_resend(id);
+        assert_eq!(again.by_version, BTreeSet::from([name("v")]));
+        assert_eq!(
+            again.by_changes,
+            BTreeMap::from([(name("c"), 1), (name("e"), 1)]),
+            "c and e do not keep version 2; d does"
+        );
+        assert_eq!(again.by_list, BTreeSet::from([name("l")]));
+    }
+
+    #[test]
+    fn a_quorum_keeping_an_older_set_confirms_the_roles_held_since_then() {
+        let t0 = Instant::now();
+        let name = |n: &str| NodeName::new(n).unwrap();
+        let mut r = Renewals::default();
+        let leases = vec![(RoleName::new("r").unwrap(), LamportTime(1))];
+        let asked = Asked {
+            by_changes: BTreeMap::from([(name("a"), 2), (name("c"), 2)]),
+            ..Asked::default()
+        };
+        let id = r.start(t0, Arc::new(HeldList::new(3, leases)), 3, asked);
+        assert_eq!(r.ack(id, &name("a"), &whole(2), &Majority).all, None);
+        assert_eq!(
+            r.ack(id, &name("b"), &whole(3), &Majority).all,
+            Some((2, t0))
+        );
+        assert_eq!(
+            r.ack(id, &name("a"), &whole(3), &Majority).all,
+            Some((3, t0)),
+            "a caught up: the whole set"
+        );
+        assert_eq!(
+            r.ack(id, &name("c"), &whole(1), &Majority).all,
+            None,
+            "a version the voter was not asked about counts for nothing"
+        );
+    }
+
+    #[test]
+    fn the_changes_between_two_sets_name_each_role_added_moved_or_gone() {
+        let set = |version, leases: &[(&str, u64)]| {
+            HeldList::new(
+                version,
+                leases
+                    .iter()
+                    .map(|(r, t)| (RoleName::new(*r).unwrap(), LamportTime(*t)))
+                    .collect(),
+            )
+        };
+        let base = set(1, &[("a", 1), ("b", 2), ("d", 4)]);
+        let now = set(4, &[("b", 2), ("c", 3), ("d", 5), ("e", 6)]);
+        let role = |r: &str| RoleName::new(r).unwrap();
+        assert_eq!(
+            now.changes_since(&base),
+            vec![
+                (role("a"), None),
+                (role("c"), Some(LamportTime(3))),
+                (role("d"), Some(LamportTime(5))),
+                (role("e"), Some(LamportTime(6))),
+            ]
+        );
+        assert!(now.changes_since(&now).is_empty());
     }
 
     #[test]

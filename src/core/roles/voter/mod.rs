@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 mod sessions;
 mod table;
 
-pub(crate) use sessions::Chunk;
+pub(crate) use sessions::{ChangesChunk, Chunk};
 pub(crate) use table::Voters;
 
 use super::election::Tally;

@@ -4,7 +4,9 @@
 //!
 //! Invariants:
 //! - a set binds leases only once whole: every chunk of one round arrived and every
-//!   lease in it was renewed on receipt;
+//!   lease in it was renewed on receipt; changes to a whole set apply only once every
+//!   chunk of them arrived in one round and every lease they add was renewed, and only
+//!   to the version they name;
 //! - a whole set's `until` is no later than the end of any lease it binds as that lease
 //!   was last renewed by list, plus the renewals by version since: so the lease a bound
 //!   role runs to is `max(lease.until, set.until)`, what renewing each lease by list
@@ -39,6 +41,32 @@ pub(super) struct HeldSet {
     /// The pending session check, once whole.
     check_at: Option<Instant>,
     last_used: Instant,
+    /// Changes to this set being put together from one round's chunks.
+    staged: Option<Staged>,
+}
+
+/// Changes to a held set, as they arrive.
+#[derive(Debug)]
+struct Staged {
+    round: u64,
+    part: SetPart,
+    received: BTreeSet<u32>,
+    changes: BTreeMap<RoleName, Option<LamportTime>>,
+    all_renewed: bool,
+    /// When the first chunk arrived: once applied, the set runs at least a lease from
+    /// then, since this round renewed it.
+    started: Instant,
+}
+
+/// One chunk of the changes a holder sends to a voter that keeps its set at `from`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChangesChunk<'a> {
+    pub(crate) round: u64,
+    pub(crate) from: u64,
+    pub(crate) part: SetPart,
+    pub(crate) changes: &'a [(RoleName, Option<LamportTime>)],
+    /// Whether the voter renewed every lease the chunk adds, on receipt.
+    pub(crate) all_renewed: bool,
 }
 
 impl HeldSet {
@@ -122,6 +150,7 @@ impl Sessions {
             until: now + lease,
             check_at: None,
             last_used: now,
+            staged: None,
         };
         let mut added = PartAdded::default();
         let set = self
@@ -151,6 +180,74 @@ impl Sessions {
             added.check_at = set.check_at;
         }
         added
+    }
+
+    /// Adds `chunk` of the changes to `holder`'s whole set at `chunk.from`, received at
+    /// `now`, and renews that set for `lease` as a renewal by version would. `None` if
+    /// no such set is kept; else the roles the changes touch once every chunk of the
+    /// round has arrived with every added lease renewed: settle their leases, then
+    /// [`Sessions::apply`] them.
+    pub(super) fn stage(
+        &mut self,
+        now: Instant,
+        lease: Duration,
+        holder: &NodeId,
+        chunk: ChangesChunk<'_>,
+    ) -> Option<Option<Vec<RoleName>>> {
+        let part = chunk.part;
+        if part.chunks == 0 || part.chunks > MAX_CHUNKS || part.chunk >= part.chunks {
+            return None;
+        }
+        let set = self.by_holder.get_mut(holder.name())?;
+        if set.holder != *holder || set.version != chunk.from || !set.is_whole() {
+            return None;
+        }
+        set.until = set.until.max(now + lease);
+        set.last_used = now;
+        let staged = match &mut set.staged {
+            Some(staged)
+                if staged.round == chunk.round
+                    && staged.part.version == part.version
+                    && staged.part.chunks == part.chunks =>
+            {
+                staged
+            }
+            slot => slot.insert(Staged {
+                round: chunk.round,
+                part,
+                received: BTreeSet::new(),
+                changes: BTreeMap::new(),
+                all_renewed: true,
+                started: now,
+            }),
+        };
+        staged.all_renewed &= chunk.all_renewed;
+        if staged.received.insert(part.chunk) {
+            staged.changes.extend(chunk.changes.iter().cloned());
+        }
+        Some(
+            (staged.all_renewed && staged.received.len() == part.chunks as usize)
+                .then(|| staged.changes.keys().cloned().collect()),
+        )
+    }
+
+    /// Applies `holder`'s staged changes, complete ([`Sessions::stage`]): the set is now
+    /// at their version, renewed for `lease` from when they began to arrive. Returns the
+    /// new version.
+    pub(super) fn apply(&mut self, lease: Duration, holder: &NodeName) -> Option<u64> {
+        let set = self.by_holder.get_mut(holder)?;
+        let staged = set.staged.take()?;
+        for (role, change) in staged.changes {
+            match change {
+                Some(term) => set.leases.insert(role, term),
+                None => set.leases.remove(&role),
+            };
+        }
+        set.version = staged.part.version;
+        set.round = staged.round;
+        set.until = set.until.max(staged.started + lease);
+        set.last_used = set.last_used.max(staged.started);
+        Some(set.version)
     }
 
     /// Renews `holder`'s whole set at `version` for `lease` from `now`; false if no such

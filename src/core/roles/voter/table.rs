@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::Voter;
-use super::sessions::{Check, Chunk, Sessions};
+use super::sessions::{ChangesChunk, Check, Chunk, Sessions};
 use crate::clock::LamportTime;
 use crate::core::roles::{Outbox, RoleTimer};
 use crate::identity::{NodeId, NodeName, RoleName};
@@ -177,6 +177,38 @@ impl Voters {
                 .push((at, RoleTimer::SessionCheck(holder.name().clone(), at)));
         }
         added.whole
+    }
+
+    /// Adds `chunk` of the changes to `holder`'s kept set (its added leases renewed for
+    /// `lease`), renewing that set whole; once the changes are all in, applies them.
+    /// Returns the version of the set kept whole, renewed: the new one once applied,
+    /// the one they apply to before, `None` if this voter keeps neither.
+    pub(crate) fn add_changes(
+        &mut self,
+        out: &mut Outbox,
+        now: Instant,
+        lease: Duration,
+        holder: &NodeId,
+        chunk: ChangesChunk<'_>,
+    ) -> Option<u64> {
+        if self.sessions.renew(now, lease, holder, chunk.part.version) {
+            // A chunk sent again after the changes were applied.
+            return Some(chunk.part.version);
+        }
+        let Some(changed) = self.sessions.stage(now, lease, holder, chunk)? else {
+            return Some(chunk.from);
+        };
+        for role in &changed {
+            if let Some(voter) = self.by_role.get_mut(role) {
+                settle(&self.sessions, role, voter);
+            }
+        }
+        let version = self.sessions.apply(lease, holder.name())?;
+        // A role the set no longer has goes back to its own check.
+        for role in &changed {
+            self.arm(out, role);
+        }
+        Some(version)
     }
 
     /// Renews `holder`'s whole set at `version` for `lease` from `now`: every lease it
