@@ -198,7 +198,7 @@ impl Roles {
         let live: BTreeSet<NodeName> = voters.iter().map(|v| v.name().clone()).collect();
         self.held_version.retain(&live);
         // Each voter by version if it keeps this set, by the changes since the set it
-        // keeps if they take fewer datagrams than the list, else by list.
+        // keeps if they take no more datagrams than the list, else by list.
         let max_datagram = ctx.config.max_datagram_size;
         let list_chunks = chunks(&list.leases, max_datagram).len();
         let mut changes_since: BTreeMap<u64, Vec<(RoleName, Option<LamportTime>)>> =
@@ -208,7 +208,7 @@ impl Roles {
             if self.held_version.is_synced(voter.name()) {
                 by_version.push(voter);
             } else if let Some(base) = self.held_version.base(voter.name())
-                && fewer_chunks(
+                && changes_fit(
                     changes_since
                         .entry(base.version)
                         .or_insert_with(|| list.changes_since(base)),
@@ -568,13 +568,13 @@ fn send_lists(
     }
 }
 
-/// Whether `changes` (some, at least) fit in fewer datagrams than `list_chunks`.
-fn fewer_chunks(
+/// Whether `changes` (some, at least) take no more datagrams than the list, `list_chunks`.
+fn changes_fit(
     changes: &[(RoleName, Option<LamportTime>)],
     max_datagram: usize,
     list_chunks: usize,
 ) -> bool {
-    !changes.is_empty() && chunks(changes, max_datagram).len() < list_chunks
+    !changes.is_empty() && chunks(changes, max_datagram).len() <= list_chunks
 }
 
 /// Sends renewal round `round` to `voter`, which keeps the held set at version `from`
