@@ -10,6 +10,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// jemalloc, with its background thread: it gives back to the system the pages an agent
+/// freed (after electing and resigning 20,000 roles, an agent keeps about 5 MB more than
+/// at start, where glibc's per-thread arenas kept about 20 MB; see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod agent;
 mod api;
 mod campaign;

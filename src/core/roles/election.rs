@@ -298,16 +298,7 @@ impl Roles {
             ));
         }
         if ctx.i_vote() {
-            let quiet_until = self.quiet_until;
-            let answer = self.voters.update(out, role, |voter| {
-                voter.vote(
-                    ctx.now,
-                    &ballot,
-                    ctx.config.lease,
-                    quiet_until,
-                    ctx.undecided(),
-                )
-            });
+            let (answer, _) = self.cast_vote(ctx, out, role, &ballot);
             election.record(ctx.me, answer, population);
         }
         out.timers.push((

@@ -304,21 +304,7 @@ impl Roles {
         {
             self.lost(ctx, out, &role);
         }
-        let (term_floor, quiet_until) = (self.term_floor, self.quiet_until);
-        let (answer, promised) = self.voters.update(out, &role, |voter| {
-            let answer = if term <= term_floor {
-                Err(Refusal::Promised)
-            } else {
-                voter.vote(
-                    ctx.now,
-                    &ballot,
-                    ctx.config.lease,
-                    quiet_until,
-                    ctx.undecided(),
-                )
-            };
-            (answer, voter.promised.clone())
-        });
+        let (answer, promised) = self.cast_vote(ctx, out, &role, &ballot);
         let (holder, retry_after) = match &answer {
             Ok(()) => (None, Duration::ZERO),
             Err(Refusal::Busy { retry_after }) => (None, *retry_after),
@@ -345,6 +331,32 @@ impl Roles {
                 .max(u32::from(!retry_after.is_zero())),
         };
         out.sends.push((from.addr(), Body::VoteReply(reply)));
+    }
+
+    /// This node's vote on `role` for `ballot`, under every rule (no vote at or below the
+    /// term floor), with the promise it keeps afterwards.
+    pub(super) fn cast_vote(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        ballot: &Ballot,
+    ) -> (Result<(), Refusal>, Option<Ballot>) {
+        let (term_floor, quiet_until) = (self.term_floor, self.quiet_until);
+        self.voters.update(out, role, |voter| {
+            let answer = if ballot.term <= term_floor {
+                Err(Refusal::Promised)
+            } else {
+                voter.vote(
+                    ctx.now,
+                    ballot,
+                    ctx.config.lease,
+                    quiet_until,
+                    ctx.undecided(),
+                )
+            };
+            (answer, voter.promised.clone())
+        })
     }
 
     /// A holder renews its leases.
