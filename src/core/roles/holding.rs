@@ -44,18 +44,16 @@ pub(crate) struct SetRenewed {
 
 impl SetRenewed {
     /// A quorum renewed every role held since `version` or earlier until `until`.
-    /// Returns whether that moved any deadline.
-    pub(crate) fn record(&mut self, version: u64, until: Instant) -> bool {
+    pub(crate) fn record(&mut self, version: u64, until: Instant) {
         if self
             .entries
             .iter()
             .any(|&(v, u)| v >= version && u >= until)
         {
-            return false;
+            return;
         }
         self.entries.retain(|&(v, u)| !(version >= v && until >= u));
         self.entries.push((version, until));
-        true
     }
 
     /// The deadline of a role held since version `since`, confirmed alone until `until`.
