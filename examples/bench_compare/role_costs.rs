@@ -132,12 +132,13 @@ fn metric(c: &Polity, i: usize, name: &str) -> Result<f64> {
     Ok(sum)
 }
 
-/// 5 agents; agent 0 elects `roles` roles at once (16 requests in flight), then holds
-/// them for 60 s. Prints how long the elections took, and how many roles agent 0 still
-/// holds and lost by the end.
+/// 5 agents; agent 0 elects `roles` roles at once (16 requests in flight), holds them
+/// for 60 s, then resigns 100 of them one after another. Prints how long the elections
+/// took, and how many roles agent 0 still holds and lost after each step.
 pub fn many_held(bin: &Path, work: &Path, roles: usize) -> Result<()> {
     const IN_FLIGHT: usize = 16;
     const HOLD: Duration = Duration::from_secs(60);
+    const RESIGNED: usize = 100;
     let c = Polity::start(bin, work, "lan", 5)?;
     let lost_before = metric(&c, 0, "polity_roles_lost_total")?;
     let urls: Vec<String> = (0..roles)
@@ -169,23 +170,48 @@ pub fn many_held(bin: &Path, work: &Path, roles: usize) -> Result<()> {
     let held = metric(&c, 0, "polity_roles_held")?;
     let lost = metric(&c, 0, "polity_roles_lost_total")? - lost_before;
     let seen = listed(&c, 1)?;
+    check_held(&c, held, roles, lost, 0.0)?;
+    // Then it resigns some, one after another: each changes the held set, and the others
+    // must ride through.
+    for i in 0..RESIGNED {
+        let url = c.url(0, &format!("/roles/shard-{i}/resign"));
+        let (status, body) = post(&c.client, &url, "")?;
+        if status != 200 {
+            return Err(format!("{url}: {status} {body}"));
+        }
+    }
+    thread::sleep(Duration::from_secs(10));
+    let after_held = metric(&c, 0, "polity_roles_held")?;
+    let after_lost = metric(&c, 0, "polity_roles_lost_total")? - lost_before;
     println!(
-        "\n## {roles} roles held by agent 0 of 5, lan\n\n| roles | all elected in | held {} s later | lost meanwhile | roles p1 lists |\n| --- | --- | --- | --- | --- |",
+        "\n## {roles} roles held by agent 0 of 5, lan\n\n| roles | all elected in | held {} s later | lost meanwhile | roles p1 lists | held 10 s after resigning {RESIGNED} | lost in all |\n| --- | --- | --- | --- | --- | --- | --- |",
         HOLD.as_secs()
     );
     println!(
-        "| {roles} | {:.2} s ({IN_FLIGHT} requests in flight) | {held} | {lost} | {seen} |",
+        "| {roles} | {:.2} s ({IN_FLIGHT} requests in flight) | {held} | {lost} | {seen} | {after_held} | {after_lost} |",
         elected.as_secs_f64()
     );
-    if held as usize != roles || lost != 0.0 {
-        let (_, body) = get(&c.client, &c.url(0, "/metrics"))?;
-        let reasons: Vec<&str> = body
-            .lines()
-            .filter(|l| l.starts_with("polity_roles_lost_total{"))
-            .collect();
-        return Err(format!(
-            "{held} of {roles} roles held, {lost} lost: {reasons:?}"
-        ));
-    }
+    check_held(
+        &c,
+        after_held,
+        roles - RESIGNED,
+        after_lost,
+        RESIGNED as f64,
+    )?;
     Ok(())
+}
+
+/// Fails unless agent 0 holds `want` roles and lost `lost_want` (the ones it resigned).
+fn check_held(c: &Polity, held: f64, want: usize, lost: f64, lost_want: f64) -> Result<()> {
+    if held as usize == want && lost == lost_want {
+        return Ok(());
+    }
+    let (_, body) = get(&c.client, &c.url(0, "/metrics"))?;
+    let reasons: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("polity_roles_lost_total{"))
+        .collect();
+    Err(format!(
+        "{held} of {want} roles held, {lost} lost: {reasons:?}"
+    ))
 }

@@ -433,8 +433,7 @@ impl Roles {
                 },
             ));
         }
-        self.voters
-            .update(out, role, |v| v.release(ctx.me.name(), term));
+        self.voters.release(out, role, ctx.me.name(), term);
         out.announcements.push(Announcement::Resigned {
             role: role.clone(),
             holder: ctx.me.name().clone(),

@@ -391,11 +391,7 @@ impl Roles {
         term: LamportTime,
         successor: Option<NodeName>,
     ) {
-        let news = self.voters.update(out, &role, |voter| {
-            let news = voter.closed_through < Some(term);
-            voter.release(from.name(), term);
-            news
-        });
+        let news = self.voters.release(out, &role, from.name(), term);
         if news {
             self.learn(out, &role, |v| v.ended(term));
         }

@@ -303,6 +303,14 @@ impl Sessions {
             .unwrap_or_default()
     }
 
+    /// Takes `role` out of `holder`'s set, which goes on binding the rest; settle its
+    /// lease first.
+    pub(super) fn remove_role(&mut self, holder: &NodeName, role: &RoleName) {
+        if let Some(set) = self.by_holder.get_mut(holder) {
+            set.leases.remove(role);
+        }
+    }
+
     /// Forgets `holder`'s set; settle the leases it binds first.
     pub(super) fn remove(&mut self, holder: &NodeName) {
         self.by_holder.remove(holder);

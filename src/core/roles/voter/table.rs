@@ -5,9 +5,11 @@
 //! - no entry is read or changed before the renewals by version of the set that binds
 //!   its lease are settled into it (`lease.until` becomes the later of its own and the
 //!   set's), so every rule in `Voter` sees the lease a renewal of each role would give;
-//! - a change that leaves a bound lease one that renewing it would refuse (released,
-//!   recalled, replaced, ended) drops the holder's whole set, settled: a renewal by
-//!   version then renews nothing, and the holder goes back to lists;
+//! - a change that leaves a bound lease one that renewing it would refuse (recalled,
+//!   replaced, ended) drops the holder's whole set, settled: a renewal by version then
+//!   renews nothing, and the holder goes back to lists; only the set's own holder
+//!   giving the role up takes that role alone out of the set, since that holder no
+//!   longer holds it, and counts a later `whole` answer only for roles it holds;
 //! - every lease has a check pending: its own `LeaseCheck`, or, while a whole set binds
 //!   it, that set's `SessionCheck`, which hands its leases back to their own checks when
 //!   the set goes.
@@ -83,6 +85,34 @@ impl Voters {
         }
         self.arm(out, role);
         result
+    }
+
+    /// `holder` gave `role` up at `term` (released it, or announced it resigned):
+    /// renewals of that term and below are refused from now on. If a set of that same
+    /// holder bound the role at that term or below, the role alone leaves the set.
+    /// Returns whether the term was not closed here before.
+    pub(crate) fn release(
+        &mut self,
+        out: &mut Outbox,
+        role: &RoleName,
+        holder: &NodeName,
+        term: LamportTime,
+    ) -> bool {
+        let voter = self.by_role.entry(role.clone()).or_default();
+        let bound = settle(&self.sessions, role, voter);
+        let news = voter.closed_through < Some(term);
+        voter.release(holder, term);
+        if let Some((bound_to, bound_term)) = bound
+            && !voter.renews(&bound_to, bound_term)
+        {
+            if bound_to == *holder {
+                self.sessions.remove_role(holder, role);
+            } else {
+                self.drop_set(out, &bound_to);
+            }
+        }
+        self.arm(out, role);
+        news
     }
 
     /// Arms `role`'s own lease check, unless one is pending or a whole set binds it.

@@ -105,21 +105,19 @@ fn a_kept_set_renewed_by_version_extends_every_lease_and_needs_no_lease_check() 
 }
 
 #[test]
-fn a_change_to_one_bound_lease_drops_the_set_and_the_others_keep_their_lease() {
+fn a_recall_of_one_bound_lease_drops_the_set_and_the_others_keep_their_lease() {
     let t0 = Instant::now();
     let (mut voters, mut out) = kept(t0);
     let t1 = t0 + LEASE / 2;
     hand_over(&mut voters, &mut out, t1);
     let t2 = t1 + LEASE / 2;
     assert!(voters.renew_set(t2, LEASE, &holder(), 1));
-    let h = holder();
-    let released = voters.update(&mut out, &role(2), |v| v.release(h.name(), LamportTime(2)));
-    assert!(released);
+    let recalled = voters.update(&mut out, &role(2), |v| v.recall(t2));
+    assert!(recalled.is_some());
     assert!(
         !voters.renew_set(t2, LEASE, &holder(), 1),
         "the set is gone: the holder must list again"
     );
-    assert_eq!(until(&mut voters, 2), None);
     for i in [1, 3] {
         assert_eq!(
             until(&mut voters, i),
@@ -154,4 +152,31 @@ fn a_set_not_renewed_in_time_ends_every_lease_it_binds() {
     for i in 1..=3 {
         assert_eq!(until(&mut voters, i), None);
     }
+}
+
+#[test]
+fn the_holder_giving_one_role_up_takes_it_alone_out_of_its_set() {
+    let t0 = Instant::now();
+    let (mut voters, mut out) = kept(t0);
+    let h = holder();
+    assert!(voters.release(&mut out, &role(2), h.name(), LamportTime(2)));
+    assert!(
+        !voters.release(&mut out, &role(2), h.name(), LamportTime(2)),
+        "closed already"
+    );
+    let t1 = t0 + LEASE / 2;
+    assert!(
+        voters.renew_set(t1, LEASE, &h, 1),
+        "the rest of the set is kept"
+    );
+    assert_eq!(until(&mut voters, 2), None, "the released lease is gone");
+    for i in [1, 3] {
+        assert_eq!(until(&mut voters, i), Some(t1 + LEASE));
+    }
+    let other = NodeName::new("other").unwrap();
+    voters.release(&mut out, &role(1), &other, LamportTime(5));
+    assert!(
+        !voters.renew_set(t1, LEASE, &h, 1),
+        "another node closing a bound term drops the set"
+    );
 }
