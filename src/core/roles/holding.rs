@@ -541,28 +541,13 @@ fn send_lists(
     leases: &[(RoleName, LamportTime)],
     voters: &[NodeId],
 ) {
-    if voters.is_empty() {
-        return;
-    }
-    let groups = chunks(leases, ctx.config.max_datagram_size);
-    let chunks = u32::try_from(groups.len()).unwrap_or(u32::MAX);
-    for (chunk, group) in (0..chunks).zip(&groups) {
-        let part = SetPart {
-            version,
-            chunk,
-            chunks,
-        };
-        for voter in voters {
-            out.sends.push((
-                voter.addr(),
-                Body::Renew {
-                    round,
-                    part,
-                    leases: group.to_vec(),
-                },
-            ));
+    send_chunked(ctx, out, version, leases, voters, |part, leases| {
+        Body::Renew {
+            round,
+            part,
+            leases,
         }
-    }
+    });
 }
 
 /// Whether `changes` (some, at least) take no more datagrams than the list, `list_chunks`.
@@ -584,23 +569,41 @@ fn send_changes(
     changes: &[(RoleName, Option<LamportTime>)],
     voter: &NodeId,
 ) {
-    let groups = chunks(changes, ctx.config.max_datagram_size);
+    let voters = std::slice::from_ref(voter);
+    send_chunked(ctx, out, to, changes, voters, |part, changes| {
+        Body::RenewDelta {
+            round,
+            from,
+            part,
+            changes,
+        }
+    });
+}
+
+/// Sends `items` of the held set at `version` to each of `voters`, in as many chunks as
+/// datagrams need, each made into a message by `body`.
+fn send_chunked<T: Clone>(
+    ctx: &Ctx<'_>,
+    out: &mut Outbox,
+    version: u64,
+    items: &[(RoleName, T)],
+    voters: &[NodeId],
+    body: impl Fn(SetPart, Vec<(RoleName, T)>) -> Body,
+) {
+    if voters.is_empty() {
+        return;
+    }
+    let groups = chunks(items, ctx.config.max_datagram_size);
     let chunks = u32::try_from(groups.len()).unwrap_or(u32::MAX);
     for (chunk, group) in (0..chunks).zip(&groups) {
         let part = SetPart {
-            version: to,
+            version,
             chunk,
             chunks,
         };
-        out.sends.push((
-            voter.addr(),
-            Body::RenewDelta {
-                round,
-                from,
-                part,
-                changes: group.to_vec(),
-            },
-        ));
+        for voter in voters {
+            out.sends.push((voter.addr(), body(part, group.to_vec())));
+        }
     }
 }
 

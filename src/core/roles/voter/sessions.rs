@@ -23,6 +23,11 @@ use crate::wire::SetPart;
 /// well over 10,000 roles, and bound what one holder can make a voter keep.
 const MAX_CHUNKS: u32 = 4096;
 
+/// Whether `part` names a chunk that can be: one of at most [`MAX_CHUNKS`].
+fn fits(part: &SetPart) -> bool {
+    part.chunks > 0 && part.chunks <= MAX_CHUNKS && part.chunk < part.chunks
+}
+
 /// One holder's held set as this voter received it.
 #[derive(Debug)]
 pub(super) struct HeldSet {
@@ -136,7 +141,7 @@ impl Sessions {
             leases,
             all_renewed,
         } = chunk;
-        if part.chunks == 0 || part.chunks > MAX_CHUNKS || part.chunk >= part.chunks {
+        if !fits(&part) {
             return PartAdded::default();
         }
         let fresh = || HeldSet {
@@ -195,7 +200,7 @@ impl Sessions {
         chunk: ChangesChunk<'_>,
     ) -> Option<Option<Vec<RoleName>>> {
         let part = chunk.part;
-        if part.chunks == 0 || part.chunks > MAX_CHUNKS || part.chunk >= part.chunks {
+        if !fits(&part) {
             return None;
         }
         let set = self.by_holder.get_mut(holder.name())?;

@@ -75,16 +75,7 @@ impl Voters {
         role: &RoleName,
         change: impl FnOnce(&mut Voter) -> R,
     ) -> R {
-        let voter = self.by_role.entry(role.clone()).or_default();
-        let bound = settle(&self.sessions, role, voter);
-        let result = change(voter);
-        if let Some((holder, term)) = bound
-            && !voter.renews(&holder, term)
-        {
-            self.drop_set(out, &holder);
-        }
-        self.arm(out, role);
-        result
+        self.change(out, role, None, change)
     }
 
     /// `holder` gave `role` up at `term` (released it, or announced it resigned):
@@ -98,21 +89,36 @@ impl Voters {
         holder: &NodeName,
         term: LamportTime,
     ) -> bool {
+        self.change(out, role, Some(holder), |voter| {
+            let news = voter.closed_through < Some(term);
+            voter.release(holder, term);
+            news
+        })
+    }
+
+    /// [`Voters::update`], where `given_up_by` (if any) is a holder giving the role up:
+    /// a set of that holder's loses only this role instead of going whole.
+    fn change<R>(
+        &mut self,
+        out: &mut Outbox,
+        role: &RoleName,
+        given_up_by: Option<&NodeName>,
+        change: impl FnOnce(&mut Voter) -> R,
+    ) -> R {
         let voter = self.by_role.entry(role.clone()).or_default();
         let bound = settle(&self.sessions, role, voter);
-        let news = voter.closed_through < Some(term);
-        voter.release(holder, term);
-        if let Some((bound_to, bound_term)) = bound
-            && !voter.renews(&bound_to, bound_term)
+        let result = change(voter);
+        if let Some((holder, term)) = bound
+            && !voter.renews(&holder, term)
         {
-            if bound_to == *holder {
-                self.sessions.remove_role(holder, role);
+            if given_up_by == Some(&holder) {
+                self.sessions.remove_role(&holder, role);
             } else {
-                self.drop_set(out, &bound_to);
+                self.drop_set(out, &holder);
             }
         }
         self.arm(out, role);
-        news
+        result
     }
 
     /// Arms `role`'s own lease check, unless one is pending or a whole set binds it.
