@@ -1,8 +1,8 @@
 //! The `polity` binary end to end: real `polity agent` processes on 127.0.0.1, driven
 //! only through the client commands, and the commands' refusals of bad input.
 //!
-//! Agents bind port 0 for gossip and for the API and report the ports picked on standard
-//! output (`udp: ADDR`, `http: ADDR`). Nothing sleeps to synchronise: every wait polls a
+//! Agents bind port 0 for gossip, serve their API on a socket in a temporary directory,
+//! and report both on standard output (`udp: ADDR`, `http: unix:PATH`). Nothing sleeps to synchronise: every wait polls a
 //! command until it answers as expected, with a deadline that only stops a broken test
 //! from hanging. Every process started is killed when its guard is dropped, also when a
 //! test fails.
@@ -322,8 +322,6 @@ fn a_corrupt_state_file_stops_the_agent_and_names_the_file() {
         "a",
         "--bind",
         "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
         "--state-dir",
         dir_arg,
     ]);
@@ -353,7 +351,7 @@ fn key_counts(answer: &Value) -> Vec<(String, u64, u64)> {
         .iter()
         .map(|k| {
             (
-                k["key"].as_str().unwrap_or_default().to_owned(),
+                k["fingerprint"].as_str().unwrap_or_default().to_owned(),
                 k["installed"].as_u64().unwrap_or(0),
                 k["primary"].as_u64().unwrap_or(0),
             )
@@ -374,6 +372,12 @@ fn sealed_agents_keep_outsiders_out_and_rotate_keys_cluster_wide() {
         vec!["--keyring".into(), file.display().to_string()]
     });
     let (a, b) = (cluster.http("a").to_owned(), cluster.http("b").to_owned());
+    let print_of = |key: &str| {
+        let run = polity(&["keys", "fingerprint", key]);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout
+    };
+    let (old_print, new_print) = (print_of(&old), print_of(&new));
     let keyring_of = |name: &str| cluster.dir.path().join(format!("{name}.keyring"));
 
     // An agent with another key knocks on a's door: a drops what it sends unread.
@@ -407,27 +411,31 @@ fn sealed_agents_keep_outsiders_out_and_rotate_keys_cluster_wide() {
         "an outsider cannot hold a role: {refused:?}"
     );
 
-    // Rotation: install, use, remove, each on every node, each summarised.
-    let installed = polity(&["keys", "install", &new, "--http", &a]);
+    // Rotation: install, use, remove, each on every node, each summarised. The new key
+    // comes from a file, so that it shows in no process list.
+    let new_file = cluster.dir.path().join("new.key");
+    std::fs::write(&new_file, format!("{new}\n")).expect("the key file can be written");
+    let new_file = new_file.display().to_string();
+    let installed = polity(&["keys", "install", "--key-file", &new_file, "--http", &a]);
     assert_eq!(installed.code, 0, "{installed:?}");
     assert!(
         installed
             .stdout
-            .starts_with("3 of 3 nodes installed the key"),
+            .starts_with(&format!("3 of 3 nodes installed the key {new_print}")),
         "{installed:?}"
     );
     let listed = polity(&["keys", "list", "--http", &b, "--json"]);
     assert_eq!(listed.code, 0, "{listed:?}");
-    let mut expected = vec![(old.clone(), 3, 3), (new.clone(), 3, 0)];
+    let mut expected = vec![(old_print.clone(), 3, 3), (new_print.clone(), 3, 0)];
     expected.sort();
     assert_eq!(key_counts(&listed.json()), expected);
 
-    let used = polity(&["keys", "use", &new, "--http", &b]);
+    let used = polity(&["keys", "use", "--key-file", &new_file, "--http", &b]);
     assert_eq!(used.code, 0, "{used:?}");
     let removed = polity(&["keys", "remove", &old, "--http", &a]);
     assert_eq!(removed.code, 0, "{removed:?}");
     let listed = polity(&["keys", "list", "--http", &a, "--json"]).json();
-    assert_eq!(key_counts(&listed), vec![(new.clone(), 3, 3)]);
+    assert_eq!(key_counts(&listed), vec![(new_print.clone(), 3, 3)]);
 
     // Every agent wrote its new keyring down, so a restart keeps it.
     for name in ["a", "b", "c"] {
@@ -472,7 +480,7 @@ fn key_commands_refuse_bad_keys_and_unsealed_agents() {
         "--bind",
         "127.0.0.1:0",
         "--http",
-        "127.0.0.1:0",
+        &format!("unix:{}/k.sock", dir.path().display()),
         "--keyring",
         &missing.display().to_string(),
     ]);

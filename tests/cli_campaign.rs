@@ -138,11 +138,13 @@ fn cmd_gets_sigterm_when_the_role_is_lost_and_once_exits_with_1() {
 struct Operator(Child);
 
 impl Operator {
-    /// Starts `polity agent` joined to `join`; returns it and its HTTP address.
-    fn start(join: &str, logs: &Logs) -> (Self, String) {
+    /// Starts `polity agent` joined to `join`, its API on a socket in `scratch`; returns
+    /// it and its API's address.
+    fn start(join: &str, logs: &Logs, scratch: &Scratch) -> (Self, String) {
+        let socket = format!("unix:{}", scratch.file("operator.sock").display());
         let mut child = Command::new(POLITY)
             .args(["agent", "--name", "operator", "--bind", "127.0.0.1:0"])
-            .args(["--http", "127.0.0.1:0", "--profile", "fast"])
+            .args(["--http", &socket, "--profile", "fast"])
             .args(["--electorate", "n0,n1,n2", "--join", join])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -181,7 +183,7 @@ fn cmd_gets_sigterm_when_the_role_is_recalled() {
     let logs = Logs::of(&nodes);
     let h = holder(&nodes, &scratch);
     let join = nodes[0].addr(&logs);
-    let (_operator, http) = Operator::start(&join, &logs);
+    let (_operator, http) = Operator::start(&join, &logs, &scratch);
     // The operator's node may not stand or ask yet (not joined for a lease): retry.
     logs.wait_for("polity recall to succeed", || {
         let recall = Command::new(POLITY)

@@ -7,12 +7,31 @@ use crate::Result;
 /// A client that hands back every status as an answer, not as an error, and ignores any
 /// proxy of the environment (every server is on loopback).
 pub fn client() -> ureq::Agent {
+    config().build().into()
+}
+
+/// [`client`], sending `token` with every request as polity's TCP API asks.
+pub fn client_with_token(token: &str) -> ureq::Agent {
+    let header = format!("Bearer {token}");
+    config()
+        .middleware(
+            move |mut request: ureq::http::Request<ureq::SendBody>,
+                  next: ureq::middleware::MiddlewareNext| {
+                if let Ok(value) = header.parse() {
+                    request.headers_mut().insert("authorization", value);
+                }
+                next.handle(request)
+            },
+        )
+        .build()
+        .into()
+}
+
+fn config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .proxy(None)
         .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
 }
 
 pub fn post(agent: &ureq::Agent, url: &str, body: &str) -> Result<(u16, String)> {

@@ -31,6 +31,9 @@ pub struct AgentSetup {
     pub log_filter: Option<&'static str>,
 }
 
+/// The token of every agent's API (their API is on TCP, for this program's client).
+const TOKEN: &str = "bench-token-0123456789";
+
 pub struct Polity<'a> {
     bin: &'a Path,
     logs: PathBuf,
@@ -73,7 +76,7 @@ impl<'a> Polity<'a> {
             setup,
             join,
             agents: Vec::new(),
-            client: http::client(),
+            client: http::client_with_token(TOKEN),
             lease,
         };
         for (i, port) in ports.into_iter().enumerate() {
@@ -85,6 +88,8 @@ impl<'a> Polity<'a> {
     }
 
     fn spawn(&self, name: &str, port: u16) -> Result<PolityAgent> {
+        let token_file = self.logs.join("api-token");
+        fs::write(&token_file, TOKEN).map_err(|e| e.to_string())?;
         let mut cmd = Command::new(self.bin);
         cmd.args(["agent", "--name", name, "--profile", self.profile])
             .args([
@@ -92,7 +97,9 @@ impl<'a> Polity<'a> {
                 &format!("127.0.0.1:{port}"),
                 "--http",
                 "127.0.0.1:0",
-            ]);
+            ])
+            .arg("--http-token-file")
+            .arg(&token_file);
         for j in &self.join {
             cmd.args(["--join", &j.to_string()]);
         }
@@ -159,7 +166,8 @@ impl<'a> Polity<'a> {
             "--wait",
             "--http",
             &self.agents[i].http.to_string(),
-        ]);
+        ])
+        .env("POLITY_HTTP_TOKEN", TOKEN);
         Proc::spawn(label, &mut cmd, &self.logs)
     }
 

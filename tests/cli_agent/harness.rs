@@ -16,11 +16,20 @@ impl Run {
     }
 }
 
-/// Runs `polity ARGS` to the end. `POLITY_HTTP_ADDR` is removed, so only `--http` counts.
+/// Runs `polity ARGS` to the end. `POLITY_HTTP_ADDR` and the token variables are
+/// removed, so only the flags count.
 fn polity(args: &[&str]) -> Run {
+    polity_with(args, &[])
+}
+
+/// [`polity`] with these environment variables set.
+fn polity_with(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(POLITY)
         .args(args)
         .env_remove("POLITY_HTTP_ADDR")
+        .env_remove("POLITY_HTTP_TOKEN")
+        .env_remove("POLITY_HTTP_TOKEN_FILE")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("the polity binary runs");
@@ -62,15 +71,36 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-/// The whole answer (status line, headers and body) to `GET http://ADDR/PATH`, read with
-/// a bare HTTP/1.0 request.
-fn http_get(addr: &str, path: &str) -> String {
+/// The whole answer (status line, headers and body) to `METHOD PATH` at `addr` (a TCP
+/// address, or `unix:PATH`), read with a bare HTTP/1.0 request carrying `headers` (each
+/// ending in CRLF) and `body`.
+fn http(addr: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("the agent's API accepts");
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request sent");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer read");
-    answer
+    fn exchange(mut stream: impl Read + Write, request: &str) -> String {
+        stream.write_all(request.as_bytes()).expect("request sent");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer read");
+        answer
+    }
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    match addr.strip_prefix("unix:") {
+        Some(socket) => exchange(
+            std::os::unix::net::UnixStream::connect(socket).expect("the agent's API accepts"),
+            &request,
+        ),
+        None => exchange(
+            std::net::TcpStream::connect(addr).expect("the agent's API accepts"),
+            &request,
+        ),
+    }
+}
+
+/// [`http`] for a `GET` with no more headers.
+fn http_get(addr: &str, path: &str) -> String {
+    http(addr, "GET", path, "", "")
 }
 
 /// The lines a child writes to standard output, read on a thread of their own so that
@@ -131,12 +161,18 @@ struct Agent {
     process: Guard,
     udp: String,
     http: String,
+    /// Where `--metrics-addr` serves, if given.
+    #[allow(dead_code, reason = "read by cli_access.rs only")]
+    metrics: Option<String>,
+    /// The `--http-token-file` it was given, if any.
+    token_file: Option<String>,
     log: PathBuf,
 }
 
 impl Agent {
-    /// Starts `polity agent --name NAME` on loopback with the fast profile, joining
-    /// `join` if given, logging to a file in `dir`; returns once it reported its ports.
+    /// Starts `polity agent --name NAME` on loopback with the fast profile, its API on
+    /// the socket `dir/NAME.sock`, joining `join` if given, logging to a file in `dir`;
+    /// returns once it reported its addresses.
     fn start(dir: &Path, name: &str, join: Option<&str>) -> Agent {
         Agent::start_with(dir, name, join, &[])
     }
@@ -145,9 +181,13 @@ impl Agent {
     fn start_with(dir: &Path, name: &str, join: Option<&str>, flags: &[String]) -> Agent {
         let log = dir.join(format!("{name}.log"));
         let mut command = Command::new(POLITY);
+        command.args(["agent", "--name", name, "--bind", "127.0.0.1:0"]);
+        if !flags.iter().any(|flag| flag == "--http") {
+            let socket = dir.join(format!("{name}.sock"));
+            command.arg("--http").arg(format!("unix:{}", socket.display()));
+        }
         command
-            .args(["agent", "--name", name, "--bind", "127.0.0.1:0"])
-            .args(["--http", "127.0.0.1:0", "--profile", "fast"])
+            .args(["--profile", "fast"])
             .env("RUST_LOG", "info,polity=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -171,11 +211,22 @@ impl Agent {
         };
         let udp = read("udp: ");
         let http = read("http: ");
+        let metrics = flags
+            .iter()
+            .any(|flag| flag == "--metrics-addr")
+            .then(|| read("metrics: "));
+        let token_file = flags
+            .iter()
+            .position(|flag| flag == "--http-token-file")
+            .and_then(|at| flags.get(at + 1))
+            .cloned();
         Agent {
             name: name.to_owned(),
             process,
             udp,
             http,
+            metrics,
+            token_file,
             log,
         }
     }
@@ -209,10 +260,13 @@ impl Cluster {
             dir,
         };
         for agent in &cluster.agents {
-            let http = agent.http.as_str();
+            let mut reach = vec!["--http", agent.http.as_str()];
+            if let Some(file) = &agent.token_file {
+                reach.extend(["--http-token-file", file.as_str()]);
+            }
             poll(
                 &format!("{} to see 3 members alive", agent.name),
-                &["members", "--http", http, "--json"],
+                &[&["members", "--json"][..], &reach].concat(),
                 |run| {
                     run.code == 0
                         && statuses(&run.json()).iter().all(|(_, s)| s == "alive")
@@ -223,7 +277,7 @@ impl Cluster {
             // and votes once it has run for a lease: then a query is answered.
             poll(
                 &format!("{} to answer a query", agent.name),
-                &["query", "probe", "--http", http],
+                &[&["query", "probe"][..], &reach].concat(),
                 |run| run.code == 3,
             );
         }

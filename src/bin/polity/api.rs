@@ -179,8 +179,8 @@ pub struct KeysBody {
 /// One key and how many nodes have it.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
 pub struct KeyCount {
-    /// The key, in base64.
-    pub key: String,
+    /// The key's fingerprint (see `keyring_file::fingerprint`): never the key.
+    pub fingerprint: String,
     /// Nodes that have it installed.
     pub installed: usize,
     /// Nodes that seal with it.
@@ -195,8 +195,8 @@ pub struct NodeRefusal {
 }
 
 impl KeysBody {
-    /// The summary of a rollout, keys written with `encode`.
-    pub fn new(rollout: &KeyRollout, encode: impl Fn(&Key) -> String) -> Self {
+    /// The summary of a rollout, each key named by `name` (its fingerprint).
+    pub fn new(rollout: &KeyRollout, name: impl Fn(&Key) -> String) -> Self {
         let mut body = KeysBody {
             nodes: rollout.answers.len() + rollout.missing.len(),
             answered: rollout.answers.len(),
@@ -207,12 +207,16 @@ impl KeysBody {
             match answer {
                 Ok(keys) => {
                     for (at, key) in keys.iter().enumerate() {
-                        let key = encode(key);
-                        let count = match body.keys.iter_mut().find(|count| count.key == key) {
-                            Some(count) => count,
+                        let fingerprint = name(key);
+                        let found = body
+                            .keys
+                            .iter_mut()
+                            .position(|c| c.fingerprint == fingerprint);
+                        let count = match found {
+                            Some(at) => &mut body.keys[at],
                             None => {
                                 body.keys.push(KeyCount {
-                                    key,
+                                    fingerprint,
                                     installed: 0,
                                     primary: 0,
                                 });
@@ -288,6 +292,8 @@ pub enum ErrorCode {
     Internal,
     /// 409: the agent's node does not seal datagrams (it was started without a keyring).
     NotSealed,
+    /// 401: the request did not carry the agent's token.
+    Unauthorized,
     /// A code this client does not know.
     #[serde(other)]
     Other,

@@ -2,12 +2,14 @@
 //! prints), and a keyring file is a JSON list of such keys, the first primary, as serf's
 //! keyring file is.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use polity::wire::{KEY_LEN, Key, Keyring};
+
+use crate::secret_file;
 
 /// The largest keyring file read, in bytes.
 const MAX_KEYRING_FILE: u64 = 64 * 1024;
@@ -26,24 +28,34 @@ pub fn parse_key(text: &str) -> Result<Key, String> {
     Ok(Key::new(bytes))
 }
 
-/// A key's base64 text.
+/// A key's base64 text: for the keyring file and `polity keygen` only, never for an
+/// answer of the API.
 pub fn encode_key(key: &Key) -> String {
     STANDARD.encode(key.bytes())
+}
+
+/// How a key is shown wherever it is named (the API, `polity keys`, logs): the first 8
+/// bytes of its SHA-256 digest, in hex. It tells keys apart and gives nothing of them
+/// away.
+pub fn fingerprint(key: &Key) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(key.bytes());
+    digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Reads one key from a file (or standard input for `-`), as `polity keygen` writes it.
+pub fn read_key_file(path: &Path) -> Result<Key, String> {
+    let text = secret_file::read("key file", path, 1024)?;
+    parse_key(&text).map_err(|e| format!("the key in {} {e}", path.display()))
 }
 
 /// Reads a keyring file, or says what is wrong with it.
 pub fn read(path: &Path) -> Result<Keyring, String> {
     let name = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("keyring {name}: {e}"))?;
-    let mut text = String::new();
-    file.take(MAX_KEYRING_FILE + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("keyring {name}: {e}"))?;
-    if text.len() as u64 > MAX_KEYRING_FILE {
-        return Err(format!(
-            "keyring {name} is larger than {MAX_KEYRING_FILE} bytes"
-        ));
-    }
+    let text = secret_file::read("keyring", path, MAX_KEYRING_FILE)?;
     let encoded: Vec<String> = serde_json::from_str(&text).map_err(|e| {
         format!("keyring {name} is not a JSON list of base64 keys ({e}); make a key with `polity keygen`")
     })?;
@@ -124,5 +136,16 @@ mod tests {
             keys[0],
             "keys read back as written"
         );
+    }
+
+    #[test]
+    fn fingerprints_tell_keys_apart_and_hold_nothing_of_them() {
+        let one = Key::new([1; KEY_LEN]);
+        let print = fingerprint(&one);
+        assert_eq!(print.len(), 16);
+        assert!(print.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(print, fingerprint(&Key::new([1; KEY_LEN])));
+        assert_ne!(print, fingerprint(&Key::new([2; KEY_LEN])));
+        assert!(!encode_key(&one).contains(&print));
     }
 }

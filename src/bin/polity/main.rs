@@ -1,4 +1,4 @@
-//! The `polity` command: `agent` runs a node and serves an HTTP API on loopback; the
+//! The `polity` command: `agent` runs a node and serves an HTTP API on a Unix socket; the
 //! client commands (`elect`, `resign`, `recall`, `query`, `watch`, `members`, `roles`,
 //! `force-leave`, `keys`) each make one request to that API; `campaign` runs a command while its
 //! own node holds a role.
@@ -21,11 +21,13 @@ mod api;
 mod campaign;
 mod client;
 mod commands;
+mod endpoint;
 mod exit_code;
-mod http_addr;
 mod keyring_file;
 mod logging;
 mod node_args;
+mod secret_file;
+mod token;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -17,7 +17,10 @@
 //!
 //! Every error is an [`ErrorBody`]: 400 for a bad name, 503 when too few members are
 //! alive, the node has not been in the cluster for a lease yet, or it is leaving, and
-//! 504 when no quorum answered in time.
+//! 504 when no quorum answered in time. With a token (a TCP listener), every route
+//! answers 401 to a request that does not carry it ([`super::http_auth`]).
+//!
+//! No answer carries key material: keys are named by their fingerprint.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -40,11 +43,12 @@ use super::metrics::{self, ElectionOutcome, Snapshot};
 use crate::api::{
     ErrorCode, ForceLeftBody, HealthBody, MemberView, MembersBody, RoleView, RolesBody, TermBody,
 };
+use crate::token::Token;
 
 type Shared = State<Arc<Agent>>;
 
-/// The API's routes, under `/v1`.
-pub fn router(agent: Arc<Agent>) -> Router {
+/// The API's routes, under `/v1`; with `token`, only for requests that carry it.
+pub fn router(agent: Arc<Agent>, token: Option<Token>) -> Router {
     let roles = Router::new()
         .route("/", get(roles))
         .route("/{role}", get(role))
@@ -60,9 +64,30 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/members/{name}/force-leave", post(force_leave))
         .nest("/roles", roles)
         .nest("/keys", super::http_keys::routes());
-    Router::new()
+    let router = Router::new()
         .nest(crate::api::PREFIX, v1)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(agent);
+    match token {
+        Some(token) => router.layer(axum::middleware::from_fn_with_state(
+            Arc::new(token),
+            super::http_auth::require_token,
+        )),
+        None => router,
+    }
+}
+
+/// The read-only routes of `--metrics-addr`: health and metrics, under `/v1` and, for
+/// Prometheus' default path, `/metrics`.
+pub fn monitoring_router(agent: Arc<Agent>) -> Router {
+    let v1 = Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics));
+    Router::new()
+        .nest(crate::api::PREFIX, v1)
+        .route("/metrics", get(metrics))
+        .fallback(not_monitored)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(agent)
 }
@@ -324,6 +349,15 @@ async fn not_found() -> ApiError {
         ErrorCode::NotFound,
         "no such route; the API lives under /v1: health, members, roles, roles/ROLE, \
          roles/ROLE/{query,watch,elect,resign,recall}, members/NAME/force-leave, metrics",
+    )
+}
+
+async fn not_monitored() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "this listener serves only GET /v1/health, /v1/metrics and /metrics; the rest of \
+         the API is on the agent's --http",
     )
 }
 

@@ -22,7 +22,7 @@ use polity::wire::{Key, KeyOp};
 
 use super::context::{Agent, ApiError};
 use crate::api::{ErrorCode, KeyBody, KeysBody};
-use crate::keyring_file::{encode_key, parse_key};
+use crate::keyring_file::{fingerprint, parse_key};
 
 type Shared = State<Arc<Agent>>;
 type Body = Result<Json<KeyBody>, JsonRejection>;
@@ -84,5 +84,5 @@ async fn rollout(agent: &Agent, op: KeyOp) -> Result<Json<KeysBody>, ApiError> {
         ));
     }
     let rollout = agent.node.rollout_keys(op).await.map_err(fail)?;
-    Ok(Json(KeysBody::new(&rollout, encode_key)))
+    Ok(Json(KeysBody::new(&rollout, fingerprint)))
 }

@@ -1,22 +1,30 @@
 //! `polity agent`: runs a node, serves the HTTP API the other commands use, and leaves
 //! the cluster gracefully on SIGINT or SIGTERM.
 //!
-//! Once the node runs and the API listens, the agent writes two lines to standard output
-//! and nothing else there:
+//! The API is served on a Unix socket by default (mode 0600: only the agent's user can
+//! connect), or on TCP with `--http IP:PORT`, which then needs `--http-token-file`.
+//! `--metrics-addr` serves health and metrics alone, read-only, with no token.
+//!
+//! Once the node runs and the API listens, the agent writes these lines to standard
+//! output and nothing else there:
 //!
 //! ```text
 //! udp: 127.0.0.1:7700
-//! http: 127.0.0.1:7701
+//! http: unix:/run/polity/agent.sock
+//! metrics: 127.0.0.1:9100
 //! ```
 //!
-//! the address it gossips on (give it to other agents' `--join`) and the address of its
-//! API (give it to the other commands' `--http`), so that a script that started it with
-//! port 0 learns the ports picked. Logs go to standard error.
+//! the address it gossips on (give it to other agents' `--join`), where its API is (give
+//! it to the other commands' `--http`) and, with `--metrics-addr` only, where its
+//! metrics are, so that a script that started it with port 0 learns the ports picked.
+//! Logs go to standard error.
 
 mod context;
 mod holdings;
 mod http_api;
+mod http_auth;
 mod http_keys;
+mod listen;
 mod metrics;
 mod signals;
 
@@ -31,16 +39,19 @@ use std::time::Duration;
 use polity::{Event, LossReason, Node, NodeHandle, StartError};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
 
 use self::context::Agent;
 use self::holdings::Holdings;
+use self::listen::ApiListener;
 use self::metrics::Counters;
 use self::signals::shutdown_signal;
+use crate::endpoint::{self, Endpoint};
 use crate::exit_code;
-use crate::http_addr;
 use crate::keyring_file;
 use crate::logging;
 use crate::node_args::NodeArgs;
+use crate::token::{self, Token};
 
 /// How long requests still under way may take to finish once the agent has left.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -49,27 +60,64 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub struct AgentArgs {
     #[command(flatten)]
     pub node: NodeArgs,
-    /// Address to serve the HTTP API on; port 0 picks a free port. Loopback only, unless
-    /// --http-public is given.
-    #[arg(long, value_name = "ADDR", default_value = http_addr::DEFAULT, value_parser = http_addr::parse)]
-    pub http: SocketAddr,
-    /// Allow --http on an address other than loopback. The API has no authentication:
-    /// whoever reaches it can elect, resign and recall roles and force members out.
+    /// Where to serve the HTTP API: unix:PATH, a Unix socket only the agent's user can
+    /// reach (the default), or IP:PORT (port 0 picks a free port), which needs
+    /// --http-token-file, and --http-public beyond loopback.
+    #[arg(long, value_name = "ADDR", default_value_t = Endpoint::default(), value_parser = endpoint::parse)]
+    pub http: Endpoint,
+    /// A file holding the API's token (at least 16 printable characters; `polity keygen`
+    /// prints one): every request must carry it, as `Authorization: Bearer TOKEN`.
+    /// Needed for a TCP --http; the client commands read it from POLITY_HTTP_TOKEN or
+    /// their own --http-token-file.
+    #[arg(long, value_name = "FILE")]
+    pub http_token_file: Option<PathBuf>,
+    /// Allow a TCP --http on an address other than loopback (it still needs the token).
     #[arg(long)]
     pub http_public: bool,
+    /// Also serve health and metrics alone (GET /v1/health, /v1/metrics and /metrics),
+    /// read-only and with no token, on this TCP address, for monitoring.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// The API's token, or why the flags given cannot serve it safely.
+fn api_token(args: &AgentArgs) -> Result<Option<Token>, String> {
+    let token = match &args.http_token_file {
+        Some(path) => Some(Token::read(path)?),
+        None => None,
+    };
+    match &args.http {
+        Endpoint::Unix(_) if args.http_public => {
+            Err("--http-public is for a TCP --http IP:PORT; the API is on a Unix socket".into())
+        }
+        Endpoint::Tcp(addr) if args.http_public && token.is_none() => Err(format!(
+            "--http-public needs --http-token-file FILE: the API at {addr} could be reached \
+             from other hosts, and whoever reaches it can elect, resign and recall roles and \
+             change the cluster's keys"
+        )),
+        Endpoint::Tcp(addr) if !addr.ip().is_loopback() && !args.http_public => Err(format!(
+            "--http {addr} is not a loopback address; give --http-public (and \
+             --http-token-file FILE) to serve the API there anyway, or use 127.0.0.1:PORT"
+        )),
+        Endpoint::Tcp(addr) if token.is_none() => Err(format!(
+            "--http {addr} serves the API over TCP, where any user of this host can reach \
+             it: give --http-token-file FILE (a secret of at least {} characters; \
+             `polity keygen` prints one), or leave --http out to serve it on a Unix socket",
+            token::MIN_LEN
+        )),
+        _ => Ok(token),
+    }
 }
 
 pub fn run(args: AgentArgs) -> ExitCode {
     logging::init(args.node.log_format);
-    if !args.http.ip().is_loopback() && !args.http_public {
-        eprintln!(
-            "polity: --http {} is not a loopback address, and the API has no \
-             authentication; give --http-public as well to serve it there anyway, or use \
-             127.0.0.1:PORT",
-            args.http
-        );
-        return exit_code::usage();
-    }
+    let token = match api_token(&args) {
+        Ok(token) => token,
+        Err(error) => {
+            eprintln!("polity: {error}");
+            return exit_code::usage();
+        }
+    };
     let config = match args.node.config_or_exit() {
         Ok(config) => config,
         Err(code) => return code,
@@ -79,19 +127,28 @@ pub fn run(args: AgentArgs) -> ExitCode {
         Err(code) => return code,
     };
     runtime.block_on(async move {
-        // The API's port first: if it is taken, the node never joins the cluster.
-        let listener = match TcpListener::bind(args.http).await {
-            Ok(listener) => listener,
+        // The API's listeners first: if one cannot be had, the node never joins the
+        // cluster.
+        let (listener, http) = match ApiListener::bind(&args.http).await {
+            Ok(bound) => bound,
             Err(error) => {
-                eprintln!(
-                    "polity: cannot serve the HTTP API on {}: {error}; pick another address \
-                     with --http (port 0 picks a free one)",
-                    args.http
-                );
+                eprintln!("polity: {error}");
                 return exit_code::failure();
             }
         };
-        let http = listener.local_addr().unwrap_or(args.http);
+        let monitoring = match args.metrics_addr {
+            None => None,
+            Some(addr) => match TcpListener::bind(addr).await {
+                Ok(listener) => Some(listener),
+                Err(error) => {
+                    eprintln!(
+                        "polity: cannot serve metrics on {addr}: {error}; pick another \
+                         address with --metrics-addr (port 0 picks a free one)"
+                    );
+                    return exit_code::failure();
+                }
+            },
+        };
         let node = match Node::start_with_state(config, args.node.state_dir.as_deref()).await {
             Ok(node) => node,
             Err(error) => {
@@ -102,17 +159,44 @@ pub fn run(args: AgentArgs) -> ExitCode {
                 };
             }
         };
-        serve(node, listener, http, args.http_public, args.node.keyring).await
+        let listeners = Listeners {
+            api: listener,
+            http,
+            token,
+            monitoring,
+        };
+        serve(node, listeners, args.node.keyring).await
     })
 }
 
-async fn serve(
-    node: NodeHandle,
-    listener: TcpListener,
-    http: SocketAddr,
-    public: bool,
-    keyring: Option<PathBuf>,
-) -> ExitCode {
+/// What the agent serves, bound.
+struct Listeners {
+    api: ApiListener,
+    /// Where the API is, as the agent reports it.
+    http: Endpoint,
+    token: Option<Token>,
+    monitoring: Option<TcpListener>,
+}
+
+/// Serves `router` on `listener` until `stop` turns true.
+fn spawn_server<L: axum::serve::Listener>(
+    listener: L,
+    router: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>>
+where
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .into_future(),
+    )
+}
+
+async fn serve(node: NodeHandle, listeners: Listeners, keyring: Option<PathBuf>) -> ExitCode {
     // Subscribed before anything can happen: the node's task has not run yet.
     let mut events = node.events();
     let counters = Arc::new(Counters::default());
@@ -121,28 +205,38 @@ async fn serve(
         holdings: Arc::new(Holdings::default()),
         counters: Arc::clone(&counters),
     });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(
-        axum::serve(listener, http_api::router(agent))
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let Listeners {
+        api,
+        http,
+        token,
+        monitoring,
+    } = listeners;
+    let router = http_api::router(Arc::clone(&agent), token);
+    // Kept until the agent stops: dropping it removes the socket.
+    let (mut server, _socket) = match api {
+        ApiListener::Unix(listener, file) => {
+            (spawn_server(listener, router, stopped.clone()), Some(file))
+        }
+        ApiListener::Tcp(listener) => (spawn_server(listener, router, stopped.clone()), None),
+    };
+    let mut metrics_at = None;
+    let monitor = monitoring.map(|listener| {
+        metrics_at = listener.local_addr().ok();
+        spawn_server(listener, http_api::monitoring_router(agent), stopped)
+    });
 
     let mut stdout = std::io::stdout().lock();
-    let announced =
-        writeln!(stdout, "udp: {}\nhttp: {http}", node.local_addr()).and_then(|()| stdout.flush());
+    let mut lines = format!("udp: {}\nhttp: {http}\n", node.local_addr());
+    if let Some(addr) = metrics_at {
+        lines.push_str(&format!("metrics: {addr}\n"));
+    }
+    let announced = stdout
+        .write_all(lines.as_bytes())
+        .and_then(|()| stdout.flush());
     drop(stdout);
     if let Err(error) = announced {
         tracing::warn!(%error, "cannot write the addresses to standard output");
-    }
-    if public {
-        tracing::warn!(
-            %http,
-            "the HTTP API is served beyond loopback and has no authentication: whoever \
-             reaches it can elect, resign and recall roles and force members out"
-        );
     }
     tracing::info!(id = %node.id(), udp = %node.local_addr(), %http, "agent running");
 
@@ -190,10 +284,13 @@ async fn serve(
     if let Err(error) = node.leave().await {
         tracing::warn!(%error, "leave failed");
     }
-    let _ = stop.send(());
+    let _ = stop.send(true);
     if !server.is_finished() && tokio::time::timeout(DRAIN, &mut server).await.is_err() {
         tracing::warn!("requests still open after {DRAIN:?}; closing them");
         server.abort();
+    }
+    if let Some(monitor) = monitor {
+        monitor.abort();
     }
     code
 }

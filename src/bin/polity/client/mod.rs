@@ -1,16 +1,24 @@
-//! How the client commands reach the agent's HTTP API: plain HTTP/1.1 on the address of
-//! `--http`, never through a proxy.
+//! How the client commands reach the agent's HTTP API: plain HTTP/1.1 on the Unix socket
+//! or TCP address of `--http`, never through a proxy, with the token (if any) in an
+//! `Authorization` header.
 
 pub mod output;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, header};
+use hyper_util::rt::TokioIo;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use polity::RoleName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::runtime::Runtime;
 
 use crate::api::PREFIX;
+use crate::endpoint::{self, Endpoint};
+use crate::token::Token;
 
 /// How long to wait for the agent to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -20,7 +28,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The largest answer read, in bytes.
-const MAX_ANSWER_LEN: u64 = 64 * 1024 * 1024;
+const MAX_ANSWER_LEN: usize = 64 * 1024 * 1024;
 
 /// Everything but the characters that need no escaping in a path segment.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -57,69 +65,69 @@ pub enum Patience {
 
 /// A client of one agent.
 pub struct Client {
-    addr: SocketAddr,
-    agent: ureq::Agent,
+    endpoint: Endpoint,
+    token: Option<Token>,
 }
 
+/// Either kind of connection to the agent.
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for S {}
+
 impl Client {
-    pub fn new(addr: SocketAddr) -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(None)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .build();
-        Client {
-            addr,
-            agent: config.into(),
-        }
+    pub fn new(endpoint: Endpoint, token: Option<Token>) -> Self {
+        Client { endpoint, token }
     }
 
     /// `GET` a path under `/v1`.
     pub fn get(&self, path: &str) -> Result<Reply, Unanswered> {
-        let request = self
-            .agent
-            .get(self.url(path))
-            .config()
-            .timeout_global(Some(ANSWER_TIMEOUT))
-            .build();
-        let response = request.call().map_err(|error| self.unanswered(&error))?;
-        self.read(response)
+        self.call(Method::GET, path, Patience::Bounded, None)
     }
 
     /// `POST` to a path under `/v1`, with no body.
     pub fn post(&self, path: &str, patience: Patience) -> Result<Reply, Unanswered> {
-        self.post_body(path, patience, None)
+        self.call(Method::POST, path, patience, None)
     }
 
     /// `POST` a JSON body to a path under `/v1`.
     pub fn post_json(&self, path: &str, json: &str) -> Result<Reply, Unanswered> {
-        self.post_body(path, Patience::Bounded, Some(json))
+        self.call(Method::POST, path, Patience::Bounded, Some(json))
     }
 
-    fn post_body(
+    fn call(
         &self,
+        method: Method,
         path: &str,
         patience: Patience,
         json: Option<&str>,
     ) -> Result<Reply, Unanswered> {
-        let timeout = match patience {
-            Patience::Bounded => Some(ANSWER_TIMEOUT),
-            Patience::Unbounded => None,
-        };
-        let request = self
-            .agent
-            .post(self.url(path))
-            .config()
-            .timeout_global(timeout)
-            .build();
-        let response = match json {
-            Some(json) => request
-                .header("content-type", "application/json")
-                .send(json),
-            None => request.send_empty(),
-        }
-        .map_err(|error| self.unanswered(&error))?;
-        self.read(response)
+        let runtime = runtime()?;
+        runtime.block_on(async {
+            let exchange = async {
+                let response = self.send(method, path, json).await?;
+                let status = response.status().as_u16();
+                let body = Limited::new(response.into_body(), MAX_ANSWER_LEN)
+                    .collect()
+                    .await
+                    .map_err(|error| self.failed(&*error))?
+                    .to_bytes();
+                Ok(Reply {
+                    status,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                })
+            };
+            match patience {
+                Patience::Unbounded => exchange.await,
+                Patience::Bounded => tokio::time::timeout(ANSWER_TIMEOUT, exchange)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Unanswered(format!(
+                            "the agent at {} did not answer in {ANSWER_TIMEOUT:?}; it may \
+                             be overloaded or stuck",
+                            self.endpoint
+                        )))
+                    }),
+            }
+        })
     }
 
     /// `GET` a path that streams lines: the status, and the lines as they come (an error
@@ -128,69 +136,154 @@ impl Client {
         &self,
         path: &str,
     ) -> Result<(u16, impl Iterator<Item = Result<String, Unanswered>>), Unanswered> {
-        let response = self
-            .agent
-            .get(self.url(path))
-            .call()
-            .map_err(|error| self.unanswered(&error))?;
+        let runtime = runtime()?;
+        let response = runtime.block_on(self.send(Method::GET, path, None))?;
         let status = response.status().as_u16();
-        let addr = self.addr;
-        let lines = BufReader::new(response.into_body().into_reader())
-            .lines()
-            .map(move |line| {
-                line.map_err(|error| {
-                    Unanswered(format!("the agent at {addr} stopped answering: {error}"))
-                })
-            });
+        let lines = Lines {
+            runtime,
+            body: response.into_body(),
+            pending: Vec::new(),
+            endpoint: self.endpoint.clone(),
+            done: false,
+        };
         Ok((status, lines))
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{PREFIX}{path}", self.addr)
-    }
-
-    fn read(&self, mut response: ureq::http::Response<ureq::Body>) -> Result<Reply, Unanswered> {
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER_LEN)
-            .read_to_string()
-            .map_err(|error| self.unanswered(&error))?;
-        Ok(Reply { status, body })
-    }
-
-    /// Explains a failed request; an agent that cannot be reached gets a word on how to
-    /// start one.
-    fn unanswered(&self, error: &ureq::Error) -> Unanswered {
-        let addr = self.addr;
-        let unreachable = match error {
-            ureq::Error::Io(io) => matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionRefused
-                    | std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::AddrNotAvailable
-                    | std::io::ErrorKind::HostUnreachable
-                    | std::io::ErrorKind::NetworkUnreachable
-            ),
-            ureq::Error::ConnectionFailed => true,
-            ureq::Error::Timeout(timeout) => {
-                return Unanswered(format!(
-                    "the agent at {addr} did not answer in time ({timeout}); it may be \
-                     overloaded or stuck"
-                ));
-            }
-            _ => false,
+    /// Connects, sends one request and reads the head of its answer.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        json: Option<&str>,
+    ) -> Result<Response<Incoming>, Unanswered> {
+        let connect = async {
+            Ok::<Box<dyn Stream>, std::io::Error>(match &self.endpoint {
+                Endpoint::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+                Endpoint::Tcp(addr) => Box::new(tokio::net::TcpStream::connect(addr).await?),
+            })
         };
-        if unreachable {
-            Unanswered(format!(
-                "cannot reach a polity agent at {addr} ({error}). Is one running there? \
-                 Start one with `polity agent --name NAME --bind IP:PORT --join IP:PORT \
-                 --http {addr}`, or point to a running one with --http ADDR (or {})",
-                crate::http_addr::ENV
-            ))
-        } else {
-            Unanswered(format!("talking to the agent at {addr} failed: {error}"))
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => return Err(self.unreachable(&error)),
+            Err(_) => {
+                return Err(Unanswered(format!(
+                    "the agent at {} did not accept a connection in {CONNECT_TIMEOUT:?}",
+                    self.endpoint
+                )));
+            }
+        };
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|error| self.failed(&error))?;
+        tokio::spawn(connection);
+        let host = match &self.endpoint {
+            Endpoint::Tcp(addr) => addr.to_string(),
+            Endpoint::Unix(_) => String::from("localhost"),
+        };
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{PREFIX}{path}"))
+            .header(header::HOST, host);
+        if let Some(token) = &self.token {
+            request = request.header(header::AUTHORIZATION, token.header());
+        }
+        if json.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let body = Full::new(Bytes::from(json.unwrap_or_default().to_owned()));
+        let request = request.body(body).map_err(|error| self.failed(&error))?;
+        sender
+            .send_request(request)
+            .await
+            .map_err(|error| self.failed(&error))
+    }
+
+    fn failed(&self, error: &dyn std::fmt::Display) -> Unanswered {
+        Unanswered(format!(
+            "talking to the agent at {} failed: {error}",
+            self.endpoint
+        ))
+    }
+
+    /// Explains a connection that failed, with a word on how to start an agent or reach
+    /// one.
+    fn unreachable(&self, error: &std::io::Error) -> Unanswered {
+        let at = &self.endpoint;
+        let hint = format!(
+            "Start one with `polity agent --name NAME --bind IP:PORT --join IP:PORT`, or \
+             point to a running one with --http ADDR (or {})",
+            endpoint::ENV
+        );
+        Unanswered(match error.kind() {
+            std::io::ErrorKind::PermissionDenied => format!(
+                "cannot reach the polity agent at {at} ({error}): its socket belongs to \
+                 another user; run the command as the agent's user"
+            ),
+            _ => format!(
+                "cannot reach a polity agent at {at} ({error}). Is one running there? {hint}"
+            ),
+        })
+    }
+}
+
+/// A runtime for one command's requests: the client commands are synchronous.
+fn runtime() -> Result<Runtime, Unanswered> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Unanswered(format!("cannot start the HTTP client: {error}")))
+}
+
+/// The lines of a streamed answer, read as they come.
+struct Lines {
+    runtime: Runtime,
+    body: Incoming,
+    pending: Vec<u8>,
+    endpoint: Endpoint,
+    done: bool,
+}
+
+impl Iterator for Lines {
+    type Item = Result<String, Unanswered>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line[..end]);
+                return Some(Ok(line.trim_end_matches('\r').to_owned()));
+            }
+            if self.done {
+                if self.pending.is_empty() {
+                    return None;
+                }
+                let rest = std::mem::take(&mut self.pending);
+                return Some(Ok(String::from_utf8_lossy(&rest).into_owned()));
+            }
+            match self.runtime.block_on(self.body.frame()) {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if self.pending.len() + data.len() > MAX_ANSWER_LEN {
+                            self.done = true;
+                            self.pending.clear();
+                            return Some(Err(Unanswered(format!(
+                                "the agent at {} sent a line longer than {MAX_ANSWER_LEN} bytes",
+                                self.endpoint
+                            ))));
+                        }
+                        self.pending.extend_from_slice(&data);
+                    }
+                }
+                Some(Err(error)) => {
+                    self.done = true;
+                    self.pending.clear();
+                    return Some(Err(Unanswered(format!(
+                        "the agent at {} stopped answering: {error}",
+                        self.endpoint
+                    ))));
+                }
+                None => self.done = true,
+            }
         }
     }
 }

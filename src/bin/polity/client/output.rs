@@ -2,13 +2,13 @@
 //! the JSON as the agent sent it; and the exit code that goes with it.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use serde::de::DeserializeOwned;
 
 use super::{Reply, Unanswered};
 use crate::api::{ErrorBody, ErrorCode};
+use crate::endpoint::Endpoint;
 use crate::exit_code;
 
 /// What the agent answered, read.
@@ -21,7 +21,7 @@ pub enum Answer<T> {
 
 /// Reads an answer, or says why there is none and gives the exit code.
 pub fn answer<T: DeserializeOwned>(
-    addr: SocketAddr,
+    addr: &Endpoint,
     reply: Result<Reply, Unanswered>,
 ) -> Result<Answer<T>, ExitCode> {
     let reply = reply.map_err(|error| fail(&error))?;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::api::{ErrorCode, TermBody};
 use crate::client::output::{Answer, answer, refused, show};
-use crate::client::{self, Client, Patience};
+use crate::client::{self, Patience};
 
 use super::RoleArgs;
 
@@ -22,7 +22,10 @@ pub struct ElectArgs {
 /// Runs `polity elect`.
 pub fn run(args: ElectArgs) -> ExitCode {
     let ElectArgs { role, wait } = args;
-    let client = Client::new(role.client.http);
+    let client = match role.client.client() {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
     let mut path = client::role_path(&role.role, Some("elect"));
     let patience = if wait {
         path.push_str("?wait=true");
@@ -31,7 +34,7 @@ pub fn run(args: ElectArgs) -> ExitCode {
         Patience::Bounded
     };
     let json = role.client.json;
-    match answer::<TermBody>(role.client.http, client.post(&path, patience)) {
+    match answer::<TermBody>(&role.client.http, client.post(&path, patience)) {
         Ok(Answer::Done(won, raw)) => {
             show(json, &won, &raw, |won| won.term.to_string());
             ExitCode::SUCCESS

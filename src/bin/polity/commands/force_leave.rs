@@ -6,7 +6,7 @@ use polity::NodeName;
 
 use crate::api::ForceLeftBody;
 use crate::client::output::{Answer, answer, refused, show};
-use crate::client::{self, Client, Patience};
+use crate::client::{self, Patience};
 
 use super::ClientArgs;
 
@@ -21,10 +21,13 @@ pub struct ForceLeaveArgs {
 
 /// Runs `polity force-leave`.
 pub fn run(args: ForceLeaveArgs) -> ExitCode {
-    let client = Client::new(args.client.http);
+    let client = match args.client.client() {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
     let path = client::member_path(args.name.as_str(), "force-leave");
     let json = args.client.json;
-    match answer::<ForceLeftBody>(args.client.http, client.post(&path, Patience::Bounded)) {
+    match answer::<ForceLeftBody>(&args.client.http, client.post(&path, Patience::Bounded)) {
         Ok(Answer::Done(done, raw)) => {
             show(json, &done, &raw, |done| {
                 format!("force-left {}", done.name)

@@ -4,16 +4,18 @@
 //! Rotate a key in three steps, each complete before the next:
 //! `polity keys install NEW`, `polity keys use NEW`, `polity keys remove OLD`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use polity::wire::Key;
 
 use clap::Subcommand;
 
 use super::ClientArgs;
 use crate::api::{KeyBody, KeysBody};
-use crate::client::Client;
-use crate::client::output::{Answer, answer, refused, show, table};
+use crate::client::output::{Answer, answer, print, refused, show, table};
 use crate::exit_code;
-use crate::keyring_file::parse_key;
+use crate::keyring_file::{encode_key, fingerprint, parse_key, read_key_file};
 
 #[derive(clap::Args, Debug)]
 pub struct KeysArgs {
@@ -31,15 +33,43 @@ enum KeysOp {
     Use(KeyArgs),
     /// Remove a key that no node seals with any more.
     Remove(KeyArgs),
+    /// Print a key's fingerprint, as `keys list` names it, without asking any agent.
+    Fingerprint(KeySource),
 }
 
 #[derive(clap::Args, Debug)]
 struct KeyArgs {
-    /// The key, in base64, as `polity keygen` prints it.
-    #[arg(value_name = "KEY")]
-    key: String,
+    #[command(flatten)]
+    key: KeySource,
     #[command(flatten)]
     client: ClientArgs,
+}
+
+/// A key, on the command line or in a file.
+#[derive(clap::Args, Debug)]
+struct KeySource {
+    /// The key, in base64, as `polity keygen` prints it. Prefer --key-file: a key on the
+    /// command line shows in `ps` and in shell history.
+    #[arg(
+        value_name = "KEY",
+        required_unless_present = "key_file",
+        conflicts_with = "key_file"
+    )]
+    key: Option<String>,
+    /// A file holding the key as `polity keygen` prints it; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+}
+
+impl KeySource {
+    /// The key given, read and checked.
+    fn key(&self) -> Result<Key, String> {
+        match (&self.key, &self.key_file) {
+            (_, Some(path)) => read_key_file(path),
+            (Some(key), None) => parse_key(key).map_err(|error| format!("the key {error}")),
+            (None, None) => Err("give the key, or --key-file FILE".into()),
+        }
+    }
 }
 
 pub fn run(args: KeysArgs) -> ExitCode {
@@ -48,23 +78,45 @@ pub fn run(args: KeysArgs) -> ExitCode {
         KeysOp::Install(args) => ("install", &args.client, Some(&args.key)),
         KeysOp::Use(args) => ("use", &args.client, Some(&args.key)),
         KeysOp::Remove(args) => ("remove", &args.client, Some(&args.key)),
+        KeysOp::Fingerprint(source) => {
+            return match source.key() {
+                Ok(key) => {
+                    print(&fingerprint(&key));
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("polity: {error}");
+                    exit_code::usage()
+                }
+            };
+        }
     };
-    let agent = Client::new(client.http);
-    let reply = match key {
+    let key = match key.map(KeySource::key).transpose() {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("polity: {error}");
+            return exit_code::usage();
+        }
+    };
+    let agent = match client.client() {
+        Ok(agent) => agent,
+        Err(code) => return code,
+    };
+    let reply = match &key {
         None => agent.get("/keys"),
         Some(key) => {
-            if let Err(error) = parse_key(key) {
-                eprintln!("polity: the key {error}");
-                return exit_code::usage();
-            }
-            let body = KeyBody { key: key.clone() };
+            let body = KeyBody {
+                key: encode_key(key),
+            };
             let json = serde_json::to_string(&body).unwrap_or_default();
             agent.post_json(&format!("/keys/{verb}"), &json)
         }
     };
-    match answer::<KeysBody>(client.http, reply) {
+    match answer::<KeysBody>(&client.http, reply) {
         Ok(Answer::Done(body, raw)) => {
-            show(client.json, &body, &raw, |body| summary(verb, body));
+            show(client.json, &body, &raw, |body| {
+                summary(verb, key.as_ref().map(fingerprint).as_deref(), body)
+            });
             if body.is_complete() {
                 ExitCode::SUCCESS
             } else {
@@ -87,9 +139,9 @@ pub fn run(args: KeysArgs) -> ExitCode {
     }
 }
 
-/// What a rollout came to, for people: who answered, the keys, who refused, who is
-/// missing.
-fn summary(verb: &str, body: &KeysBody) -> String {
+/// What a rollout came to, for people: who answered, the keys (by fingerprint), who
+/// refused, who is missing. `key` is the fingerprint of the key changed, if any.
+fn summary(verb: &str, key: Option<&str>, body: &KeysBody) -> String {
     let done = match verb {
         "list" => "answered",
         "install" => "installed the key",
@@ -98,20 +150,24 @@ fn summary(verb: &str, body: &KeysBody) -> String {
     };
     // The agent's counts, not trusted to agree: a refusal is among the answers.
     let ok = body.answered.saturating_sub(body.refused.len());
+    let done = match key {
+        Some(key) => format!("{done} {key}"),
+        None => done.to_owned(),
+    };
     let mut lines = vec![format!("{ok} of {} nodes {done}", body.nodes)];
     let counts: Vec<[String; 3]> = body
         .keys
         .iter()
         .map(|count| {
             [
-                count.key.clone(),
+                count.fingerprint.clone(),
                 format!("{}/{ok}", count.installed),
                 format!("{}/{ok}", count.primary),
             ]
         })
         .collect();
     if !counts.is_empty() {
-        let mut rows = vec![vec!["KEY", "INSTALLED", "PRIMARY"]];
+        let mut rows = vec![vec!["FINGERPRINT", "INSTALLED", "PRIMARY"]];
         rows.extend(
             counts
                 .iter()

@@ -3,15 +3,17 @@
 use std::process::ExitCode;
 
 use crate::api::MembersBody;
-use crate::client::Client;
 use crate::client::output::{Answer, answer, refused, show, table};
 
 use super::ClientArgs;
 
 /// Runs `polity members`.
 pub fn run(args: ClientArgs) -> ExitCode {
-    let client = Client::new(args.http);
-    match answer::<MembersBody>(args.http, client.get("/members")) {
+    let client = match args.client() {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
+    match answer::<MembersBody>(&args.http, client.get("/members")) {
         Ok(Answer::Done(members, raw)) => {
             show(args.json, &members, &raw, members_table);
             ExitCode::SUCCESS

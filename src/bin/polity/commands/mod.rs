@@ -13,7 +13,7 @@ pub mod resign;
 pub mod roles;
 pub mod watch;
 
-use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use polity::RoleName;
@@ -21,23 +21,42 @@ use polity::RoleName;
 use crate::api::{ErrorCode, TermBody};
 use crate::client::output::{Answer, answer, refused, show};
 use crate::client::{self, Client, Patience};
-use crate::http_addr;
+use crate::endpoint::{self, Endpoint};
+use crate::exit_code;
+use crate::token::{self, Token};
 
 /// How to reach the agent, and how to print its answer.
 #[derive(clap::Args, Debug)]
 pub struct ClientArgs {
-    /// Address of the agent's HTTP API.
+    /// Where the agent's API is: unix:PATH for its socket (the default), or IP:PORT.
     #[arg(
         long,
         value_name = "ADDR",
-        env = http_addr::ENV,
-        default_value = http_addr::DEFAULT,
-        value_parser = http_addr::parse
+        env = endpoint::ENV,
+        default_value_t = Endpoint::default(),
+        value_parser = endpoint::parse
     )]
-    pub http: SocketAddr,
+    pub http: Endpoint,
+    /// A file holding the token of an agent that serves its API over TCP. Without it,
+    /// the token is read from POLITY_HTTP_TOKEN.
+    #[arg(long, value_name = "FILE", env = token::FILE_ENV)]
+    pub http_token_file: Option<PathBuf>,
     /// Print the agent's JSON answer instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+impl ClientArgs {
+    /// A client of the agent, or the exit code for a token that cannot be read.
+    pub fn client(&self) -> Result<Client, ExitCode> {
+        match Token::for_client(self.http_token_file.as_deref()) {
+            Ok(token) => Ok(Client::new(self.http.clone(), token)),
+            Err(error) => {
+                eprintln!("polity: {error}");
+                Err(exit_code::usage())
+            }
+        }
+    }
 }
 
 /// A role, and how to reach the agent.
@@ -52,10 +71,13 @@ pub struct RoleArgs {
 
 /// `resign` or `recall`: prints the term given up or recalled.
 pub fn term_command(args: RoleArgs, action: &str, no: ErrorCode) -> ExitCode {
-    let client = Client::new(args.client.http);
+    let client = match args.client.client() {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
     let path = client::role_path(&args.role, Some(action));
     let json = args.client.json;
-    match answer::<TermBody>(args.client.http, client.post(&path, Patience::Bounded)) {
+    match answer::<TermBody>(&args.client.http, client.post(&path, Patience::Bounded)) {
         Ok(Answer::Done(done, raw)) => {
             show(json, &done, &raw, |done| done.term.to_string());
             ExitCode::SUCCESS

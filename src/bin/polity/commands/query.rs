@@ -3,18 +3,21 @@
 use std::process::ExitCode;
 
 use crate::api::{RoleStatus, RoleView};
+use crate::client;
 use crate::client::output::{Answer, answer, refused, show};
-use crate::client::{self, Client};
 use crate::exit_code;
 
 use super::RoleArgs;
 
 /// Runs `polity query`; exit 3 if the role is vacant or recalled.
 pub fn run(args: RoleArgs) -> ExitCode {
-    let client = Client::new(args.client.http);
+    let client = match args.client.client() {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
     let path = client::role_path(&args.role, Some("query"));
     let json = args.client.json;
-    match answer::<RoleView>(args.client.http, client.get(&path)) {
+    match answer::<RoleView>(&args.client.http, client.get(&path)) {
         Ok(Answer::Done(view, raw)) => {
             show(json, &view, &raw, RoleView::line);
             if view.status == RoleStatus::Held {

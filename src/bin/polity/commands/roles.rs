@@ -3,15 +3,17 @@
 use std::process::ExitCode;
 
 use crate::api::RolesBody;
-use crate::client::Client;
 use crate::client::output::{Answer, answer, print, refused};
 
 use super::ClientArgs;
 
 /// Runs `polity roles`.
 pub fn run(args: ClientArgs) -> ExitCode {
-    let client = Client::new(args.http);
-    match answer::<RolesBody>(args.http, client.get("/roles")) {
+    let client = match args.client() {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
+    match answer::<RolesBody>(&args.http, client.get("/roles")) {
         Ok(Answer::Done(roles, raw)) => {
             if args.json {
                 print(raw.trim());

@@ -4,14 +4,17 @@ use std::process::ExitCode;
 
 use crate::api::RoleView;
 use crate::client::output::{Answer, answer, fail, print, refused};
-use crate::client::{self, Client, Reply, Unanswered};
+use crate::client::{self, Reply, Unanswered};
 
 use super::RoleArgs;
 
 /// Runs `polity watch` until interrupted or the agent ends the watch.
 pub fn run(args: RoleArgs) -> ExitCode {
-    let addr = args.client.http;
-    let client = Client::new(addr);
+    let addr = &args.client.http;
+    let client = match args.client.client() {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
     let path = client::role_path(&args.role, Some("watch"));
     let (status, lines) = match client.stream(&path) {
         Ok(stream) => stream,
