@@ -321,3 +321,45 @@ fn no_answer_of_any_route_carries_a_key() {
         }
     }
 }
+
+#[test]
+fn another_user_cannot_open_the_socket() {
+    let runuser = Path::new("/usr/sbin/runuser");
+    if !nix::unistd::Uid::effective().is_root() || !runuser.exists() {
+        eprintln!("skipped: needs root and runuser to act as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let agent = Agent::start(dir.path(), "solo", None);
+    let as_nobody = || {
+        Command::new(runuser)
+            .args([
+                "-u",
+                "nobody",
+                "--",
+                POLITY,
+                "members",
+                "--http",
+                &agent.http,
+            ])
+            .env_remove("POLITY_HTTP_TOKEN")
+            .output()
+            .expect("runuser runs")
+    };
+    // The directory keeps other users out; with it opened up, the socket's own mode
+    // still does.
+    for dir_mode in [0o700, 0o755] {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(dir_mode))
+            .expect("the mode can be set");
+        let refused = as_nobody();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(1), "dir {dir_mode:o}: {stderr}");
+        assert!(
+            stderr.contains("Permission denied"),
+            "dir {dir_mode:o}: {stderr}"
+        );
+        assert!(refused.stdout.is_empty());
+    }
+    let mine = polity(&["members", "--http", &agent.http]);
+    assert_eq!(mine.code, 0, "the agent's own user gets in: {mine:?}");
+}
