@@ -20,13 +20,28 @@ fn listed(c: &Polity, i: usize) -> Result<usize> {
     Ok(v["roles"].as_array().map_or(0, Vec::len))
 }
 
-/// Resident memory (MB) of every agent of `c`, read at once.
-fn rss(c: &Polity) -> Result<Vec<f64>> {
+/// Resident memory (MB) of every agent of `c`, read at once, each with the bytes in its
+/// live allocations (MB, from `polity_heap_allocated_bytes`), as `RSS / live`.
+fn rss(c: &Polity) -> Result<Vec<String>> {
     let pids: Vec<i32> = c.agents.iter().map(|a| a.proc.pid()).collect();
-    Ok(idle_cost(&pids, 0)?
-        .into_iter()
-        .map(|(rss, ..)| rss)
-        .collect())
+    let resident = idle_cost(&pids, 0)?;
+    (0..c.agents.len())
+        .map(|i| {
+            let (_, metrics) = get(&c.client, &c.url(i, "/metrics"))?;
+            let live = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix("polity_heap_allocated_bytes "))
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .map_or_else(|| String::from("?"), |b| format!("{:.2}", b / 1e6));
+            let backlog = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix("polity_gossip_backlog "))
+                .unwrap_or("?")
+                .trim()
+                .to_owned();
+            Ok(format!("{:.2} / {live} MB, {backlog}", resident[i].0))
+        })
+        .collect()
 }
 
 /// 3 agents; agent 0 elects and resigns `roles` distinct roles one after another. Prints
@@ -65,14 +80,14 @@ pub fn role_churn(bin: &Path, work: &Path, roles: usize) -> Result<()> {
     thread::sleep(DRAINED);
     let drained = rss(&c)?;
     println!(
-        "\n## {roles} roles elected and resigned on agent 0 of 3 ({:.0} s), lan\n\n| agent | VmRSS before | right after | roles listed | {} s later | roles listed | {} s later |\n| --- | --- | --- | --- | --- | --- | --- |",
+        "\n## {roles} roles elected and resigned on agent 0 of 3 ({:.0} s), lan\n\nEach cell: VmRSS / bytes in live allocations, then announcements in the gossip backlog.\n\n| agent | before | right after | roles listed | {} s later | roles listed | {} s later |\n| --- | --- | --- | --- | --- | --- | --- |",
         churned.as_secs_f64(),
         (2 * forget_after + Duration::from_secs(5)).as_secs(),
         (2 * forget_after + Duration::from_secs(5) + DRAINED).as_secs(),
     );
     for i in 0..3 {
         println!(
-            "| {} | {:.2} MB | {:.2} MB | {} | {:.2} MB | {} | {:.2} MB |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             c.agents[i].name,
             before[i],
             after[i],

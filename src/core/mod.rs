@@ -111,6 +111,9 @@ pub struct Stats {
     pub rejected_by_swim: u64,
     /// Ignored because this node has left.
     pub ignored_after_leave: u64,
+    /// Announcements the gossip layer holds until it has spread each often enough: a
+    /// gauge, not a counter.
+    pub gossip_backlog: u64,
 }
 
 /// Why [`Core::force_leave`] refused.
@@ -521,6 +524,7 @@ impl Core {
                 break;
             }
         }
+        self.stats.gossip_backlog = self.swim.custom_broadcast_backlog() as u64;
     }
 
     fn notified(&mut self, now: Instant, notification: OwnedNotification<NodeId>) {

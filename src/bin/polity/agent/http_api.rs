@@ -339,6 +339,7 @@ async fn metrics(State(agent): Shared) -> Result<Response, ApiError> {
         members: &members,
         roles: &roles,
         counters: &agent.counters,
+        heap: super::heap::Heap::read(),
     });
     Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response())
 }

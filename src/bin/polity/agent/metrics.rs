@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polity::{Event, LossReason, Member, MemberStatus, NodeName, RoleState, Stats};
 
+use super::heap::Heap;
 use crate::api::status_name;
 
 /// The content type of the Prometheus text format.
@@ -75,6 +76,8 @@ pub struct Snapshot<'a> {
     pub members: &'a [Member],
     pub roles: &'a [(polity::RoleName, RoleState)],
     pub counters: &'a Counters,
+    /// The allocator's figures, if it gives them.
+    pub heap: Option<Heap>,
 }
 
 /// The Prometheus text exposition of `snapshot`.
@@ -205,6 +208,27 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
             ("{outcome=\"failed\"}", load(&counters.elections_failed)),
         ],
     );
+    metric(
+        "polity_gossip_backlog",
+        "gauge",
+        "Announcements the gossip layer still holds to spread.",
+        &[("", stats.gossip_backlog)],
+    );
+    if let Some(heap) = snapshot.heap {
+        metric(
+            "polity_heap_allocated_bytes",
+            "gauge",
+            "Bytes in the agent's live allocations.",
+            &[("", heap.allocated)],
+        );
+        metric(
+            "polity_heap_resident_bytes",
+            "gauge",
+            "Bytes of physical memory the agent's allocator holds: live allocations, its \
+             own metadata, and freed pages not yet given back.",
+            &[("", heap.resident)],
+        );
+    }
     out
 }
 
@@ -243,6 +267,10 @@ mod tests {
             members: std::slice::from_ref(&member),
             roles: &roles,
             counters: &counters,
+            heap: Some(Heap {
+                allocated: 2048,
+                resident: 4096,
+            }),
         });
         for line in [
             "polity_datagrams_received_total 5",
@@ -254,6 +282,7 @@ mod tests {
             "polity_roles_lost_total{reason=\"recalled\"} 1",
             "polity_api_elections_total{outcome=\"won\"} 1",
             "# TYPE polity_population gauge",
+            "polity_heap_allocated_bytes 2048",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -20,6 +20,7 @@
 //! Logs go to standard error.
 
 mod context;
+mod heap;
 mod holdings;
 mod http_api;
 mod http_auth;
