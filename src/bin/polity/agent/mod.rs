@@ -221,11 +221,11 @@ async fn serve(node: NodeHandle, listeners: Listeners, keyring: Option<PathBuf>)
         }
         ApiListener::Tcp(listener) => (spawn_server(listener, router, stopped.clone()), None),
     };
-    let mut metrics_at = None;
-    let monitor = monitoring.map(|listener| {
-        metrics_at = listener.local_addr().ok();
-        spawn_server(listener, http_api::monitoring_router(agent), stopped)
-    });
+    let metrics_at = monitoring
+        .as_ref()
+        .and_then(|listener| listener.local_addr().ok());
+    let monitor = monitoring
+        .map(|listener| spawn_server(listener, http_api::monitoring_router(agent), stopped));
 
     let mut stdout = std::io::stdout().lock();
     let mut lines = format!("udp: {}\nhttp: {http}\n", node.local_addr());
