@@ -93,6 +93,13 @@ pub struct Config {
     /// SWIM: how many times each update is piggybacked before it is dropped. Default 8 (lan,
     /// fast), 10 (wan). Range 1 to 64.
     pub max_transmissions: u8,
+    /// Gossip: how many announcements the gossip layer may hold to spread before it
+    /// stops queueing news of roles, as serf's `max_queue_depth`. Past it, role
+    /// announcements are still applied and still sent straight to every live member,
+    /// only not gossiped further; news of members is always gossiped. This bounds the
+    /// memory a burst of role churn can take (a few hundred bytes per announcement).
+    /// Default 1024. Range 16 to 1,048,576.
+    pub max_gossip_backlog: usize,
     /// How often a node that knows no live member re-announces to its `join` addresses.
     /// Default 1 s (lan), 5 s (wan), 500 ms (fast). Range 10 ms to 10 min.
     pub rejoin_interval: Duration,
@@ -248,6 +255,7 @@ impl Config {
             gossip_interval: gossip,
             gossip_fanout: fanout,
             max_transmissions: max_tx,
+            max_gossip_backlog: 1024,
             rejoin_interval: rejoin,
             reap_down_after: Duration::from_secs(24 * 60 * 60),
             max_datagram_size: 1400,
@@ -380,6 +388,13 @@ impl Config {
             "1..=64",
         );
         count(
+            "max_gossip_backlog",
+            self.max_gossip_backlog,
+            16,
+            1 << 20,
+            "16..=1048576",
+        );
+        count(
             "max_datagram_size",
             self.max_datagram_size,
             576,
@@ -508,6 +523,7 @@ impl fmt::Debug for Config {
             .field("gossip_interval", &self.gossip_interval)
             .field("gossip_fanout", &self.gossip_fanout)
             .field("max_transmissions", &self.max_transmissions)
+            .field("max_gossip_backlog", &self.max_gossip_backlog)
             .field("rejoin_interval", &self.rejoin_interval)
             .field("reap_down_after", &self.reap_down_after)
             .field("max_datagram_size", &self.max_datagram_size)

@@ -3,6 +3,10 @@
 //! foca owns the handler and offers no way back to it, so the handler shares its state
 //! with the core: it decides whether an announcement is news (and so worth gossiping
 //! further), and queues news for the core to apply.
+//!
+//! While the gossip backlog is full, news of roles is applied but not gossiped further
+//! (the handler answers "nothing to spread"), so a burst of role churn cannot grow
+//! foca's queue past `Config::max_gossip_backlog`. News of members is always spread.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,6 +22,10 @@ struct Shared {
     /// News of a role with no entry in `newest` is news only above this term: the
     /// highest term of the roles forgotten.
     forgotten_through: u64,
+    /// Whether the gossip backlog is full: news of roles is then not spread.
+    backlog_full: bool,
+    /// News of roles applied but not spread because the backlog was full.
+    unspread: u64,
 }
 
 /// The handler foca calls for every announcement, and the core's side of it.
@@ -37,6 +45,16 @@ impl Announcements {
     /// The next announcement to apply.
     pub(crate) fn next(&self) -> Option<Announcement> {
         self.lock().inbox.pop_front()
+    }
+
+    /// Tells the handler whether the gossip backlog is full, after every change to it.
+    pub(crate) fn set_backlog_full(&self, full: bool) {
+        self.lock().backlog_full = full;
+    }
+
+    /// How many announcements of roles were applied but not gossiped further.
+    pub(crate) fn unspread(&self) -> u64 {
+        self.lock().unspread
     }
 
     /// Forgets what was seen about `subject`, when the subject itself is forgotten.
@@ -75,6 +93,10 @@ impl<T> foca::BroadcastHandler<T> for Announcements {
         }
         shared.newest.insert(key.subject().clone(), key.version());
         shared.inbox.push_back(announcement);
+        if shared.backlog_full && matches!(key.subject(), Subject::Role(_)) {
+            shared.unspread += 1;
+            return Ok(None);
+        }
         Ok(Some(key))
     }
 }

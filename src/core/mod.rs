@@ -114,6 +114,9 @@ pub struct Stats {
     /// Announcements the gossip layer holds until it has spread each often enough: a
     /// gauge, not a counter.
     pub gossip_backlog: u64,
+    /// Announcements of roles applied and sent directly but not gossiped further,
+    /// because the backlog had reached `Config::max_gossip_backlog`.
+    pub gossip_unspread: u64,
 }
 
 /// Why [`Core::force_leave`] refused.
@@ -524,7 +527,11 @@ impl Core {
                 break;
             }
         }
-        self.stats.gossip_backlog = self.swim.custom_broadcast_backlog() as u64;
+        let backlog = self.swim.custom_broadcast_backlog();
+        self.announcements
+            .set_backlog_full(backlog >= self.config.max_gossip_backlog);
+        self.stats.gossip_backlog = backlog as u64;
+        self.stats.gossip_unspread = self.announcements.unspread();
     }
 
     fn notified(&mut self, now: Instant, notification: OwnedNotification<NodeId>) {

@@ -214,6 +214,13 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
         "Announcements the gossip layer still holds to spread.",
         &[("", stats.gossip_backlog)],
     );
+    metric(
+        "polity_gossip_unspread_total",
+        "counter",
+        "Role announcements applied and sent directly but not gossiped further, because \
+         the gossip backlog was full (max_gossip_backlog).",
+        &[("", stats.gossip_unspread)],
+    );
     if let Some(heap) = snapshot.heap {
         metric(
             "polity_heap_allocated_bytes",
