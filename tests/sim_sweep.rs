@@ -68,7 +68,7 @@ impl Schedule {
         config.record_trace = false;
         // One seed in four gossips at most 16 announcements at a time, so that news
         // past a full backlog (applied and sent directly, not gossiped) is swept too.
-        if seed % 4 == 0 {
+        if seed.is_multiple_of(4) {
             config.template.max_gossip_backlog = 16;
         }
         if fixed_electorate {
