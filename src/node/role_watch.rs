@@ -21,7 +21,13 @@ struct Registry {
     /// False once the node's task has ended.
     open: bool,
     senders: HashMap<RoleName, watch::Sender<RoleState>>,
+    /// How many channels were left after the last prune: the next one runs once there
+    /// are twice as many, so pruning costs O(1) per channel made.
+    pruned_to: usize,
 }
+
+/// Channels kept before the first prune.
+const PRUNE_FROM: usize = 64;
 
 impl RoleWatches {
     pub(crate) fn new() -> Self {
@@ -29,6 +35,7 @@ impl RoleWatches {
             inner: Mutex::new(Registry {
                 open: true,
                 senders: HashMap::new(),
+                pruned_to: 0,
             }),
         }
     }
@@ -45,11 +52,13 @@ impl RoleWatches {
         if !registry.open {
             return watch::channel(RoleState::Vacant).1;
         }
-        registry
+        let receiver = registry
             .senders
             .entry(role)
             .or_insert_with(|| watch::channel(RoleState::Vacant).0)
-            .subscribe()
+            .subscribe();
+        registry.prune_if_grown();
+        receiver
     }
 
     /// Records the node's new view of `role` and wakes its watchers. A vacant role
@@ -71,6 +80,7 @@ impl RoleWatches {
                 registry.senders.insert(role.clone(), sender);
             }
         }
+        registry.prune_if_grown();
     }
 
     /// The node's task has ended: closes every receiver.
@@ -78,6 +88,22 @@ impl RoleWatches {
         let mut registry = self.lock();
         registry.open = false;
         registry.senders.clear();
+    }
+}
+
+impl Registry {
+    /// Drops the channels of vacant roles whose last watcher went away after the role
+    /// became vacant (a holder's `Leadership` dropped after its resignation was
+    /// published, a watch that ended), once the registry has doubled since the last prune.
+    fn prune_if_grown(&mut self) {
+        if self.senders.len() < PRUNE_FROM.max(2 * self.pruned_to) {
+            return;
+        }
+        self.senders.retain(|_, sender| {
+            sender.receiver_count() > 0 || *sender.borrow() != RoleState::Vacant
+        });
+        self.senders.shrink_to_fit();
+        self.pruned_to = self.senders.len();
     }
 }
 
@@ -117,6 +143,36 @@ mod tests {
         watches.publish(&role("job-7"), &held());
         assert!(rx.has_changed().expect("the channel is open"));
         assert_eq!(*rx.borrow(), held());
+    }
+
+    #[test]
+    fn channels_whose_watchers_left_after_the_role_went_vacant_are_pruned() {
+        let watches = RoleWatches::new();
+        for i in 0..10_000 {
+            // As a holder's Leadership does: watched while held, dropped after the
+            // resignation is published.
+            let role = role(&format!("job-{i}"));
+            let rx = watches.subscribe(role.clone());
+            watches.publish(&role, &held());
+            watches.publish(&role, &RoleState::Vacant);
+            drop(rx);
+        }
+        assert!(
+            channels(&watches) <= 2 * PRUNE_FROM,
+            "{}",
+            channels(&watches)
+        );
+        // Watched or held roles survive every prune.
+        let watched = watches.subscribe(role("scheduler"));
+        watches.publish(&role("compactor"), &held());
+        for i in 0..1_000 {
+            let role = role(&format!("other-{i}"));
+            drop(watches.subscribe(role));
+        }
+        assert_eq!(*watched.borrow(), RoleState::Vacant);
+        let registry = watches.lock();
+        assert!(registry.senders.contains_key(&role("scheduler")));
+        assert_eq!(*registry.senders[&role("compactor")].borrow(), held());
     }
 
     #[test]
