@@ -68,6 +68,7 @@ pub mod node;
 pub mod quorum;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod tags;
 pub mod wire;
 
 pub use clock::{LamportClock, LamportTime, LamportWindow};
@@ -79,3 +80,4 @@ pub use core::{
 pub use identity::{InvalidName, NodeId, NodeName, RoleName};
 pub use node::{Leadership, Node, NodeError, NodeHandle, Standing, StandingWatch, StartError};
 pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};
+pub use tags::{Tags, TagsError};

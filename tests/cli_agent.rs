@@ -110,7 +110,7 @@ fn three_agents_elect_query_watch_resign_recall_and_force_leave() {
         .unwrap_or_default()
         .split_whitespace()
         .collect();
-    assert_eq!(header, ["NAME", "ADDR", "STATUS"]);
+    assert_eq!(header, ["NAME", "ADDR", "STATUS", "TAGS"]);
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
     assert_eq!(rows.len(), 3, "{members:?}");
     for (row, name) in rows.iter().zip(["a", "b", "c"]) {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::identity::NodeName;
 use crate::quorum::{Majority, QuorumFunc, UnsafeQuorum, check_quorum};
+use crate::tags::Tags;
 use crate::wire::{ENVELOPE_LEN, Keyring, MAX_UDP_PAYLOAD, SEAL_OVERHEAD};
 
 /// The UDP port a node binds when none is given.
@@ -152,6 +153,9 @@ pub struct Config {
     /// population is their number, whatever the churn; other nodes may still hold roles.
     /// Must not be empty.
     pub electorate: Option<BTreeSet<NodeName>>,
+    /// This node's tags at start ([`Tags`]: at most 512 bytes), published to every
+    /// member; change them at run time with `NodeHandle::set_tags`. Default none.
+    pub tags: Tags,
 }
 
 /// One broken rule of a [`Config`]; the message names the field, the value and the rule.
@@ -268,6 +272,7 @@ impl Config {
             keyring: None,
             cluster_label: String::new(),
             electorate: None,
+            tags: Tags::default(),
         }
     }
 
@@ -536,6 +541,7 @@ impl fmt::Debug for Config {
             .field("electorate", &self.electorate)
             .field("keyring", &self.keyring)
             .field("cluster_label", &self.cluster_label)
+            .field("tags", &self.tags)
             .finish()
     }
 }

@@ -18,7 +18,7 @@ struct Shared {
     /// News not yet applied by the core, in arrival order.
     inbox: VecDeque<Announcement>,
     /// The newest version seen per subject.
-    newest: BTreeMap<Subject, (u64, u8)>,
+    newest: BTreeMap<Subject, (u64, u64)>,
     /// News of a role with no entry in `newest` is news only above this term: the
     /// highest term of the roles forgotten.
     forgotten_through: u64,

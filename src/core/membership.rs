@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::Event;
 use crate::identity::{NodeId, NodeName};
+use crate::tags::Tags;
 
 /// How a member is seen from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,6 +41,8 @@ pub struct Member {
     pub id: NodeId,
     /// Its status.
     pub status: MemberStatus,
+    /// Its tags, as it last published them.
+    pub tags: Tags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +132,7 @@ impl Membership {
             .map(|e| Member {
                 id: e.id.clone(),
                 status: status(e),
+                tags: Tags::default(),
             })
             .collect()
     }

@@ -11,6 +11,7 @@ mod announcements;
 mod datagram;
 mod event;
 mod key_rollout;
+mod member_tags;
 mod membership;
 mod replay;
 mod role_api;
@@ -37,6 +38,7 @@ use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{self, Announcement, Body, FocaCodec, Keyring, Kind, Subject};
 use announcements::Announcements;
 use key_rollout::Rollouts;
+use member_tags::MemberTags;
 use membership::Membership;
 use replay::ReplayGuard;
 use roles::{RoleTimer, Roles};
@@ -185,6 +187,7 @@ pub struct Core {
     membership: Membership,
     replays: ReplayGuard,
     roles: Roles,
+    tags: MemberTags,
     rollouts: Rollouts,
     clock: LamportClock,
     timers: Timers<Timer>,
@@ -232,6 +235,7 @@ impl Core {
                 LamportTime(startup.clock_floor),
                 startup.rng_seed ^ 0x726f_6c65_7321,
             ),
+            tags: MemberTags::new(&id, config.tags.clone()),
             rollouts: Rollouts::default(),
             clock: LamportClock::starting_above(startup.clock_floor),
             seeds: Vec::new(),
@@ -277,7 +281,11 @@ impl Core {
             .filter(|m| m.state() == foca::State::Suspect)
             .map(|m| m.id())
             .collect();
-        self.membership.members(|id| suspects.contains(&id))
+        let mut members = self.membership.members(|id| suspects.contains(&id));
+        for member in &mut members {
+            member.tags = self.tags.of(member.id.name());
+        }
+        members
     }
 
     /// The electorate's population as this node counts it: distinct names alive or down,
@@ -421,6 +429,7 @@ impl Core {
                 }
                 Timer::Reconnect => {
                     self.reconnect();
+                    self.resend_tags();
                     self.timers
                         .schedule(now + self.config.rejoin_interval, Timer::Reconnect);
                 }
@@ -429,6 +438,7 @@ impl Core {
                     for event in reaped {
                         if let Event::MemberReaped(name) = &event {
                             self.announcements.forget(&Subject::Member(name.clone()));
+                            self.forget_tags(name);
                             self.replays.forget(name);
                         }
                         self.events.push_back(event);
@@ -536,12 +546,18 @@ impl Core {
 
     fn notified(&mut self, now: Instant, notification: OwnedNotification<NodeId>) {
         let events = match notification {
-            OwnedNotification::MemberUp(id) => self.membership.up(&id).into_iter().collect(),
+            OwnedNotification::MemberUp(id) => {
+                self.send_tags(id.addr());
+                self.membership.up(&id).into_iter().collect()
+            }
             OwnedNotification::MemberDown(id) => {
                 self.membership.down(&id, now).into_iter().collect()
             }
             OwnedNotification::Rename(old, new) => {
                 let alive = self.swim.iter_members().any(|m| *m.id() == new);
+                if alive {
+                    self.send_tags(new.addr());
+                }
                 self.membership.renamed(&old, &new, alive, now)
             }
             OwnedNotification::Active => {
@@ -575,6 +591,10 @@ impl Core {
             Announcement::ForceLeft {
                 name, generation, ..
             } => self.membership.force_left(name, *generation, now),
+            Announcement::Tags { id, tags, .. } => {
+                self.on_tags(id, tags);
+                None
+            }
             Announcement::Elected { .. }
             | Announcement::Recalled { .. }
             | Announcement::Resigned { .. } => {

@@ -9,6 +9,7 @@ use super::leadership::Leadership;
 use crate::clock::LamportTime;
 use crate::core::{ForceLeaveError, KeyRollout, Member, RoleError, RoleState, Stats};
 use crate::identity::{NodeId, NodeName, RoleName};
+use crate::tags::{Tags, TagsError};
 use crate::wire::{Key, KeyOp};
 
 /// One request to the node's task. A dropped reply sender tells the handle that the task
@@ -25,6 +26,15 @@ pub(crate) enum Command {
     Stats(oneshot::Sender<Stats>),
     /// Announce to more seeds; replied once the announcements are sent.
     Join(Vec<SocketAddr>, oneshot::Sender<()>),
+    /// Delete some (or, with `clear`, all) of this node's tags and set some, then
+    /// publish them; replied with the tags now, or why they were refused (nothing
+    /// changed then).
+    UpdateTags {
+        clear: bool,
+        set: Vec<(String, String)>,
+        delete: Vec<String>,
+        reply: oneshot::Sender<Result<Tags, TagsError>>,
+    },
     /// Remove a failed member from the population.
     ForceLeave(NodeName, oneshot::Sender<Result<(), ForceLeaveError>>),
     /// A role operation.

@@ -13,6 +13,7 @@ use super::control::Control;
 use super::role_desk::RoleDesk;
 use super::state_dir::{SAVE_INTERVAL, StateWriter};
 use crate::core::{Core, Event};
+use crate::tags::Tags;
 
 /// Size of the receive buffer, in bytes: larger than any UDP payload, so an oversized
 /// datagram reaches the core whole, which counts and drops it.
@@ -149,6 +150,25 @@ impl Driver {
                 self.core.join(Instant::now(), &seeds);
                 self.flush().await;
                 let _ = reply.send(());
+            }
+            Command::UpdateTags {
+                clear,
+                set,
+                delete,
+                reply,
+            } => {
+                let mut tags = if clear { Tags::new() } else { self.core.tags() };
+                for key in &delete {
+                    tags.remove(key);
+                }
+                let updated = set
+                    .into_iter()
+                    .try_for_each(|(key, value)| tags.insert(key, value));
+                if updated.is_ok() {
+                    self.core.set_tags(Instant::now(), tags.clone());
+                    self.flush().await;
+                }
+                let _ = reply.send(updated.map(|()| tags));
             }
             Command::ForceLeave(name, reply) => {
                 let result = self.core.force_leave(Instant::now(), &name);

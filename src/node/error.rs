@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::config::InvalidConfig;
 use crate::core::{ForceLeaveError, RoleError};
 use crate::identity::InvalidName;
+use crate::tags::TagsError;
 
 /// Why [`super::Node::start`] could not start a node. Nothing is left running.
 #[derive(Debug, thiserror::Error)]
@@ -104,4 +105,8 @@ pub enum NodeError {
     /// is empty, too long, or holds whitespace or control characters.
     #[error("invalid name: {0}")]
     InvalidName(#[from] InvalidName),
+    /// [`super::NodeHandle::update_tags`] would break a rule of [`crate::Tags`] (a bad key,
+    /// a control character, too long); nothing changed.
+    #[error(transparent)]
+    Tags(#[from] TagsError),
 }

@@ -12,6 +12,7 @@ use super::error::NodeError;
 use super::role_watch::RoleWatches;
 use crate::core::{Event, Member, Stats};
 use crate::identity::{NodeId, NodeName};
+use crate::tags::Tags;
 
 /// A handle to a running node, returned by [`super::Node::start`]. Cheap to clone; every
 /// clone reaches the same node.
@@ -76,6 +77,56 @@ impl NodeHandle {
     /// Every member this node knows, itself included, one entry per name.
     pub async fn members(&self) -> Result<Vec<Member>, NodeError> {
         self.ask(Command::Members).await
+    }
+
+    /// This node's tags: deletes the keys of `delete`, then sets each `(key, value)` of
+    /// `set`, and publishes the result to every member (directly to the live ones, and by
+    /// gossip). Returns the tags now. If the result would break a rule of [`Tags`],
+    /// fails with [`NodeError::Tags`] and changes nothing.
+    pub async fn update_tags(
+        &self,
+        set: Vec<(String, String)>,
+        delete: Vec<String>,
+    ) -> Result<Tags, NodeError> {
+        self.change_tags(false, set, delete).await
+    }
+
+    async fn change_tags(
+        &self,
+        clear: bool,
+        set: Vec<(String, String)>,
+        delete: Vec<String>,
+    ) -> Result<Tags, NodeError> {
+        let result = self
+            .ask(|reply| Command::UpdateTags {
+                clear,
+                set,
+                delete,
+                reply,
+            })
+            .await?;
+        Ok(result?)
+    }
+
+    /// Replaces this node's tags with `tags` and publishes them, as
+    /// [`NodeHandle::update_tags`] does.
+    pub async fn set_tags(&self, tags: Tags) -> Result<(), NodeError> {
+        let set = tags
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        self.change_tags(true, set, Vec::new()).await.map(|_| ())
+    }
+
+    /// This node's own tags.
+    pub async fn tags(&self) -> Result<Tags, NodeError> {
+        Ok(self
+            .members()
+            .await?
+            .into_iter()
+            .find(|m| m.id.name() == self.id.name())
+            .map(|m| m.tags)
+            .unwrap_or_default())
     }
 
     /// The electorate's population as this node counts it: distinct names alive or down,

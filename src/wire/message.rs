@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::seal::{Key, KeyringError};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, NodeName, RoleName};
+use crate::tags::Tags;
 
 /// A message sent directly from one node to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,6 +262,16 @@ pub enum Announcement {
         /// Its term.
         term: LamportTime,
     },
+    /// `id`'s tags, the `version`th set by that identity (newer generations win, then
+    /// higher versions).
+    Tags {
+        /// The member the tags are of.
+        id: NodeId,
+        /// Counts the changes within `id`'s generation, from 1.
+        version: u64,
+        /// The tags.
+        tags: Tags,
+    },
 }
 
 /// What an announcement is about.
@@ -270,6 +281,8 @@ pub enum Subject {
     Member(NodeName),
     /// A role, by name.
     Role(RoleName),
+    /// A member's tags, by the member's name.
+    Tags(NodeName),
 }
 
 /// What an [`Announcement`] is about and how new it is: the gossip layer keeps only the
@@ -277,7 +290,7 @@ pub enum Subject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnouncementKey {
     subject: Subject,
-    version: (u64, u8),
+    version: (u64, u64),
 }
 
 impl Announcement {
@@ -292,6 +305,10 @@ impl Announcement {
             Announcement::Elected { role, term, .. } => (Subject::Role(role.clone()), (term.0, 0)),
             Announcement::Recalled { role, term } => (Subject::Role(role.clone()), (term.0, 1)),
             Announcement::Resigned { role, term, .. } => (Subject::Role(role.clone()), (term.0, 2)),
+            Announcement::Tags { id, version, .. } => (
+                Subject::Tags(id.name().clone()),
+                (id.generation(), *version),
+            ),
         };
         AnnouncementKey { subject, version }
     }
@@ -304,7 +321,7 @@ impl AnnouncementKey {
     }
 
     /// How new it is: a larger version replaces a smaller one.
-    pub fn version(&self) -> (u64, u8) {
+    pub fn version(&self) -> (u64, u64) {
         self.version
     }
 }

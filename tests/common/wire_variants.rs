@@ -68,9 +68,10 @@ pub fn announcement_variant(announcement: &Announcement) -> usize {
         Announcement::Elected { .. } => 2,
         Announcement::Recalled { .. } => 3,
         Announcement::Resigned { .. } => 4,
+        Announcement::Tags { .. } => 5,
     }
 }
-pub const ANNOUNCEMENT_VARIANTS: usize = 5;
+pub const ANNOUNCEMENT_VARIANTS: usize = 6;
 
 /// The index of a `Body` variant; exhaustive, like `announcement_variant`.
 pub fn body_variant(body: &Body) -> usize {

@@ -324,7 +324,24 @@ fn role_announcements(b: &NodeId, facts: &RoleFacts) -> Vec<Announcement> {
             holder: name(&"n".repeat(polity::identity::MAX_NODE_NAME_LEN)),
             term: LamportTime(u64::MAX),
         },
+        // The sender's tags, as large as they may be.
+        Announcement::Tags {
+            id: b.clone(),
+            version: 2,
+            tags: largest_tags(),
+        },
     ]
+}
+
+/// Tags of [`polity::tags::MAX_TAGS_LEN`] bytes in all.
+fn largest_tags() -> polity::Tags {
+    let mut tags = polity::Tags::new();
+    let value = "v".repeat(polity::tags::MAX_TAGS_LEN - 3 * 4);
+    for (key, value) in [("zone", "eu-1"), ("addr", value.as_str())] {
+        tags.insert(key, value).expect("within the limit");
+    }
+    assert_eq!(tags.len_bytes(), polity::tags::MAX_TAGS_LEN);
+    tags
 }
 
 pub(crate) fn corpus(a: &NodeId, b: &NodeId, facts: &RoleFacts, real: Vec<Vec<u8>>) -> Vec<Valid> {

@@ -66,6 +66,7 @@ impl Fields {
                 self.field(role).field(holder).field(term)
             }
             Announcement::Recalled { role, term } => self.field(role).field(term),
+            Announcement::Tags { id, version, tags } => self.field(id).field(version).field(tags),
         }
     }
 

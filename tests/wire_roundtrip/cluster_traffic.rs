@@ -39,6 +39,10 @@ impl Cluster {
                 if i > 0 {
                     config.join = vec![addr(0)];
                 }
+                config
+                    .tags
+                    .insert("zone", format!("z{i}"))
+                    .expect("a valid tag");
                 configure(&mut config);
                 let startup = Startup {
                     addr: addr(i),

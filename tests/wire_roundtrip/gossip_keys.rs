@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use foca::Invalidates;
 use polity::wire::{Announcement, Subject};
-use polity::{LamportTime, NodeId};
+use polity::{LamportTime, NodeId, Tags};
 use proptest::prelude::*;
 
 use crate::helpers::{id, name, role};
@@ -12,8 +12,8 @@ use crate::strategies::announcement;
 
 /// The subject and version an announcement should be gossiped under, written out apart
 /// from `Announcement::key`: members by generation, roles by term and then the step
-/// within the term (elected, recalled, resigned).
-fn expected_key(announcement: &Announcement) -> (Subject, (u64, u8)) {
+/// within the term (elected, recalled, resigned), tags by generation and then version.
+fn expected_key(announcement: &Announcement) -> (Subject, (u64, u64)) {
     match announcement {
         Announcement::Left { id } => (Subject::Member(id.name().clone()), (id.generation(), 0)),
         Announcement::ForceLeft {
@@ -22,6 +22,10 @@ fn expected_key(announcement: &Announcement) -> (Subject, (u64, u8)) {
         Announcement::Elected { role, term, .. } => (Subject::Role(role.clone()), (term.get(), 0)),
         Announcement::Recalled { role, term } => (Subject::Role(role.clone()), (term.get(), 1)),
         Announcement::Resigned { role, term, .. } => (Subject::Role(role.clone()), (term.get(), 2)),
+        Announcement::Tags { id, version, .. } => (
+            Subject::Tags(id.name().clone()),
+            (id.generation(), *version),
+        ),
     }
 }
 
@@ -54,6 +58,11 @@ fn crowded_announcement() -> impl Strategy<Value = Announcement> {
             role,
             holder,
             term: LamportTime(term)
+        }),
+        (node(), number(), number()).prop_map(|(n, generation, version)| Announcement::Tags {
+            id: NodeId::new(n, SocketAddr::from(([10, 0, 0, 2], 7000)), generation),
+            version,
+            tags: Tags::new(),
         }),
     ]
 }

@@ -1,11 +1,12 @@
 //! Polity messages and announcements, every variant and at their limits.
 
 use polity::identity::{MAX_NODE_NAME_LEN, MAX_ROLE_NAME_LEN};
+use polity::tags::{MAX_KEY_LEN, MAX_TAGS_LEN};
 use polity::wire::{
     self, Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, MAX_KEYS, PolityMessage, SetPart,
     Tenure, VoteReply, WireError,
 };
-use polity::{LamportTime, RoleName};
+use polity::{LamportTime, RoleName, Tags};
 use proptest::prelude::*;
 
 use crate::helpers::{encode, id, name, role};
@@ -148,10 +149,24 @@ pub(crate) fn every_announcement() -> Vec<Announcement> {
             holder: longest_node,
             term: LamportTime(1 << 40),
         },
+        Announcement::Tags {
+            id: id(&"n".repeat(MAX_NODE_NAME_LEN), 1, u64::MAX),
+            version: u64::MAX,
+            tags: largest_tags(),
+        },
     ];
     let variants: Vec<usize> = all.iter().map(announcement_variant).collect();
     assert_eq!(variants, (0..ANNOUNCEMENT_VARIANTS).collect::<Vec<_>>());
     all
+}
+
+/// Tags of `MAX_TAGS_LEN` bytes in all, the most a node may publish.
+fn largest_tags() -> Tags {
+    let mut tags = Tags::new();
+    let key = "k".repeat(MAX_KEY_LEN);
+    let value = "v".repeat(MAX_TAGS_LEN - MAX_KEY_LEN);
+    tags.insert(key, value).expect("within the limit");
+    tags
 }
 
 /// Every body variant once, several with extreme values: many leases, long names, the

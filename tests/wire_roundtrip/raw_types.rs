@@ -42,6 +42,11 @@ pub(crate) enum RawAnnouncement {
         holder: String,
         term: u64,
     },
+    Tags {
+        id: RawId,
+        version: u64,
+        tags: std::collections::BTreeMap<String, String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -202,6 +207,11 @@ pub(crate) fn raw_announcement(announcement: &Announcement) -> RawAnnouncement {
             holder: holder.as_str().to_owned(),
             term: term.get(),
         },
+        Announcement::Tags { id, version, tags } => RawAnnouncement::Tags {
+            id: raw_id(id),
+            version: *version,
+            tags: tags.clone().into(),
+        },
     }
 }
 
@@ -332,6 +342,7 @@ pub(crate) fn announcement_names(
         RawAnnouncement::Elected { role, holder, .. }
         | RawAnnouncement::Resigned { role, holder, .. } => vec![(Role, role), (Node, holder)],
         RawAnnouncement::Recalled { role, .. } => vec![(Role, role)],
+        RawAnnouncement::Tags { id, .. } => vec![(Node, &mut id.name)],
     }
 }
 

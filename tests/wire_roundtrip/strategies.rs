@@ -7,7 +7,7 @@ use polity::wire::{
     Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, KeyringError, Kind, MAX_KEYS, PolityMessage,
     SetPart, Tenure, VoteReply,
 };
-use polity::{LamportTime, NodeId, NodeName, RoleName};
+use polity::{LamportTime, NodeId, NodeName, RoleName, Tags};
 use proptest::prelude::*;
 
 use crate::helpers::{EVERY_KIND, EVERY_STATE};
@@ -170,6 +170,18 @@ pub(crate) fn vote_reply() -> impl Strategy<Value = VoteReply> {
         )
 }
 
+/// Tags within the rules: up to four keys of `[a-z0-9.:/_-]`, printable values, the
+/// pairs that would pass the size limit kept.
+fn tags() -> impl Strategy<Value = Tags> {
+    prop::collection::btree_map("[a-z0-9.:/_-]{1,16}", "[ -~]{0,64}", 0..4).prop_map(|map| {
+        let mut tags = Tags::new();
+        for (key, value) in map {
+            let _ = tags.insert(key, value);
+        }
+        tags
+    })
+}
+
 pub(crate) fn announcement() -> impl Strategy<Value = Announcement> {
     prop_oneof![
         node_id().prop_map(|id| Announcement::Left { id }),
@@ -186,6 +198,11 @@ pub(crate) fn announcement() -> impl Strategy<Value = Announcement> {
             .prop_map(|(role, term)| Announcement::Recalled { role, term }),
         (role_name(), node_name(), lamport_time())
             .prop_map(|(role, holder, term)| Announcement::Resigned { role, holder, term }),
+        (node_id(), any::<u64>(), tags()).prop_map(|(id, version, tags)| Announcement::Tags {
+            id,
+            version,
+            tags
+        }),
     ]
 }
 

@@ -1,6 +1,8 @@
 //! The JSON the agent's HTTP API speaks: written by the agent, read by the client
 //! commands. Every body is one JSON object; `watch` streams one per line.
 
+use std::collections::BTreeMap;
+
 use polity::wire::Key;
 use polity::{KeyRollout, LamportTime, Member, MemberStatus, RoleName, RoleState};
 use serde::{Deserialize, Serialize};
@@ -87,6 +89,9 @@ pub struct MemberView {
     pub status: String,
     /// Its generation: larger for a later start or rejoin.
     pub generation: u64,
+    /// Its tags, as it last published them.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl MemberView {
@@ -96,6 +101,7 @@ impl MemberView {
             addr: member.id.addr().to_string(),
             status: status_name(member.status).to_owned(),
             generation: member.id.generation(),
+            tags: member.tags.clone().into(),
         }
     }
 }
@@ -116,6 +122,22 @@ pub fn status_name(status: MemberStatus) -> &'static str {
 pub struct MembersBody {
     pub population: usize,
     pub members: Vec<MemberView>,
+}
+
+/// `POST /v1/tags`: tags to delete, then tags to set, on the agent's own node.
+#[derive(Serialize, Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TagsChange {
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    #[serde(default)]
+    pub delete: Vec<String>,
+}
+
+/// `GET /v1/tags` and `POST /v1/tags`: the agent's own node's tags.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct TagsBody {
+    pub tags: BTreeMap<String, String>,
 }
 
 /// `POST /v1/roles/{role}/elect`, `.../resign` and `.../recall`: the term won, given up
@@ -294,6 +316,8 @@ pub enum ErrorCode {
     NotSealed,
     /// 401: the request did not carry the agent's token.
     Unauthorized,
+    /// 400: tags that break a rule (a bad key, a control character, too long).
+    BadTags,
     /// A code this client does not know.
     #[serde(other)]
     Other,

@@ -74,8 +74,9 @@ enum Command {
     /// Follow the agent's view of a role: one `ROLE HOLDER TERM STATUS` line now, then
     /// one per change, until interrupted.
     Watch(commands::RoleArgs),
-    /// List the members the agent knows: NAME ADDR STATUS.
-    Members(commands::ClientArgs),
+    /// List the members the agent knows: NAME ADDR STATUS TAGS; --tag KEY=VALUE keeps
+    /// only the members with that tag.
+    Members(commands::members::MembersArgs),
     /// List the roles the agent knows of: ROLE HOLDER TERM STATUS, as the agent sees them.
     Roles(commands::ClientArgs),
     /// Remove a member that is down from the population on every node.
@@ -85,6 +86,9 @@ enum Command {
     /// List, install, use or remove cluster keys on every live member at once. Exit 1
     /// unless every member answered and none refused.
     Keys(commands::keys::KeysArgs),
+    /// Show this agent's tags, or change them with --set KEY=VALUE and --delete KEY;
+    /// every member sees them in `polity members`.
+    Tags(commands::tags::TagsArgs),
 }
 
 fn main() -> ExitCode {
@@ -103,5 +107,6 @@ fn main() -> ExitCode {
         Command::ForceLeave(args) => commands::force_leave::run(args),
         Command::Keygen(args) => commands::keygen::run(args),
         Command::Keys(args) => commands::keys::run(args),
+        Command::Tags(args) => commands::tags::run(args),
     }
 }

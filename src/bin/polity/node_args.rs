@@ -6,7 +6,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use clap::ValueEnum;
-use polity::{Config, Majority, NodeName, Profile, QuorumFunc, QuorumPercentage, SimpleMajority};
+use polity::{
+    Config, Majority, NodeName, Profile, QuorumFunc, QuorumPercentage, SimpleMajority, Tags,
+};
 
 use crate::keyring_file;
 
@@ -92,9 +94,18 @@ pub struct NodeArgs {
     /// A name for the cluster, bound into every seal (at most 64 bytes).
     #[arg(long, default_value = "")]
     pub cluster_label: String,
+    /// A tag this node publishes, as KEY=VALUE; repeat for more (at most 512 bytes in
+    /// all). Members see them in `polity members`; change them with `polity tags`.
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// A `KEY=VALUE` tag flag.
+pub fn parse_tag(pair: &str) -> Result<(String, String), String> {
+    Tags::parse_pair(pair).map_err(|e| e.to_string())
 }
 
 impl NodeArgs {
@@ -107,6 +118,12 @@ impl NodeArgs {
         let mut config = self.config().map_err(|e| usage(e.to_string()))?;
         if let Some(path) = &self.keyring {
             config.keyring = Some(keyring_file::read(path).map_err(usage)?);
+        }
+        for (key, value) in &self.tags {
+            config
+                .tags
+                .insert(key, value)
+                .map_err(|e| usage(e.to_string()))?;
         }
         Ok(config)
     }

@@ -183,7 +183,9 @@ impl Roles {
                     self.contest_opens(ctx, out, role, ctx.config.handoff_step(), None);
                 }
             }
-            Announcement::Left { .. } | Announcement::ForceLeft { .. } => {}
+            Announcement::Left { .. }
+            | Announcement::ForceLeft { .. }
+            | Announcement::Tags { .. } => {}
         }
     }
 }

@@ -1,5 +1,5 @@
 //! What a test asks of a node (elections, campaigns, resignations, recalls, queries, key
-//! rollouts), and the tap that records and injects raw datagrams.
+//! rollouts, tags), and the tap that records and injects raw datagrams.
 
 use std::time::{Duration, Instant};
 
@@ -7,6 +7,7 @@ use super::{Sim, addr_of};
 use crate::clock::LamportTime;
 use crate::core::{Core, RequestId, RoleError};
 use crate::identity::RoleName;
+use crate::tags::Tags;
 
 impl Sim {
     fn command<R>(
@@ -41,6 +42,14 @@ impl Sim {
     pub fn resign(&mut self, i: usize, role: &RoleName) -> Option<Result<LamportTime, RoleError>> {
         self.command(i, format_args!("resign {role}"), |c, now| {
             c.resign(now, role)
+        })
+    }
+
+    /// Node `i` replaces its tags.
+    pub fn set_tags(&mut self, i: usize, tags: Tags) -> Option<()> {
+        let shown = tags.to_string();
+        self.command(i, format_args!("set tags {shown}"), |c, now| {
+            c.set_tags(now, tags)
         })
     }
 

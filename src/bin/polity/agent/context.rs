@@ -83,6 +83,13 @@ impl ApiError {
                     format!("invalid name: {error}"),
                 );
             }
+            NodeError::Tags(error) => {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadTags,
+                    format!("{error}; nothing changed"),
+                );
+            }
             other => return ApiError::internal(&other),
         };
         match role_error {

@@ -14,6 +14,7 @@
 //! | `POST /v1/roles/{role}/recall` | 200 [`TermBody`]; 409 nobody holds it |
 //! | `GET /v1/metrics` | 200, Prometheus text |
 //! | `/v1/keys...` | the keyring: see [`super::http_keys`] |
+//! | `/v1/tags` | this node's tags: see [`super::http_tags`] |
 //!
 //! Every error is an [`ErrorBody`]: 400 for a bad name, 503 when too few members are
 //! alive, the node has not been in the cluster for a lease yet, or it is leaving, and
@@ -63,7 +64,8 @@ pub fn router(agent: Arc<Agent>, token: Option<Token>) -> Router {
         .route("/members", get(members))
         .route("/members/{name}/force-leave", post(force_leave))
         .nest("/roles", roles)
-        .nest("/keys", super::http_keys::routes());
+        .nest("/keys", super::http_keys::routes())
+        .nest("/tags", super::http_tags::routes());
     let router = Router::new()
         .nest(crate::api::PREFIX, v1)
         .fallback(not_found)

@@ -250,6 +250,7 @@ mod tests {
         let member = Member {
             id: NodeId::new(me.clone(), "127.0.0.1:7700".parse().unwrap(), 1),
             status: MemberStatus::Alive,
+            tags: polity::Tags::new(),
         };
         let roles = vec![(
             RoleName::new("scheduler").unwrap(),

@@ -25,6 +25,7 @@ mod holdings;
 mod http_api;
 mod http_auth;
 mod http_keys;
+mod http_tags;
 mod listen;
 mod metrics;
 mod signals;

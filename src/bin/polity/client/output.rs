@@ -104,6 +104,8 @@ pub fn table(rows: &[Vec<&str>]) -> String {
                     }
                 })
                 .collect::<String>()
+                .trim_end()
+                .to_owned()
         })
         .collect::<Vec<_>>()
         .join("\n")

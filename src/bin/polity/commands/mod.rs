@@ -11,6 +11,7 @@ pub mod query;
 pub mod recall;
 pub mod resign;
 pub mod roles;
+pub mod tags;
 pub mod watch;
 
 use std::path::PathBuf;
