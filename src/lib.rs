@@ -53,6 +53,30 @@
 //! application has to stop acting for the role. `lost()` is the last word; `at_risk()`
 //! gives the time to act on it.
 //!
+//! **Where to send work.** Each node publishes [`Tags`], small key/value metadata (its
+//! API address, its zone) that every member sees in [`NodeHandle::members`], as serf's
+//! tags. With the holder's name from [`NodeHandle::holder`], its tags say where to reach
+//! it:
+//!
+//! ```
+//! use polity::{Config, Node, NodeName, Tags};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = Config::fast(NodeName::new("worker-1")?);
+//! config.bind = "127.0.0.1:0".parse()?;
+//! config.tags.insert("api", "10.0.0.7:8080")?; // at start
+//! let node = Node::start(config).await?;
+//!
+//! // At run time: published to every member directly and by gossip.
+//! node.update_tags(vec![("zone".into(), "eu-1".into())], vec![]).await?;
+//! let me = node.members().await?.into_iter().find(|m| m.id.name() == node.id().name());
+//! assert_eq!(me.map(|m| m.tags.to_string()).as_deref(), Some("api=10.0.0.7:8080,zone=eu-1"));
+//! node.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The protocol lives in [`core::Core`], a sans-IO state machine: time comes in as an
 //! argument, randomness from a seeded generator, and outputs are polled. [`Node`] drives
 //! it over tokio and a UDP socket; the simulator (feature `sim`) drives many of them in

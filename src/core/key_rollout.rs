@@ -60,8 +60,7 @@ impl Core {
         let mine = self.apply_key_op(&op);
         let waiting: BTreeMap<NodeName, NodeId> = self
             .membership
-            .live()
-            .filter(|member| member.name() != self.id.name())
+            .peers()
             .map(|member| (member.name().clone(), member.clone()))
             .collect();
         let rollout = Rollout {

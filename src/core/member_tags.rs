@@ -63,8 +63,7 @@ impl Core {
             .insert(self.id.name().clone(), (self.id.generation(), tags));
         let live: Vec<SocketAddr> = self
             .membership
-            .live()
-            .filter(|id| id.name() != self.id.name())
+            .peers()
             .map(NodeId::addr)
             .collect();
         for to in live {
@@ -113,8 +112,7 @@ impl Core {
     pub(super) fn resend_tags(&mut self) {
         let to = self
             .membership
-            .live()
-            .filter(|id| id.name() != self.id.name())
+            .peers()
             .map(NodeId::addr)
             .choose(&mut self.rng);
         if let Some(to) = to {

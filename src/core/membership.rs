@@ -103,6 +103,11 @@ impl Membership {
             .count()
     }
 
+    /// The identities of the members alive (or suspect), this node excluded.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = &NodeId> {
+        self.live().filter(|id| *id.name() != self.me)
+    }
+
     /// The identities of the members alive (or suspect), this node included.
     pub(crate) fn live(&self) -> impl Iterator<Item = &NodeId> {
         self.entries

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::roles::{Ctx, Held, Outbox, RequestKind, Roles, SetRenewed};
 use super::{Completion, Core, RequestId, RoleError, RoleState, Timer};
 use crate::clock::LamportTime;
-use crate::identity::RoleName;
+use crate::identity::{NodeId, RoleName};
 use crate::wire::Body;
 
 impl Core {
@@ -156,9 +156,8 @@ impl Core {
             // Directly to every live member for speed, and by gossip for the rest.
             let live: Vec<SocketAddr> = self
                 .membership
-                .live()
-                .filter(|id| id.name() != self.id.name())
-                .map(|id| id.addr())
+                .peers()
+                .map(NodeId::addr)
                 .collect();
             for to in live {
                 self.send_message(to, Body::Announce(announcement.clone()));

@@ -358,8 +358,7 @@ impl Roles {
         // random members again; those that missed it pass it on.
         let targets: Vec<SocketAddr> = ctx
             .membership
-            .live()
-            .filter(|id| id.name() != ctx.me.name())
+            .peers()
             .map(NodeId::addr)
             .sample(&mut self.rng, ctx.config.gossip_fanout);
         // The roles after the last one re-announced, then from the first, once each.

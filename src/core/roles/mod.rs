@@ -136,8 +136,8 @@ impl Ctx<'_> {
     /// Live voters other than this node.
     fn live_voters(&self) -> Vec<NodeId> {
         self.membership
-            .live()
-            .filter(|id| id.name() != self.me.name() && self.is_voter(id.name()))
+            .peers()
+            .filter(|id| self.is_voter(id.name()))
             .cloned()
             .collect()
     }
