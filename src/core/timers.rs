@@ -32,6 +32,9 @@ impl<E> Ord for Scheduled<E> {
     }
 }
 
+/// Capacity the heap keeps whatever it holds.
+const MIN_CAPACITY: usize = 64;
+
 /// A min-heap of events keyed by deadline, then by insertion order.
 #[derive(Debug)]
 pub(crate) struct Timers<E> {
@@ -61,12 +64,19 @@ impl<E> Timers<E> {
         self.heap.peek().map(|Reverse(s)| s.at)
     }
 
-    /// Removes and returns the earliest event due at or before `now`.
+    /// Removes and returns the earliest event due at or before `now`. The heap gives
+    /// memory back once it is a quarter full (keeping twice what it holds), so a burst
+    /// of timers, thousands of roles elected at once, does not pin its peak for good;
+    /// each shrink moves at most half the capacity, O(1) per timer over time.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<E> {
         if self.next_deadline()? > now {
             return None;
         }
-        self.heap.pop().map(|Reverse(s)| s.event)
+        let event = self.heap.pop().map(|Reverse(s)| s.event);
+        if self.heap.capacity() > MIN_CAPACITY && self.heap.len() * 4 < self.heap.capacity() {
+            self.heap.shrink_to(MIN_CAPACITY.max(self.heap.len() * 2));
+        }
+        event
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -94,5 +104,23 @@ mod tests {
         assert_eq!(timers.pop_due(t0 + ms(15)), None);
         assert_eq!(timers.pop_due(t0 + ms(20)), Some("late"));
         assert_eq!(timers.len(), 0);
+    }
+
+    #[test]
+    fn a_burst_of_timers_gives_its_memory_back_once_they_fire() {
+        let t0 = Instant::now();
+        let mut timers = Timers::new();
+        for i in 0..100_000u64 {
+            timers.schedule(t0 + Duration::from_micros(i), i);
+        }
+        let peak = timers.heap.capacity();
+        let mut fired = 0;
+        while let Some(i) = timers.pop_due(t0 + Duration::from_secs(1)) {
+            assert_eq!(i, fired, "still in deadline order while shrinking");
+            fired += 1;
+        }
+        assert_eq!(fired, 100_000);
+        assert!(peak >= 100_000);
+        assert!(timers.heap.capacity() <= MIN_CAPACITY, "{}", timers.heap.capacity());
     }
 }
