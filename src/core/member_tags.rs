@@ -61,11 +61,7 @@ impl Core {
         self.tags
             .by_name
             .insert(self.id.name().clone(), (self.id.generation(), tags));
-        let live: Vec<SocketAddr> = self
-            .membership
-            .peers()
-            .map(NodeId::addr)
-            .collect();
+        let live: Vec<SocketAddr> = self.membership.peers().map(NodeId::addr).collect();
         for to in live {
             self.send_tags(to);
         }

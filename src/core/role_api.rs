@@ -154,11 +154,7 @@ impl Core {
         }
         for announcement in out.announcements {
             // Directly to every live member for speed, and by gossip for the rest.
-            let live: Vec<SocketAddr> = self
-                .membership
-                .peers()
-                .map(NodeId::addr)
-                .collect();
+            let live: Vec<SocketAddr> = self.membership.peers().map(NodeId::addr).collect();
             for to in live {
                 self.send_message(to, Body::Announce(announcement.clone()));
             }

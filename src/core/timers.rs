@@ -121,6 +121,10 @@ mod tests {
         }
         assert_eq!(fired, 100_000);
         assert!(peak >= 100_000);
-        assert!(timers.heap.capacity() <= MIN_CAPACITY, "{}", timers.heap.capacity());
+        assert!(
+            timers.heap.capacity() <= MIN_CAPACITY,
+            "{}",
+            timers.heap.capacity()
+        );
     }
 }

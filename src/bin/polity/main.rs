@@ -1,7 +1,7 @@
 //! The `polity` command: `agent` runs a node and serves an HTTP API on a Unix socket; the
-//! client commands (`elect`, `resign`, `recall`, `query`, `watch`, `members`, `roles`,
-//! `force-leave`, `keys`) each make one request to that API; `campaign` runs a command while its
-//! own node holds a role.
+//! client commands (`elect`, `resign`, `recall`, `query`, `watch`, `members`, `tags`,
+//! `roles`, `force-leave`, `keys`) each make one request to that API; `campaign` runs a
+//! command while its own node holds a role; `completions` and `man` describe the command.
 //!
 //! Exit codes: 0 done, 1 failed, 2 refused before doing anything (a bad flag, address or
 //! name), 3 the answer is no (see [`exit_code`]).
@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// jemalloc, with its background thread: it gives back to the system the pages an agent
-/// freed (after electing and resigning 20,000 roles, an agent keeps about 5 MB more than
-/// at start, where glibc's per-thread arenas kept about 20 MB; see BENCHMARKS.md).
+/// freed (after electing and resigning 20,000 roles, an agent's RSS ends about 1 MB above
+/// its start, where glibc's per-thread arenas kept about 20 MB; see BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -89,6 +89,11 @@ enum Command {
     /// Show this agent's tags, or change them with --set KEY=VALUE and --delete KEY;
     /// every member sees them in `polity members`.
     Tags(commands::tags::TagsArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or powershell, for example
+    /// `polity completions bash > /etc/bash_completion.d/polity`.
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page, polity(1), in roff: `polity man | man -l -`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -108,5 +113,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => commands::keygen::run(args),
         Command::Keys(args) => commands::keys::run(args),
         Command::Tags(args) => commands::tags::run(args),
+        Command::Completions(args) => commands::completions::completions(args),
+        Command::Man => commands::completions::man(),
     }
 }

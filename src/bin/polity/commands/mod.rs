@@ -1,7 +1,9 @@
 //! The client commands, one file each: every one makes one request to an agent's HTTP
-//! API and prints the answer as text or, with `--json`, as the JSON the agent sent. Exit
+//! API and prints the answer as text or, with `--json`, as the JSON the agent sent
+//! (`completions` and `man` ask no agent). Exit
 //! codes are in [`crate::exit_code`].
 
+pub mod completions;
 pub mod elect;
 pub mod force_leave;
 pub mod keygen;
