@@ -16,7 +16,7 @@ use rand::seq::IteratorRandom;
 
 use super::Core;
 use crate::identity::{NodeId, NodeName};
-use crate::tags::Tags;
+use crate::tags::{Tags, TagsError};
 use crate::wire::{Announcement, Body, Subject};
 
 /// Every member's tags, this node's own included.
@@ -67,6 +67,27 @@ impl Core {
         }
         let announcement = self.own_tags();
         self.broadcast(now, &announcement);
+    }
+
+    /// Deletes the keys of `delete` from this node's tags (all of them with `clear`),
+    /// sets each pair of `set`, then publishes the result as [`Core::set_tags`] does and
+    /// returns it. Tags that would break a rule are refused, and nothing changes.
+    pub fn update_tags(
+        &mut self,
+        now: Instant,
+        clear: bool,
+        set: Vec<(String, String)>,
+        delete: &[String],
+    ) -> Result<Tags, TagsError> {
+        let mut tags = if clear { Tags::new() } else { self.tags() };
+        for key in delete {
+            tags.remove(key);
+        }
+        for (key, value) in set {
+            tags.insert(key, value)?;
+        }
+        self.set_tags(now, tags.clone());
+        Ok(tags)
     }
 
     /// This node's tags as an announcement.

@@ -124,8 +124,13 @@ impl Membership {
             .map(|e| e.id.addr())
     }
 
-    /// Every known member with its status; `suspect` tells which live ones are suspected.
-    pub(crate) fn members(&self, suspect: impl Fn(&NodeId) -> bool) -> Vec<Member> {
+    /// Every known member with its status and tags; `suspect` tells which live ones are
+    /// suspected, `tags` gives a member's tags.
+    pub(crate) fn members(
+        &self,
+        suspect: impl Fn(&NodeId) -> bool,
+        tags: impl Fn(&NodeName) -> Tags,
+    ) -> Vec<Member> {
         let status = |e: &Entry| match e.state {
             State::Alive if suspect(&e.id) => MemberStatus::Suspect,
             State::Alive => MemberStatus::Alive,
@@ -137,7 +142,7 @@ impl Membership {
             .map(|e| Member {
                 id: e.id.clone(),
                 status: status(e),
-                tags: Tags::default(),
+                tags: tags(e.id.name()),
             })
             .collect()
     }

@@ -281,11 +281,8 @@ impl Core {
             .filter(|m| m.state() == foca::State::Suspect)
             .map(|m| m.id())
             .collect();
-        let mut members = self.membership.members(|id| suspects.contains(&id));
-        for member in &mut members {
-            member.tags = self.tags.of(member.id.name());
-        }
-        members
+        self.membership
+            .members(|id| suspects.contains(&id), |name| self.tags.of(name))
     }
 
     /// The electorate's population as this node counts it: distinct names alive or down,

@@ -26,6 +26,8 @@ pub(crate) enum Command {
     Stats(oneshot::Sender<Stats>),
     /// Announce to more seeds; replied once the announcements are sent.
     Join(Vec<SocketAddr>, oneshot::Sender<()>),
+    /// This node's own tags.
+    Tags(oneshot::Sender<Tags>),
     /// Delete some (or, with `clear`, all) of this node's tags and set some, then
     /// publish them; replied with the tags now, or why they were refused (nothing
     /// changed then).

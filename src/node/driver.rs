@@ -13,7 +13,6 @@ use super::control::Control;
 use super::role_desk::RoleDesk;
 use super::state_dir::{SAVE_INTERVAL, StateWriter};
 use crate::core::{Core, Event};
-use crate::tags::Tags;
 
 /// Size of the receive buffer, in bytes: larger than any UDP payload, so an oversized
 /// datagram reaches the core whole, which counts and drops it.
@@ -157,18 +156,12 @@ impl Driver {
                 delete,
                 reply,
             } => {
-                let mut tags = if clear { Tags::new() } else { self.core.tags() };
-                for key in &delete {
-                    tags.remove(key);
-                }
-                let updated = set
-                    .into_iter()
-                    .try_for_each(|(key, value)| tags.insert(key, value));
-                if updated.is_ok() {
-                    self.core.set_tags(Instant::now(), tags.clone());
-                    self.flush().await;
-                }
-                let _ = reply.send(updated.map(|()| tags));
+                let updated = self.core.update_tags(Instant::now(), clear, set, &delete);
+                self.flush().await;
+                let _ = reply.send(updated);
+            }
+            Command::Tags(reply) => {
+                let _ = reply.send(self.core.tags());
             }
             Command::ForceLeave(name, reply) => {
                 let result = self.core.force_leave(Instant::now(), &name);

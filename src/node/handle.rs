@@ -120,13 +120,7 @@ impl NodeHandle {
 
     /// This node's own tags.
     pub async fn tags(&self) -> Result<Tags, NodeError> {
-        Ok(self
-            .members()
-            .await?
-            .into_iter()
-            .find(|m| m.id.name() == self.id.name())
-            .map(|m| m.tags)
-            .unwrap_or_default())
+        self.ask(Command::Tags).await
     }
 
     /// The electorate's population as this node counts it: distinct names alive or down,

@@ -4,8 +4,20 @@
 //! here until the tests cover it.
 
 use foca::Message;
-use polity::NodeId;
+use polity::tags::{MAX_KEY_LEN, MAX_TAGS_LEN};
 use polity::wire::{Announcement, Body};
+use polity::{NodeId, Tags};
+
+/// Tags of `MAX_TAGS_LEN` bytes in all under the longest key: the most a node may
+/// publish, for the `Tags` announcement at its extreme.
+pub fn largest_tags() -> Tags {
+    let mut tags = Tags::new();
+    let key = "k".repeat(MAX_KEY_LEN);
+    let value = "v".repeat(MAX_TAGS_LEN - MAX_KEY_LEN);
+    tags.insert(key, value).expect("within the limit");
+    assert_eq!(tags.len_bytes(), MAX_TAGS_LEN);
+    tags
+}
 
 /// The index of a `foca::Message` variant. The match is exhaustive, so a variant added
 /// to foca fails to compile here until the tests cover it.

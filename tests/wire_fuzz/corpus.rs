@@ -10,7 +10,7 @@ use polity::{Core, LamportTime, NodeId, RoleState};
 use crate::datagrams::{Valid, polity_datagram, swim_datagram};
 use crate::helpers::{local, long_role, name, role};
 use crate::target::{A_PORT, B_PORT, HELD_BY_A, HELD_BY_B, PENDING};
-use crate::wire_variants::every_message;
+use crate::wire_variants::{every_message, largest_tags};
 
 /// What the target's roles look like when each run starts.
 pub(crate) struct RoleFacts {
@@ -331,17 +331,6 @@ fn role_announcements(b: &NodeId, facts: &RoleFacts) -> Vec<Announcement> {
             tags: largest_tags(),
         },
     ]
-}
-
-/// Tags of [`polity::tags::MAX_TAGS_LEN`] bytes in all.
-fn largest_tags() -> polity::Tags {
-    let mut tags = polity::Tags::new();
-    let value = "v".repeat(polity::tags::MAX_TAGS_LEN - 3 * 4);
-    for (key, value) in [("zone", "eu-1"), ("addr", value.as_str())] {
-        tags.insert(key, value).expect("within the limit");
-    }
-    assert_eq!(tags.len_bytes(), polity::tags::MAX_TAGS_LEN);
-    tags
 }
 
 pub(crate) fn corpus(a: &NodeId, b: &NodeId, facts: &RoleFacts, real: Vec<Vec<u8>>) -> Vec<Valid> {

@@ -1,12 +1,11 @@
 //! Polity messages and announcements, every variant and at their limits.
 
 use polity::identity::{MAX_NODE_NAME_LEN, MAX_ROLE_NAME_LEN};
-use polity::tags::{MAX_KEY_LEN, MAX_TAGS_LEN};
 use polity::wire::{
     self, Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, MAX_KEYS, PolityMessage, SetPart,
     Tenure, VoteReply, WireError,
 };
-use polity::{LamportTime, RoleName, Tags};
+use polity::{LamportTime, RoleName};
 use proptest::prelude::*;
 
 use crate::helpers::{encode, id, name, role};
@@ -17,7 +16,7 @@ use crate::strategies::{
     announcement, invalid_name_string, invalid_role_string, lamport_time, polity_message,
 };
 use crate::wire_variants::{
-    ANNOUNCEMENT_VARIANTS, BODY_VARIANTS, announcement_variant, body_variant,
+    ANNOUNCEMENT_VARIANTS, BODY_VARIANTS, announcement_variant, body_variant, largest_tags,
 };
 
 proptest! {
@@ -158,15 +157,6 @@ pub(crate) fn every_announcement() -> Vec<Announcement> {
     let variants: Vec<usize> = all.iter().map(announcement_variant).collect();
     assert_eq!(variants, (0..ANNOUNCEMENT_VARIANTS).collect::<Vec<_>>());
     all
-}
-
-/// Tags of `MAX_TAGS_LEN` bytes in all, the most a node may publish.
-fn largest_tags() -> Tags {
-    let mut tags = Tags::new();
-    let key = "k".repeat(MAX_KEY_LEN);
-    let value = "v".repeat(MAX_TAGS_LEN - MAX_KEY_LEN);
-    tags.insert(key, value).expect("within the limit");
-    tags
 }
 
 /// Every body variant once, several with extreme values: many leases, long names, the
