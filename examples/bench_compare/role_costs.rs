@@ -28,17 +28,16 @@ fn rss(c: &Polity) -> Result<Vec<String>> {
     (0..c.agents.len())
         .map(|i| {
             let (_, metrics) = get(&c.client, &c.url(i, "/metrics"))?;
-            let live = metrics
-                .lines()
-                .find_map(|l| l.strip_prefix("polity_heap_allocated_bytes "))
-                .and_then(|n| n.trim().parse::<f64>().ok())
+            let sample = |name: &str| {
+                metrics
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                    .map(str::trim)
+            };
+            let live = sample("polity_heap_allocated_bytes")
+                .and_then(|n| n.parse::<f64>().ok())
                 .map_or_else(|| String::from("?"), |b| format!("{:.2}", b / 1e6));
-            let backlog = metrics
-                .lines()
-                .find_map(|l| l.strip_prefix("polity_gossip_backlog "))
-                .unwrap_or("?")
-                .trim()
-                .to_owned();
+            let backlog = sample("polity_gossip_backlog").unwrap_or("?");
             Ok(format!("{:.2} / {live} MB, {backlog}", resident[i].0))
         })
         .collect()

@@ -18,8 +18,8 @@ pub struct MembersArgs {
     pub client: ClientArgs,
 }
 
-/// Runs `polity members`. With `--json`, the agent's answer without the members
-/// filtered out.
+/// Runs `polity members`. With `--json` and `--tag`, the agent's answer less the
+/// members that lack a tag asked for.
 pub fn run(args: MembersArgs) -> ExitCode {
     let client = match args.client.client() {
         Ok(client) => client,
