@@ -179,23 +179,39 @@ impl Agent {
 
     /// [`Agent::start`] with more flags.
     fn start_with(dir: &Path, name: &str, join: Option<&str>, flags: &[String]) -> Agent {
-        let log = dir.join(format!("{name}.log"));
-        let mut command = Command::new(POLITY);
-        command.args(["agent", "--name", name, "--bind", "127.0.0.1:0"]);
+        let mut args: Vec<String> = ["--name", name, "--bind", "127.0.0.1:0"]
+            .map(String::from)
+            .into();
         if !flags.iter().any(|flag| flag == "--http") {
             let socket = dir.join(format!("{name}.sock"));
-            command.arg("--http").arg(format!("unix:{}", socket.display()));
+            args.extend(["--http".into(), format!("unix:{}", socket.display())]);
         }
+        args.extend(["--profile".into(), "fast".into()]);
+        if let Some(join) = join {
+            args.extend(["--join".into(), join.into()]);
+        }
+        args.extend_from_slice(flags);
+        Agent::run(dir, name, &args)
+    }
+
+    /// `polity agent ARGS`, logging to `dir/NAME.log`; returns once it reported its
+    /// addresses.
+    fn run(dir: &Path, name: &str, args: &[String]) -> Agent {
+        Agent::run_with_env(dir, name, args, &[])
+    }
+
+    /// [`Agent::run`] with more variables in its environment.
+    fn run_with_env(dir: &Path, name: &str, args: &[String], env: &[(&str, &str)]) -> Agent {
+        let log = dir.join(format!("{name}.log"));
+        let mut command = Command::new(POLITY);
         command
-            .args(["--profile", "fast"])
+            .arg("agent")
+            .args(args)
             .env("RUST_LOG", "info,polity=debug")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&log).expect("the log file can be made"));
-        if let Some(join) = join {
-            command.args(["--join", join]);
-        }
-        command.args(flags);
         let mut child = command.spawn().expect("the polity binary runs");
         let stdout = child.stdout.take().expect("stdout is piped");
         let process = Guard(child);
@@ -211,14 +227,14 @@ impl Agent {
         };
         let udp = read("udp: ");
         let http = read("http: ");
-        let metrics = flags
+        let metrics = args
             .iter()
             .any(|flag| flag == "--metrics-addr")
             .then(|| read("metrics: "));
-        let token_file = flags
+        let token_file = args
             .iter()
             .position(|flag| flag == "--http-token-file")
-            .and_then(|at| flags.get(at + 1))
+            .and_then(|at| args.get(at + 1))
             .cloned();
         Agent {
             name: name.to_owned(),

@@ -47,6 +47,13 @@ impl fmt::Display for Endpoint {
     }
 }
 
+impl std::str::FromStr for Endpoint {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        parse(text)
+    }
+}
+
 /// Parses `--http`: `unix:PATH` (or a path with a `/` in it) for a Unix socket, or an IP
 /// address and a port, such as `127.0.0.1:7701` or `[::1]:7701`, for TCP.
 pub fn parse(text: &str) -> Result<Endpoint, String> {

@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// jemalloc, with its background thread: it gives back to the system the pages an agent
 /// freed (after electing and resigning 20,000 roles, an agent's RSS ends about 1 MB above
@@ -21,8 +21,12 @@ mod api;
 mod campaign;
 mod client;
 mod commands;
+mod duration;
 mod endpoint;
+mod event_log;
 mod exit_code;
+mod help_examples;
+mod join;
 mod keyring_file;
 mod logging;
 mod node_args;
@@ -53,6 +57,7 @@ enum Command {
     /// --join) and `http: ADDR` (the address to give the other commands' --http) on
     /// standard output, so that port 0 can be used for either; it logs on standard
     /// error.
+    #[command(after_help = help_examples::AGENT)]
     Agent(agent::AgentArgs),
     Campaign(campaign::CampaignArgs),
     /// The deadline keeper `campaign` starts in CMD's process group (not for direct use).
@@ -61,45 +66,62 @@ enum Command {
     /// Run one election with the agent's node as candidate; print the term won. The
     /// agent holds the role until `resign`, a recall, or a loss. Exit 3 if another node
     /// holds it.
+    #[command(after_help = help_examples::ELECT)]
     Elect(commands::elect::ElectArgs),
     /// Give up a role the agent's node holds; print the term given up. Exit 3 if it does
     /// not hold it.
+    #[command(after_help = help_examples::RESIGN)]
     Resign(commands::RoleArgs),
     /// Ask a quorum to vacate a role, whoever holds it; print the term recalled. Exit 3
     /// if nobody holds it.
+    #[command(after_help = help_examples::RECALL)]
     Recall(commands::RoleArgs),
     /// Ask a quorum who holds a role: print `ROLE HOLDER TERM STATUS`. Exit 0 when held,
     /// 3 when vacant or recalled.
+    #[command(after_help = help_examples::QUERY)]
     Query(commands::RoleArgs),
     /// Follow the agent's view of a role: one `ROLE HOLDER TERM STATUS` line now, then
     /// one per change, until interrupted.
+    #[command(after_help = help_examples::WATCH)]
     Watch(commands::RoleArgs),
     /// List the members the agent knows: NAME ADDR STATUS TAGS; --tag KEY=VALUE keeps
     /// only the members with that tag.
+    #[command(after_help = help_examples::MEMBERS)]
     Members(commands::members::MembersArgs),
     /// List the roles the agent knows of: ROLE HOLDER TERM STATUS, as the agent sees them.
+    #[command(after_help = help_examples::ROLES)]
     Roles(commands::ClientArgs),
     /// Remove a member that is down from the population on every node.
+    #[command(after_help = help_examples::FORCE_LEAVE)]
     ForceLeave(commands::force_leave::ForceLeaveArgs),
     /// Print a new cluster key: 32 random bytes in base64, for sealing datagrams.
+    #[command(after_help = help_examples::KEYGEN)]
     Keygen(commands::keygen::KeygenArgs),
     /// List, install, use or remove cluster keys on every live member at once. Exit 1
     /// unless every member answered and none refused.
+    #[command(after_help = help_examples::KEYS)]
     Keys(commands::keys::KeysArgs),
     /// Show this agent's tags, or change them with --set KEY=VALUE and --delete KEY;
     /// every member sees them in `polity members`.
+    #[command(after_help = help_examples::TAGS)]
     Tags(commands::tags::TagsArgs),
     /// Print a completion script for bash, zsh, fish, elvish or powershell, for example
     /// `polity completions bash > /etc/bash_completion.d/polity`.
+    #[command(after_help = help_examples::COMPLETIONS)]
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page, polity(1), in roff: `polity man | man -l -`.
+    #[command(after_help = help_examples::MAN)]
     Man,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     match cli.command {
-        Command::Agent(args) => agent::run(args),
+        Command::Agent(args) => match matches.subcommand_matches("agent") {
+            Some(agent) => agent::run(args, agent),
+            None => exit_code::failure(),
+        },
         Command::Campaign(args) => campaign::run(args),
         Command::Watchdog(args) => campaign::watchdog::run(args),
         Command::Elect(args) => commands::elect::run(args),

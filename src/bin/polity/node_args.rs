@@ -1,19 +1,27 @@
 //! The flags that describe a node, shared by `polity agent` and `polity campaign`.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::ValueEnum;
 use polity::{
     Config, Majority, NodeName, Profile, QuorumFunc, QuorumPercentage, SimpleMajority, Tags,
 };
 
+use crate::duration;
+use crate::join::{JoinAddr, Retry};
 use crate::keyring_file;
 
+/// Why a node without `--name` cannot start.
+const NO_NAME: &str = "a node needs a name: give --name NAME (or `name` in the config file)";
+
 /// How the agent writes its logs.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
     Text,
@@ -23,14 +31,25 @@ pub enum LogFormat {
 
 /// `--quorum`: `majority`, `simple-majority`, or `percent:P:MIN` (P in percent).
 #[derive(Clone, Debug)]
-pub struct QuorumArg(pub Arc<dyn QuorumFunc>);
+pub struct QuorumArg {
+    /// As given, to show it again.
+    text: String,
+    /// The function.
+    pub func: Arc<dyn QuorumFunc>,
+}
+
+impl fmt::Display for QuorumArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
 
 impl FromStr for QuorumArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "majority" => Ok(QuorumArg(Arc::new(Majority))),
-            "simple-majority" => Ok(QuorumArg(Arc::new(SimpleMajority))),
+        let func: Arc<dyn QuorumFunc> = match s {
+            "majority" => Arc::new(Majority),
+            "simple-majority" => Arc::new(SimpleMajority),
             _ => {
                 let bad = || {
                     format!(
@@ -45,12 +64,13 @@ impl FromStr for QuorumArg {
                 if !(0.0..=100.0).contains(&percent) {
                     return Err(bad());
                 }
-                Ok(QuorumArg(Arc::new(QuorumPercentage::new(
-                    percent / 100.0,
-                    min,
-                ))))
+                Arc::new(QuorumPercentage::new(percent / 100.0, min))
             }
-        }
+        };
+        Ok(QuorumArg {
+            text: s.to_owned(),
+            func,
+        })
     }
 }
 
@@ -58,18 +78,28 @@ impl FromStr for QuorumArg {
 #[derive(clap::Args, Clone, Debug)]
 pub struct NodeArgs {
     /// This node's name, unique in the cluster (1 to 64 printable bytes, no spaces).
+    /// Required.
     #[arg(long)]
-    pub name: NodeName,
+    pub name: Option<NodeName>,
     /// UDP address to bind; port 0 picks a free port.
     #[arg(long, default_value = "0.0.0.0:7700")]
     pub bind: SocketAddr,
     /// Address others reach this node on, if not the bound one (NAT, wildcard bind).
     #[arg(long)]
     pub advertise: Option<SocketAddr>,
-    /// Address of a member to join through; repeat for more. Give every node the same
-    /// list: a node with none founds a cluster of its own.
-    #[arg(long)]
-    pub join: Vec<SocketAddr>,
+    /// Address of a member to join through, as IP:PORT, [IPv6]:PORT or HOST:PORT (every
+    /// address the name resolves to); repeat for more. Give every node the same list: a
+    /// node with none founds a cluster of its own.
+    #[arg(long, value_name = "ADDR")]
+    pub join: Vec<JoinAddr>,
+    /// Until a member answers, resolve and announce to the --join addresses again this
+    /// often (ms or s).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    pub retry_interval: Duration,
+    /// Give up and exit after this many attempts to join without an answer; 0 for no
+    /// limit.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry_max: u32,
     /// Timing profile: lan (lease 1.5 s), wan (lease 10 s) or fast (lease 300 ms).
     #[arg(long, default_value = "lan")]
     pub profile: Profile,
@@ -109,38 +139,43 @@ pub fn parse_tag(pair: &str) -> Result<(String, String), String> {
 }
 
 impl NodeArgs {
-    /// The node's config, or exit 2 after saying what is wrong with it.
+    /// The node's config with its keyring, or exit 2 after saying what is wrong with it.
     pub fn config_or_exit(&self) -> Result<Config, std::process::ExitCode> {
         let usage = |error: String| {
             eprintln!("polity: {error}");
             crate::exit_code::usage()
         };
-        let mut config = self.config().map_err(|e| usage(e.to_string()))?;
+        let mut config = self.config().map_err(usage)?;
         if let Some(path) = &self.keyring {
             config.keyring = Some(keyring_file::read(path).map_err(usage)?);
-        }
-        for (key, value) in &self.tags {
-            config
-                .tags
-                .insert(key, value)
-                .map_err(|e| usage(e.to_string()))?;
         }
         Ok(config)
     }
 
-    /// The node's config, checked.
-    pub fn config(&self) -> Result<Config, polity::InvalidConfig> {
-        let mut config = Config::new(self.name.clone(), self.profile);
+    /// How to retry joining.
+    pub fn retry(&self) -> Retry {
+        Retry {
+            interval: self.retry_interval,
+            max: self.retry_max,
+        }
+    }
+
+    /// The node's config, checked, with no join address yet: those are resolved when
+    /// the node starts ([`crate::join`]).
+    pub fn config(&self) -> Result<Config, String> {
+        let mut config = Config::new(self.name.clone().ok_or(NO_NAME)?, self.profile);
         config.bind = self.bind;
         config.advertise = self.advertise;
-        config.join = self.join.clone();
         config.electorate = self
             .electorate
             .as_ref()
             .map(|names| names.iter().cloned().collect());
-        config.quorum = self.quorum.0.clone();
+        config.quorum = self.quorum.func.clone();
         config.cluster_label = self.cluster_label.clone();
-        config.validate()?;
+        for (key, value) in &self.tags {
+            config.tags.insert(key, value).map_err(|e| e.to_string())?;
+        }
+        config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }
 }
@@ -152,15 +187,15 @@ mod tests {
     #[test]
     fn quorum_flags_parse_or_say_why_not() {
         assert_eq!(
-            QuorumArg::from_str("majority").map(|q| q.0.votes_required(5)),
+            QuorumArg::from_str("majority").map(|q| q.func.votes_required(5)),
             Ok(3)
         );
         assert_eq!(
-            QuorumArg::from_str("simple-majority").map(|q| q.0.votes_required(1)),
+            QuorumArg::from_str("simple-majority").map(|q| q.func.votes_required(1)),
             Ok(3)
         );
         assert_eq!(
-            QuorumArg::from_str("percent:75:2").map(|q| q.0.votes_required(4)),
+            QuorumArg::from_str("percent:75:2").map(|q| q.func.votes_required(4)),
             Ok(4)
         );
         for bad in [

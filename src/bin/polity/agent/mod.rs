@@ -19,6 +19,7 @@
 //! metrics are, so that a script that started it with port 0 learns the ports picked.
 //! Logs go to standard error.
 
+mod config_file;
 mod context;
 mod heap;
 mod holdings;
@@ -38,18 +39,21 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use polity::{Event, LossReason, Node, NodeHandle, StartError};
+use polity::{Event, Node, NodeHandle, StartError};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
+use self::config_file::ConfigFile;
 use self::context::Agent;
 use self::holdings::Holdings;
 use self::listen::ApiListener;
 use self::metrics::Counters;
 use self::signals::shutdown_signal;
 use crate::endpoint::{self, Endpoint};
+use crate::event_log;
 use crate::exit_code;
+use crate::join;
 use crate::keyring_file;
 use crate::logging;
 use crate::node_args::NodeArgs;
@@ -60,6 +64,16 @@ const DRAIN: Duration = Duration::from_secs(5);
 
 #[derive(clap::Args, Debug)]
 pub struct AgentArgs {
+    /// Read the flags from this TOML file (JSON if its name ends in .json): every flag
+    /// is a key, named as the flag is (`cluster-label = "prod"`, `join = [...]`,
+    /// `[tags]`); a flag given here overrides its key. An unknown key or a bad value
+    /// stops the start, naming it and its line.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the configuration in effect, from --config and the flags, as a config file,
+    /// and exit (2 if it is not valid).
+    #[arg(long)]
+    pub print_config: bool,
     #[command(flatten)]
     pub node: NodeArgs,
     /// Where to serve the HTTP API: unix:PATH, a Unix socket only the agent's user can
@@ -111,7 +125,21 @@ fn api_token(args: &AgentArgs) -> Result<Option<Token>, String> {
     }
 }
 
-pub fn run(args: AgentArgs) -> ExitCode {
+pub fn run(mut args: AgentArgs, matches: &clap::ArgMatches) -> ExitCode {
+    if let Some(path) = &args.config {
+        match ConfigFile::read(path) {
+            Ok(file) => file.apply(&mut args, |id| {
+                matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+            }),
+            Err(error) => {
+                eprintln!("polity: {error}");
+                return exit_code::usage();
+            }
+        }
+    }
+    if args.print_config {
+        return print_config(&args);
+    }
     logging::init(args.node.log_format);
     let token = match api_token(&args) {
         Ok(token) => token,
@@ -120,7 +148,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
             return exit_code::usage();
         }
     };
-    let config = match args.node.config_or_exit() {
+    let mut config = match args.node.config_or_exit() {
         Ok(config) => config,
         Err(code) => return code,
     };
@@ -151,6 +179,14 @@ pub fn run(args: AgentArgs) -> ExitCode {
                 }
             },
         };
+        let retry = args.node.retry();
+        let attempts = match join::resolve_first(&mut config, &args.node.join, retry).await {
+            Ok(attempts) => attempts,
+            Err(error) => {
+                eprintln!("polity: {error}");
+                return exit_code::failure();
+            }
+        };
         let node = match Node::start_with_state(config, args.node.state_dir.as_deref()).await {
             Ok(node) => node,
             Err(error) => {
@@ -167,7 +203,13 @@ pub fn run(args: AgentArgs) -> ExitCode {
             token,
             monitoring,
         };
-        serve(node, listeners, args.node.keyring).await
+        let joining = tokio::spawn(join::keep_joining(
+            node.clone(),
+            args.node.join,
+            retry,
+            attempts,
+        ));
+        serve(node, listeners, joining, args.node.keyring).await
     })
 }
 
@@ -198,7 +240,30 @@ where
     )
 }
 
-async fn serve(node: NodeHandle, listeners: Listeners, keyring: Option<PathBuf>) -> ExitCode {
+/// Prints the configuration `args` give, if it is valid.
+fn print_config(args: &AgentArgs) -> ExitCode {
+    if let Err(error) = args.node.config() {
+        eprintln!("polity: {error}");
+        return exit_code::usage();
+    }
+    match ConfigFile::show(args) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("polity: cannot show the configuration: {error}");
+            exit_code::failure()
+        }
+    }
+}
+
+async fn serve(
+    node: NodeHandle,
+    listeners: Listeners,
+    mut joining: JoinHandle<Result<(), String>>,
+    keyring: Option<PathBuf>,
+) -> ExitCode {
     // Subscribed before anything can happen: the node's task has not run yet.
     let mut events = node.events();
     let counters = Arc::new(Counters::default());
@@ -241,16 +306,29 @@ async fn serve(node: NodeHandle, listeners: Listeners, keyring: Option<PathBuf>)
         tracing::warn!(%error, "cannot write the addresses to standard output");
     }
     tracing::info!(id = %node.id(), udp = %node.local_addr(), %http, "agent running");
+    notify_service_manager(sd_notify::NotifyState::Ready);
 
     let signal = shutdown_signal();
     tokio::pin!(signal);
     let mut code = ExitCode::SUCCESS;
+    let mut joined = false;
     loop {
         tokio::select! {
+            outcome = &mut joining, if !joined => {
+                joined = true;
+                let error = match outcome {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(error)) => error,
+                    Err(error) => error.to_string(),
+                };
+                tracing::error!(%error, "cannot join the cluster");
+                code = exit_code::failure();
+                break;
+            }
             event = events.recv() => match event {
                 Ok(event) => {
                     counters.event(&event);
-                    log_event(&event);
+                    event_log::log(node.id().name(), &event);
                     if let (Event::KeyringChanged, Some(path)) = (&event, &keyring) {
                         save_keyring(&node, path).await;
                     }
@@ -281,6 +359,8 @@ async fn serve(node: NodeHandle, listeners: Listeners, keyring: Option<PathBuf>)
     }
 
     tracing::info!("leaving the cluster");
+    notify_service_manager(sd_notify::NotifyState::Stopping);
+    joining.abort();
     // Resigns every role held, cancels every request under way and ends every watch,
     // so the API's open requests finish.
     if let Err(error) = node.leave().await {
@@ -297,6 +377,14 @@ async fn serve(node: NodeHandle, listeners: Listeners, keyring: Option<PathBuf>)
     code
 }
 
+/// Tells systemd (under `Type=notify`, which sets `NOTIFY_SOCKET`) that the agent is
+/// ready or stopping; nothing happens without a service manager.
+fn notify_service_manager(state: sd_notify::NotifyState) {
+    if let Err(error) = sd_notify::notify(&[state]) {
+        tracing::warn!(%error, "cannot notify the service manager");
+    }
+}
+
 /// Writes the node's keys to the keyring file, so that a restart starts with them.
 async fn save_keyring(node: &NodeHandle, path: &Path) {
     let Ok(Some(keys)) = node.keys().await else {
@@ -310,32 +398,5 @@ async fn save_keyring(node: &NodeHandle, path: &Path) {
             tracing::error!(path = %path.display(), %error, "cannot save the keyring");
         }
         Err(error) => tracing::error!(%error, "cannot save the keyring"),
-    }
-}
-
-fn log_event(event: &Event) {
-    match event {
-        Event::MemberUp(id) => tracing::info!(member = %id, "member up"),
-        Event::MemberDown(id) => tracing::warn!(member = %id, "member down"),
-        Event::MemberLeft(id) => tracing::info!(member = %id, "member left"),
-        Event::MemberReaped(name) => tracing::info!(member = %name, "member forgotten"),
-        Event::Joined => tracing::info!("joined the cluster"),
-        Event::Isolated => tracing::warn!("no live member known"),
-        Event::Rejoined(id) => tracing::warn!(id = %id, "was declared down; rejoined"),
-        Event::RoleAcquired { role, term } => tracing::info!(%role, %term, "holding role"),
-        Event::RoleAtRisk { role, term, .. } => {
-            tracing::warn!(%role, %term, "no quorum renewed the role lately; at risk");
-        }
-        Event::RoleLost {
-            role,
-            term,
-            reason: LossReason::Resigned,
-        } => tracing::info!(%role, %term, "resigned role"),
-        Event::RoleLost { role, term, reason } => {
-            tracing::warn!(%role, %term, ?reason, "no longer holding role");
-        }
-        Event::RoleChanged { role, state } => tracing::info!(%role, ?state, "role changed"),
-        Event::KeyringChanged => tracing::info!("keyring changed"),
-        other => tracing::debug!(event = ?other, "event"),
     }
 }

@@ -103,6 +103,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use self::child::{Cmd, DeadlineFile, Running, shell_status};
 use crate::exit_code;
+use crate::join;
 use crate::node_args::NodeArgs;
 
 /// The part of `--help` that explains the stop window and the exit status.
@@ -129,7 +130,14 @@ Exit status: CMD's own when it exits by itself, or when polity is stopped with S
 SIGTERM (which it forwards to CMD as SIGTERM); 128 + N when signal N killed CMD; 127 \
 when CMD was not found, 126 when it could not be executed; 1 when the role was lost with \
 --once, or the node failed; 130 or 143 for SIGINT or SIGTERM received while waiting for \
-the role; 2 for bad arguments or a node that cannot start.";
+the role; 2 for bad arguments or a node that cannot start.
+
+Examples:
+  # Run the scheduler on one node at a time: whichever holds the role
+  polity campaign scheduler --name a --bind 10.0.0.1:7700 -- ./scheduler --port 9000
+  # Hand the fencing token to the store; exit once the role is lost
+  polity campaign compactor --name b --join 10.0.0.1:7700 --once -- \\
+      sh -c 'exec compact --fence \"$POLITY_TERM\"'";
 
 /// Run CMD while this node holds ROLE, like `consul lock`.
 ///
@@ -149,7 +157,7 @@ pub struct CampaignArgs {
     /// example `585ms` or `2s`). Sets the renew deadline to the holder's lease less this.
     /// Default: the holder's lease less half the lease (585 ms with the lan profile).
     /// Range 1 ms to the holder's lease less one renewal interval.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub stop_timeout: Option<Duration>,
     #[command(flatten)]
     pub node: NodeArgs,
@@ -218,22 +226,7 @@ fn renew_deadline_for(config: &Config, window: Duration) -> Result<Duration, Str
     Ok(config.holder_lease() - window)
 }
 
-/// A duration flag: a number and a unit, `ms` or `s` (`585ms`, `1.5s`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad =
-        || format!("{text:?} is not a duration: expected a number and ms or s, as 585ms or 1.5s");
-    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
-        (ms, 1e-3)
-    } else if let Some(secs) = text.strip_suffix('s') {
-        (secs, 1.0)
-    } else {
-        return Err(bad());
-    };
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    Duration::try_from_secs_f64(value * scale).map_err(|_| bad())
-}
-
-async fn campaign(args: CampaignArgs, config: Config) -> ExitCode {
+async fn campaign(args: CampaignArgs, mut config: Config) -> ExitCode {
     // Installed before the node starts, so that no SIGINT or SIGTERM goes unhandled.
     let mut stop = match StopSignals::new() {
         Ok(stop) => stop,
@@ -245,6 +238,14 @@ async fn campaign(args: CampaignArgs, config: Config) -> ExitCode {
     let grace = grace(&config);
     let window = stop_window(&config);
     let name = config.name.clone();
+    let retry = args.node.retry();
+    let attempts = match join::resolve_first(&mut config, &args.node.join, retry).await {
+        Ok(attempts) => attempts,
+        Err(error) => {
+            eprintln!("polity: {error}");
+            return exit_code::failure();
+        }
+    };
     let node = match Node::start(config).await {
         Ok(node) => node,
         Err(error) => {
@@ -253,7 +254,7 @@ async fn campaign(args: CampaignArgs, config: Config) -> ExitCode {
         }
     };
     eprintln!("polity: node {name} listening on {}", node.local_addr());
-    tokio::spawn(log_events(node.events()));
+    tokio::spawn(log_events(name.clone(), node.events()));
 
     let (program, program_args) = match args.command.split_first() {
         Some(split) => split,
@@ -274,7 +275,16 @@ async fn campaign(args: CampaignArgs, config: Config) -> ExitCode {
         grace,
         window,
     };
-    let code = hold(&holding, &mut stop).await;
+    let joining = join::keep_joining(node.clone(), args.node.join.clone(), retry, attempts);
+    // Giving up on joining ends `hold` wherever it is: a CMD still running is killed
+    // when its `Running` is dropped.
+    let code = tokio::select! {
+        code = hold(&holding, &mut stop) => code,
+        Err(error) = joining => {
+            eprintln!("polity: {error}");
+            1
+        }
+    };
     match tokio::time::timeout(Duration::from_secs(5), node.leave()).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::debug!(%error, "leave failed"),
@@ -447,16 +457,11 @@ impl StopSignals {
 }
 
 /// Logs membership events, which tell who the node sees; roles are logged by [`hold`].
-async fn log_events(mut events: tokio::sync::broadcast::Receiver<Event>) {
+async fn log_events(name: NodeName, mut events: tokio::sync::broadcast::Receiver<Event>) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
         match events.recv().await {
-            Ok(Event::MemberUp(id)) => tracing::info!(member = %id, "member up"),
-            Ok(Event::MemberDown(id)) => tracing::warn!(member = %id, "member down"),
-            Ok(Event::MemberLeft(id)) => tracing::info!(member = %id, "member left"),
-            Ok(Event::Joined) => tracing::info!("joined the cluster"),
-            Ok(Event::Isolated) => tracing::warn!("no live member known"),
-            Ok(_) => {}
+            Ok(event) => crate::event_log::log(&name, &event),
             Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "events were missed"),
             Err(RecvError::Closed) => return,
         }
@@ -514,16 +519,6 @@ mod tests {
                 "{profile}"
             );
             assert!(renew_deadline_for(&config, Duration::ZERO).is_err());
-        }
-    }
-
-    #[test]
-    fn durations_parse_or_say_why_not() {
-        assert_eq!(parse_duration("585ms"), Ok(Duration::from_millis(585)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        for bad in ["", "5", "ms", "-1s", "1.5 s", "1h", "infs"] {
-            let error = parse_duration(bad).err().unwrap_or_default();
-            assert!(error.contains("is not a duration"), "{bad:?}: {error}");
         }
     }
 }
