@@ -229,6 +229,37 @@ fn an_agent_that_no_member_answers_retries_then_gives_up() {
 }
 
 #[test]
+fn a_node_given_join_addresses_starts_only_once_one_resolves() {
+    let dir = tempfile::tempdir().unwrap();
+    // An IPv4 address is of no use to a node bound to IPv6: nothing to join through, so
+    // the node must not start as a cluster of its own.
+    let run = polity(&[
+        "agent",
+        "--name",
+        "waiting",
+        "--bind",
+        "[::1]:0",
+        "--http",
+        &format!("unix:{}", dir.path().join("waiting.sock").display()),
+        "--join",
+        "127.0.0.1:1",
+        "--retry-interval",
+        "100ms",
+        "--retry-max",
+        "2",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stdout.contains("udp:"), "the node started: {run:?}");
+    for text in [
+        "no address of the bound socket's family",
+        "the node starts once one does",
+        "after 2 attempts",
+    ] {
+        assert!(run.stderr.contains(text), "{text}: {run:?}");
+    }
+}
+
+#[test]
 fn agents_on_ipv6_loopback_elect_and_answer() {
     let dir = tempfile::tempdir().unwrap();
     let flags = |name: &str, join: Option<&str>| {

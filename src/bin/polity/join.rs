@@ -8,10 +8,13 @@
 //! that answers is enough. Only addresses of the bound socket's family are used: bind an
 //! IPv6 address (`--bind [::]:7700`) to join over IPv6.
 //!
-//! The first attempt is made before the node starts. Until a live member answers, the
-//! agent resolves and announces again every `--retry-interval`, logging each attempt;
-//! after `--retry-max` attempts (0: no limit) it gives up and exits. A node that founds
-//! a cluster keeps trying until another member joins it, which is harmless.
+//! The node starts only once at least one address is known: a node given join addresses
+//! must not act as the founder of a cluster of its own (it would count a population of
+//! one, and could elect itself while the cluster it means to join has a holder). Until
+//! a live member answers, the agent resolves and announces again every
+//! `--retry-interval`, logging each attempt; after `--retry-max` attempts (0: no limit)
+//! it gives up and exits. A node whose list names only itself waits until another
+//! member joins it, and answers no role request until then.
 
 use std::fmt;
 use std::io;
@@ -136,9 +139,8 @@ async fn resolve(targets: &[JoinAddr], bind: SocketAddr) -> Vec<SocketAddr> {
     found
 }
 
-/// Resolves the join addresses into `config.join` before the node starts: one attempt,
-/// or, when the node needs a join address to choose the address it advertises (a
-/// wildcard `--bind` and no `--advertise`), as many as it takes. Returns the attempts
+/// Resolves the join addresses into `config.join` before the node starts, trying
+/// every `retry.interval` until at least one address is known. Returns the attempts
 /// made, or why the node cannot start.
 pub async fn resolve_first(
     config: &mut Config,
@@ -148,11 +150,10 @@ pub async fn resolve_first(
     if targets.is_empty() {
         return Ok(0);
     }
-    let needs_one = config.advertise.is_none() && config.bind.ip().is_unspecified();
     let mut attempt = 1;
     loop {
         config.join = resolve(targets, config.bind).await;
-        if !config.join.is_empty() || !needs_one {
+        if !config.join.is_empty() {
             return Ok(attempt);
         }
         if !retry.allows(attempt + 1) {
@@ -161,9 +162,7 @@ pub async fn resolve_first(
         tracing::warn!(
             attempt = %retry.of(attempt),
             retry_in = ?retry.interval,
-            bind = %config.bind,
-            "no join address resolved, and the wildcard bind needs one to choose the \
-             address to advertise (or give --advertise)"
+            "no join address resolved yet; the node starts once one does"
         );
         tokio::time::sleep(retry.interval).await;
         attempt += 1;

@@ -31,6 +31,7 @@ mod keyring_file;
 mod logging;
 mod node_args;
 mod secret_file;
+mod stop_signals;
 mod token;
 
 #[derive(Parser, Debug)]

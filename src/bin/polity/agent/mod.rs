@@ -29,7 +29,6 @@ mod http_keys;
 mod http_tags;
 mod listen;
 mod metrics;
-mod signals;
 
 use std::future::IntoFuture as _;
 use std::io::Write as _;
@@ -49,7 +48,6 @@ use self::context::Agent;
 use self::holdings::Holdings;
 use self::listen::ApiListener;
 use self::metrics::Counters;
-use self::signals::shutdown_signal;
 use crate::endpoint::{self, Endpoint};
 use crate::event_log;
 use crate::exit_code;
@@ -57,6 +55,7 @@ use crate::join;
 use crate::keyring_file;
 use crate::logging;
 use crate::node_args::NodeArgs;
+use crate::stop_signals::{self, StopSignals};
 use crate::token::{self, Token};
 
 /// How long requests still under way may take to finish once the agent has left.
@@ -157,7 +156,27 @@ pub fn run(mut args: AgentArgs, matches: &clap::ArgMatches) -> ExitCode {
         Err(code) => return code,
     };
     runtime.block_on(async move {
-        // The API's listeners first: if one cannot be had, the node never joins the
+        // The join addresses first: until one resolves the agent serves nothing, so a
+        // client is told no agent runs rather than kept waiting.
+        let mut stop = match StopSignals::new() {
+            Ok(stop) => stop,
+            Err(error) => {
+                eprintln!("polity: cannot handle SIGINT and SIGTERM: {error}");
+                return exit_code::failure();
+            }
+        };
+        let retry = args.node.retry();
+        let attempts = tokio::select! {
+            resolved = join::resolve_first(&mut config, &args.node.join, retry) => match resolved {
+                Ok(attempts) => attempts,
+                Err(error) => {
+                    eprintln!("polity: {error}");
+                    return exit_code::failure();
+                }
+            },
+            signal = stop.recv() => return ExitCode::from(stop_signals::exit_status(signal)),
+        };
+        // Then the API's listeners: if one cannot be had, the node never joins the
         // cluster.
         let (listener, http) = match ApiListener::bind(&args.http).await {
             Ok(bound) => bound,
@@ -178,14 +197,6 @@ pub fn run(mut args: AgentArgs, matches: &clap::ArgMatches) -> ExitCode {
                     return exit_code::failure();
                 }
             },
-        };
-        let retry = args.node.retry();
-        let attempts = match join::resolve_first(&mut config, &args.node.join, retry).await {
-            Ok(attempts) => attempts,
-            Err(error) => {
-                eprintln!("polity: {error}");
-                return exit_code::failure();
-            }
         };
         let node = match Node::start_with_state(config, args.node.state_dir.as_deref()).await {
             Ok(node) => node,
@@ -209,7 +220,7 @@ pub fn run(mut args: AgentArgs, matches: &clap::ArgMatches) -> ExitCode {
             retry,
             attempts,
         ));
-        serve(node, listeners, joining, args.node.keyring).await
+        serve(node, listeners, joining, args.node.keyring, stop).await
     })
 }
 
@@ -263,6 +274,7 @@ async fn serve(
     listeners: Listeners,
     mut joining: JoinHandle<Result<(), String>>,
     keyring: Option<PathBuf>,
+    mut stop_signals: StopSignals,
 ) -> ExitCode {
     // Subscribed before anything can happen: the node's task has not run yet.
     let mut events = node.events();
@@ -308,8 +320,6 @@ async fn serve(
     tracing::info!(id = %node.id(), udp = %node.local_addr(), %http, "agent running");
     notify_service_manager(sd_notify::NotifyState::Ready);
 
-    let signal = shutdown_signal();
-    tokio::pin!(signal);
     let mut code = ExitCode::SUCCESS;
     let mut joined = false;
     loop {
@@ -354,7 +364,7 @@ async fn serve(
                 code = exit_code::failure();
                 break;
             }
-            () = &mut signal => break,
+            _ = stop_signals.recv() => break,
         }
     }
 

@@ -97,14 +97,13 @@ use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
 use polity::{Config, Event, Leadership, Node, NodeHandle, NodeName, RoleName};
-use tokio::signal::unix::{SignalKind, signal};
 
 use self::child::{Cmd, DeadlineFile, Running, shell_status};
 use crate::exit_code;
 use crate::join;
 use crate::node_args::NodeArgs;
+use crate::stop_signals::{self, StopSignals};
 
 /// The part of `--help` that explains the stop window and the exit status.
 const AFTER_LONG_HELP: &str = "\
@@ -239,12 +238,15 @@ async fn campaign(args: CampaignArgs, mut config: Config) -> ExitCode {
     let window = stop_window(&config);
     let name = config.name.clone();
     let retry = args.node.retry();
-    let attempts = match join::resolve_first(&mut config, &args.node.join, retry).await {
-        Ok(attempts) => attempts,
-        Err(error) => {
-            eprintln!("polity: {error}");
-            return exit_code::failure();
-        }
+    let attempts = tokio::select! {
+        resolved = join::resolve_first(&mut config, &args.node.join, retry) => match resolved {
+            Ok(attempts) => attempts,
+            Err(error) => {
+                eprintln!("polity: {error}");
+                return exit_code::failure();
+            }
+        },
+        signal = stop.recv() => return ExitCode::from(stop_signals::exit_status(signal)),
     };
     let node = match Node::start(config).await {
         Ok(node) => node,
@@ -331,7 +333,7 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
             },
             signal = stop.recv() => {
                 tracing::info!(signal = signal.as_str(), "stopping; the role was not held");
-                return u8::try_from(128 + signal as i32).unwrap_or(1);
+                return stop_signals::exit_status(signal);
             }
         };
         let term = leadership.term();
@@ -428,31 +430,6 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
 async fn resign(leadership: Leadership) {
     if let Err(error) = leadership.resign().await {
         tracing::debug!(%error, "no role to resign");
-    }
-}
-
-/// SIGINT and SIGTERM to `campaign`.
-struct StopSignals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn new() -> io::Result<Self> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    /// The next SIGINT or SIGTERM. Cancel-safe.
-    async fn recv(&mut self) -> Signal {
-        tokio::select! {
-            Some(()) = self.interrupt.recv() => Signal::SIGINT,
-            Some(()) = self.terminate.recv() => Signal::SIGTERM,
-            // Both streams end only with the runtime; no signal will come.
-            else => std::future::pending().await,
-        }
     }
 }
 
