@@ -90,6 +90,7 @@ pub mod core;
 pub mod identity;
 pub mod node;
 pub mod quorum;
+pub mod role_value;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod tags;
@@ -104,4 +105,5 @@ pub use core::{
 pub use identity::{InvalidName, NodeId, NodeName, RoleName};
 pub use node::{Leadership, Node, NodeError, NodeHandle, Standing, StandingWatch, StartError};
 pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};
+pub use role_value::{MAX_ROLE_VALUE_LEN, RoleValue, ValueTooLarge};
 pub use tags::{Tags, TagsError};

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
-use polity::{Completion, NodeName, RoleName, RoleState};
+use polity::{Completion, NodeName, RoleName, RoleState, RoleValue};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -62,6 +62,7 @@ fn five_nodes_elect_one_scheduler_and_agree_on_it() {
         let expected = RoleState::Held {
             holder: NodeName::new("n2").map_err(|e| e.to_string())?,
             term,
+            value: RoleValue::EMPTY,
         };
         sim.run_until(SECOND, |sim| {
             (0..5).all(|i| sim.core(i).is_some_and(|c| c.role_state(&r) == expected))

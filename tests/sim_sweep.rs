@@ -1,9 +1,11 @@
 //! The wide sweep: every seed draws a cluster (3, 5 or 7 nodes, 1 to 20 roles, a few
 //! candidates per role) and a schedule of fault steps, each step several faults at once
 //! (a partition while loss and duplication are on, a pause during a resign, a crash
-//! during a handoff, skewed clocks), with recalls and queries mixed in. At the end
-//! everything heals, every node campaigns for every role, and each role must settle on
-//! one holder; the checker must find no violation of S1, S2, S3 or S5 at any moment.
+//! during a handoff, skewed clocks), with recalls, queries and holders publishing new
+//! values mixed in. At the end everything heals, every node campaigns for every role,
+//! each role must settle on one holder, and every view of that holder's tenure must
+//! show its latest value; the checker must find no violation of S1, S2, S3 or S5 (views of values
+//! included) at any moment.
 //!
 //! One seed in four runs with the smallest gossip backlog (16 announcements), so that
 //! role news past it travels only directly.
@@ -16,7 +18,7 @@
 use std::time::Duration;
 
 use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
-use polity::{NodeName, RoleName};
+use polity::{NodeName, RoleName, RoleState, RoleValue};
 
 const MS: Duration = Duration::from_millis(1);
 const SECOND: Duration = Duration::from_secs(1);
@@ -55,6 +57,8 @@ struct Schedule {
     sim: Sim,
     roles: Vec<RoleName>,
     draws: Draws,
+    /// Values published so far: each new one is `v` and this count, so none repeats.
+    values: u64,
 }
 
 impl Schedule {
@@ -81,14 +85,31 @@ impl Schedule {
             .ok_or("membership did not converge")?;
         let quiet = sim.config(0).lease;
         sim.run_for(quiet);
-        // Every role gets one to three candidates.
-        for role in &roles {
-            for _ in 0..1 + draws.below(3) {
-                let node = draws.node(&sim);
-                sim.campaign(node, role);
+        let mut schedule = Schedule {
+            sim,
+            roles,
+            draws,
+            values: 0,
+        };
+        // Every role gets one to three candidates, half of them with a value.
+        for role in schedule.roles.clone() {
+            for _ in 0..1 + schedule.draws.below(3) {
+                let node = schedule.draws.node(&schedule.sim);
+                if schedule.draws.chance(50) {
+                    let value = schedule.new_value();
+                    schedule.sim.campaign_with(node, &role, value);
+                } else {
+                    schedule.sim.campaign(node, &role);
+                }
             }
         }
-        Ok(Schedule { sim, roles, draws })
+        Ok(schedule)
+    }
+
+    /// A value never published before.
+    fn new_value(&mut self) -> RoleValue {
+        self.values += 1;
+        RoleValue::new(format!("v{}", self.values)).unwrap_or_default()
     }
 
     fn some_role(&mut self) -> RoleName {
@@ -175,9 +196,15 @@ impl Schedule {
                     self.sim.campaign(b, &role);
                 }
             }
+            // A query, and maybe the holder publishing a new value or two.
             10 => {
                 let role = self.some_role();
                 self.sim.query_role(a, &role);
+                for _ in 0..self.draws.below(3) {
+                    let holder = self.holder_or_any(&role);
+                    let value = self.new_value();
+                    let _ = self.sim.proclaim(holder, &role, value);
+                }
             }
             _ => self.sim.heal(),
         }
@@ -217,6 +244,21 @@ impl Schedule {
         let settled = self.sim.run_until(20 * SECOND, |sim| {
             sim.converged() && roles.iter().all(|r| sim.holders(r).len() == 1)
         });
+        // Every view of the holder's tenure then shows its latest value.
+        if settled.is_some() {
+            self.sim
+                .run_until(10 * SECOND, |sim| {
+                    roles.iter().all(|r| values_agree(sim, r))
+                })
+                .ok_or_else(|| {
+                    let views: Vec<String> = roles
+                        .iter()
+                        .filter(|r| !values_agree(&self.sim, r))
+                        .map(|r| format!("{r}: {:?}", views_of(&self.sim, r)))
+                        .collect();
+                    format!("views did not agree on the holders' values: {views:?}")
+                })?;
+        }
         self.sim.check()?;
         settled.map(|_| ()).ok_or_else(|| {
             let unsettled: Vec<_> = roles
@@ -227,6 +269,31 @@ impl Schedule {
             format!("not settled 20 s after healing: {unsettled:?}")
         })
     }
+}
+
+/// Every running node's view of `role`.
+fn views_of(sim: &Sim, role: &RoleName) -> Vec<RoleState> {
+    (0..sim.len())
+        .filter_map(|i| sim.core(i))
+        .map(|core| core.role_state(role))
+        .collect()
+}
+
+/// Whether every running node whose view of `role` shows its one holder's tenure shows
+/// the value that holder publishes now. (A voter whose lease of the tenure lapsed while
+/// it was cut off may show the role vacant until the next term: that view shows no
+/// value at all.)
+fn values_agree(sim: &Sim, role: &RoleName) -> bool {
+    let [(holder, term)] = sim.holders(role)[..] else {
+        return false;
+    };
+    let Some(expected) = sim.core(holder).map(|core| core.role_state(role)) else {
+        return false;
+    };
+    views_of(sim, role).iter().all(|view| match view {
+        RoleState::Held { term: t, .. } if *t == term => *view == expected,
+        _ => true,
+    })
 }
 
 fn sweep(seed: u64, fixed_electorate: bool) -> Result<(), String> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use polity::{
     Config, Event, InvalidName, LossReason, Member, MemberStatus, Node, NodeError, NodeHandle,
-    NodeName, RoleError, RoleName, RoleState,
+    NodeName, RoleError, RoleName, RoleState, RoleValue,
 };
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -142,6 +142,7 @@ async fn one_node_wins_an_election_and_the_cluster_agrees() {
     let held = RoleState::Held {
         holder: name("n0"),
         term,
+        value: RoleValue::EMPTY,
     };
 
     let answer = within("a query", nodes[3].query_role(scheduler.clone())).await;
@@ -204,6 +205,7 @@ async fn a_waiting_candidate_takes_over_from_a_crashed_holder() {
     let held = RoleState::Held {
         holder: name(&format!("n{winner}")),
         term: next.term(),
+        value: RoleValue::EMPTY,
     };
     assert_eq!(answer, Ok(held));
     stop(&nodes).await;
@@ -439,6 +441,7 @@ async fn watch_follows_a_handoff_in_term_order() {
     let first = RoleState::Held {
         holder: name("n0"),
         term: held.term(),
+        value: RoleValue::EMPTY,
     };
     within(
         "n4 to see n0 hold the role",
@@ -482,6 +485,7 @@ async fn watch_follows_a_handoff_in_term_order() {
         Some(RoleState::Held {
             holder: name("n1"),
             term: next.unwrap().term(),
+            value: RoleValue::EMPTY,
         })
     );
     stop(&nodes).await;

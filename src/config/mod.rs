@@ -276,6 +276,16 @@ impl Config {
         }
     }
 
+    /// The longest value a holder may publish with a role ([`crate::RoleValue`]), in
+    /// bytes: `max_datagram_size` less 480 (920 with the default 1,400), and never more
+    /// than [`crate::MAX_ROLE_VALUE_LEN`] (1 KiB), so that the announcement carrying it
+    /// fits one datagram whatever the names in it. Every node should have the same.
+    pub fn max_value_len(&self) -> usize {
+        self.max_datagram_size
+            .saturating_sub(crate::role_value::VALUE_HEADROOM)
+            .min(crate::role_value::MAX_ROLE_VALUE_LEN)
+    }
+
     /// The `lan` profile ([`Profile::Lan`]).
     pub fn lan(name: NodeName) -> Self {
         Self::new(name, Profile::Lan)

@@ -7,6 +7,7 @@ use super::roles::{Ctx, Held, Outbox, RequestKind, Roles, SetRenewed};
 use super::{Completion, Core, RequestId, RoleError, RoleState, Timer};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, RoleName};
+use crate::role_value::RoleValue;
 use crate::wire::Body;
 
 impl Core {
@@ -16,14 +17,51 @@ impl Core {
     /// or [`RoleError::TimedOut`] when obstacles (voters' leases running out, a voter's
     /// quiet time after start) did not clear within two leases.
     pub fn elect(&mut self, now: Instant, role: RoleName) -> RequestId {
-        self.role_request(now, |roles, ctx, out| roles.want(ctx, out, role, false))
+        self.elect_with(now, role, RoleValue::EMPTY)
+    }
+
+    /// [`Core::elect`], publishing `value` with the role once won (and at once, in
+    /// place of the one before, if this node holds it already). An empty value gives
+    /// none: it keeps what an earlier request gave; [`Core::proclaim`] clears a value.
+    /// [`RoleError::ValueTooLarge`] if it is longer than [`crate::Config::max_value_len`].
+    pub fn elect_with(&mut self, now: Instant, role: RoleName, value: RoleValue) -> RequestId {
+        self.role_request(now, |roles, ctx, out| {
+            roles.want(ctx, out, role, false, value)
+        })
     }
 
     /// Waits until this node holds `role`: elects when the role is vacant, waits for the
     /// holder's lease to end otherwise, and retries with backoff. Completes with the term
     /// won, or [`RoleError::Cancelled`] after [`Core::cancel`].
     pub fn campaign(&mut self, now: Instant, role: RoleName) -> RequestId {
-        self.role_request(now, |roles, ctx, out| roles.want(ctx, out, role, true))
+        self.campaign_with(now, role, RoleValue::EMPTY)
+    }
+
+    /// [`Core::campaign`], publishing `value` with the role once won. If requests for
+    /// the same role wait with different values, the latest one's is published.
+    pub fn campaign_with(&mut self, now: Instant, role: RoleName, value: RoleValue) -> RequestId {
+        self.role_request(now, |roles, ctx, out| {
+            roles.want(ctx, out, role, true, value)
+        })
+    }
+
+    /// Publishes `value` with `role`, which this node holds, in place of the one before,
+    /// without giving up the term (etcd's `Proclaim`): every member's view moves to it,
+    /// and no view goes back to an earlier value of the term. Returns the value's version
+    /// within the term (0 is the one the role was won with); [`RoleError::NotHolder`] if
+    /// this node does not hold the role, [`RoleError::ValueTooLarge`] if the value is
+    /// longer than [`crate::Config::max_value_len`].
+    pub fn proclaim(
+        &mut self,
+        now: Instant,
+        role: &RoleName,
+        value: RoleValue,
+    ) -> Result<u64, RoleError> {
+        if self.left {
+            return Err(RoleError::NotHolder);
+        }
+        self.expire_roles(now);
+        self.with_roles(now, |roles, ctx, out| roles.proclaim(ctx, out, role, value))
     }
 
     /// Withdraws a request (`elect`, `campaign`, `recall`, `query_role`).

@@ -9,6 +9,7 @@ use super::leadership::Leadership;
 use crate::clock::LamportTime;
 use crate::core::{ForceLeaveError, KeyRollout, Member, RoleError, RoleState, Stats};
 use crate::identity::{NodeId, NodeName, RoleName};
+use crate::role_value::RoleValue;
 use crate::tags::{Tags, TagsError};
 use crate::wire::{Key, KeyOp};
 
@@ -60,6 +61,7 @@ pub(crate) enum RoleCommand {
     Elect {
         role: RoleName,
         campaign: bool,
+        value: RoleValue,
         reply: oneshot::Sender<Result<Leadership, RoleError>>,
     },
     /// Ask a quorum to stop renewing the holder.

@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 use crate::clock::LamportTime;
 use crate::core::RoleError;
 use crate::identity::RoleName;
+use crate::role_value::RoleValue;
 
 #[derive(Debug)]
 pub(crate) enum Control {
@@ -22,5 +23,12 @@ pub(crate) enum Control {
         role: RoleName,
         term: LamportTime,
         reply: oneshot::Sender<Result<LamportTime, RoleError>>,
+    },
+    /// `Leadership::proclaim`: publish `value` with the role if it is held at `term`.
+    Proclaim {
+        role: RoleName,
+        term: LamportTime,
+        value: RoleValue,
+        reply: oneshot::Sender<Result<u64, RoleError>>,
     },
 }

@@ -13,6 +13,7 @@ use crate::clock::LamportTime;
 use crate::core::LossReason;
 use crate::core::roles::SetRenewed;
 use crate::identity::RoleName;
+use crate::role_value::RoleValue;
 
 /// Proof that this node holds a role, returned by [`super::NodeHandle::elect`] and
 /// [`super::NodeHandle::campaign`].
@@ -241,6 +242,29 @@ impl Leadership {
             .map_err(|_| NodeError::ShutDown)?;
         answer.await.map_err(|_| NodeError::ShutDown)??;
         Ok(())
+    }
+
+    /// Publishes `value` with the role in place of the one before, keeping the term
+    /// (etcd's `Proclaim`): every member's view of the role moves to it, directly and by
+    /// gossip, and no view goes back to an earlier value of the term. Returns the
+    /// value's version within the term (0 is the one the role was won with).
+    ///
+    /// Fails with [`crate::RoleError::NotHolder`] (as [`NodeError::Role`]) if the tenure
+    /// has ended, [`crate::RoleError::ValueTooLarge`] if the value is longer than
+    /// [`crate::Config::max_value_len`], and [`NodeError::ShutDown`] if the node has
+    /// stopped.
+    pub async fn proclaim(&self, value: RoleValue) -> Result<u64, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.tenure
+            .control
+            .send(Control::Proclaim {
+                role: self.tenure.role.clone(),
+                term: self.tenure.term,
+                value,
+                reply,
+            })
+            .map_err(|_| NodeError::ShutDown)?;
+        Ok(answer.await.map_err(|_| NodeError::ShutDown)??)
     }
 }
 

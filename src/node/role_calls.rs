@@ -10,6 +10,7 @@ use super::leadership::Leadership;
 use crate::clock::LamportTime;
 use crate::core::{RoleError, RoleState};
 use crate::identity::RoleName;
+use crate::role_value::RoleValue;
 
 /// Role operations. Role names are [`RoleName`]s, checked when they are made:
 /// [`RoleName::new`] refuses an empty name, one longer than 128 bytes, or one holding
@@ -34,9 +35,24 @@ impl NodeHandle {
     /// an election just after the cluster started may fail: use
     /// [`NodeHandle::campaign`] to wait instead.
     pub async fn elect(&self, role: RoleName) -> Result<Leadership, NodeError> {
+        self.elect_with(role, RoleValue::EMPTY).await
+    }
+
+    /// [`NodeHandle::elect`], publishing `value` with the role (etcd's
+    /// `Campaign(value)`): every member's [`RoleState::Held`] carries it from the win
+    /// on, and [`Leadership::proclaim`] changes it. If this node holds the role already,
+    /// the value replaces the one published. An empty value gives none, and keeps what
+    /// an earlier request gave. Fails with [`RoleError::ValueTooLarge`] if
+    /// it is longer than [`crate::Config::max_value_len`].
+    pub async fn elect_with(
+        &self,
+        role: RoleName,
+        value: RoleValue,
+    ) -> Result<Leadership, NodeError> {
         self.request(|reply| RoleCommand::Elect {
             role,
             campaign: false,
+            value,
             reply,
         })
         .await
@@ -52,9 +68,20 @@ impl NodeHandle {
     /// (as [`NodeError::Role`]) if the node leaves, and [`NodeError::ShutDown`] if it
     /// stops, while waiting.
     pub async fn campaign(&self, role: RoleName) -> Result<Leadership, NodeError> {
+        self.campaign_with(role, RoleValue::EMPTY).await
+    }
+
+    /// [`NodeHandle::campaign`], publishing `value` with the role once won, as
+    /// [`NodeHandle::elect_with`] does.
+    pub async fn campaign_with(
+        &self,
+        role: RoleName,
+        value: RoleValue,
+    ) -> Result<Leadership, NodeError> {
         self.request(|reply| RoleCommand::Elect {
             role,
             campaign: true,
+            value,
             reply,
         })
         .await

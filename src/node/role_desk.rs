@@ -94,6 +94,7 @@ impl RoleDesk {
             RoleCommand::Elect {
                 role,
                 campaign,
+                value,
                 reply,
             } => {
                 // The caller gave up before the request started: do not start it.
@@ -101,9 +102,9 @@ impl RoleDesk {
                     return;
                 }
                 let id = if campaign {
-                    core.campaign(now, role)
+                    core.campaign_with(now, role, value)
                 } else {
-                    core.elect(now, role)
+                    core.elect_with(now, role, value)
                 };
                 self.pending.insert(id, Pending::Elect(reply));
             }
@@ -170,6 +171,19 @@ impl RoleDesk {
             Control::Resign { role, term, reply } => {
                 let term = Some(term);
                 self.command(core, RoleCommand::Resign { role, term, reply });
+            }
+            Control::Proclaim {
+                role,
+                term,
+                value,
+                reply,
+            } => {
+                let result = if holds(core, &role, term) {
+                    core.proclaim(now, &role, value)
+                } else {
+                    Err(RoleError::NotHolder)
+                };
+                let _ = reply.send(result);
             }
         }
     }

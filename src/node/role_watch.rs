@@ -121,6 +121,7 @@ mod tests {
         RoleState::Held {
             holder: NodeName::new("n1").expect("a valid node name"),
             term: LamportTime(3),
+            value: crate::RoleValue::EMPTY,
         }
     }
 

@@ -3,8 +3,9 @@
 //!
 //! It fails on two nodes believing they hold one role at the same instant (S1), on a grant
 //! whose term is not above every earlier grant of the role (S2), on a node's view going
-//! back to a lower term (S5), and on a grant to a node that could not have heard from a
-//! quorum (S3).
+//! back to a lower term or, within a term, to an earlier value of the holder's, or
+//! showing a value the holder never published (S5), and on a grant to a node that could
+//! not have heard from a quorum (S3).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use crate::clock::LamportTime;
 use crate::core::RoleState;
 use crate::identity::RoleName;
+use crate::role_value::RoleValue;
 
 /// One node's belief that it held a role.
 #[derive(Debug, Clone)]
@@ -30,6 +32,11 @@ struct Hold {
 pub(crate) struct Checker {
     holds: BTreeMap<RoleName, Vec<Hold>>,
     views: BTreeMap<(usize, RoleName), LamportTime>,
+    /// Every value each tenure published, with its version: tests publish each value
+    /// once per tenure, so the value names its version.
+    published: BTreeMap<(RoleName, LamportTime), BTreeMap<RoleValue, u64>>,
+    /// The version of the value each node's view of each tenure last showed.
+    seen_values: BTreeMap<(usize, RoleName, LamportTime), u64>,
     violations: Vec<String>,
 }
 
@@ -77,8 +84,32 @@ impl Checker {
         }
     }
 
-    /// A node reported a view; it must never go to a lower term.
+    /// The holder of `role` at `term` publishes `value`, its `version`th of the term.
+    pub(crate) fn published(
+        &mut self,
+        role: &RoleName,
+        term: LamportTime,
+        version: u64,
+        value: &RoleValue,
+    ) {
+        let values = self.published.entry((role.clone(), term)).or_default();
+        if let Some(&known) = values.get(value)
+            && known != version
+        {
+            self.violations.push(format!(
+                "test error: {role} at term {term} published {value:?} as versions {known} \
+                 and {version}; publish each value once per tenure"
+            ));
+        }
+        values.entry(value.clone()).or_insert(version);
+    }
+
+    /// A node reported a view; it must never go to a lower term, nor within a term to an
+    /// earlier value, nor show a value the holder did not publish.
     pub(crate) fn view(&mut self, now: Duration, node: usize, role: &RoleName, state: &RoleState) {
+        if let RoleState::Held { term, value, .. } = state {
+            self.value_seen(now, node, role, *term, value);
+        }
         let term = match state {
             RoleState::Held { term, .. } | RoleState::Recalled { term, .. } => *term,
             RoleState::Vacant => return,
@@ -90,6 +121,44 @@ impl Checker {
             ));
         }
         *last = (*last).max(term);
+    }
+
+    /// Node `node` crashed: it restarts with no views, so values it saw before bind
+    /// nothing (terms do: they are kept across restarts).
+    pub(crate) fn crashed(&mut self, node: usize) {
+        self.seen_values.retain(|(n, _, _), _| *n != node);
+    }
+
+    /// S5 for values: node `node`'s view of `role` at `term` shows `value`.
+    fn value_seen(
+        &mut self,
+        now: Duration,
+        node: usize,
+        role: &RoleName,
+        term: LamportTime,
+        value: &RoleValue,
+    ) {
+        let version = self
+            .published
+            .get(&(role.clone(), term))
+            .and_then(|values| values.get(value))
+            .copied();
+        let last = self.seen_values.get(&(node, role.clone(), term)).copied();
+        match (version, last) {
+            // A holder known from its renewals before its value: shown without one.
+            (None, None) if value.is_empty() => {}
+            (None, _) => self.violations.push(format!(
+                "S5 at {now:?}: n{node}'s view of {role} at term {term} shows {value:?}, \
+                 which its holder did not publish"
+            )),
+            (Some(version), Some(last)) if version < last => self.violations.push(format!(
+                "S5 at {now:?}: n{node}'s view of {role} at term {term} went back from value \
+                 version {last} to {version} ({value:?})"
+            )),
+            (Some(version), _) => {
+                self.seen_values.insert((node, role.clone(), term), version);
+            }
+        }
     }
 
     /// A grant happened while the holder could reach too few nodes.
@@ -178,13 +247,45 @@ mod tests {
     #[test]
     fn views_going_back_are_caught() {
         let mut c = Checker::default();
-        let held = |term| RoleState::Held {
+        let held = |term, value: &str| RoleState::Held {
             holder: crate::identity::NodeName::new("a").unwrap(),
             term: LamportTime(term),
+            value: RoleValue::new(value).unwrap(),
         };
-        c.view(Duration::ZERO, 0, &role(), &held(5));
+        c.view(Duration::ZERO, 0, &role(), &held(5, ""));
         c.view(Duration::ZERO, 0, &role(), &RoleState::Vacant);
-        c.view(Duration::ZERO, 0, &role(), &held(4));
+        c.view(Duration::ZERO, 0, &role(), &held(4, ""));
         assert_eq!(c.verify().len(), 1);
+    }
+
+    #[test]
+    fn values_going_back_or_made_up_are_caught() {
+        let term = LamportTime(5);
+        let value = |text: &str| RoleValue::new(text).unwrap();
+        let held = |text: &str| RoleState::Held {
+            holder: crate::identity::NodeName::new("a").unwrap(),
+            term,
+            value: value(text),
+        };
+        let mut c = Checker::default();
+        c.published(&role(), term, 0, &value("x"));
+        c.published(&role(), term, 1, &value("y"));
+        // Unknown (a renewal came first), then in order: fine.
+        for text in ["", "x", "y"] {
+            c.view(Duration::ZERO, 0, &role(), &held(text));
+        }
+        assert_eq!(c.verify(), Vec::<String>::new());
+        c.view(Duration::ZERO, 0, &role(), &held("x"));
+        c.view(Duration::ZERO, 1, &role(), &held("z"));
+        c.view(Duration::ZERO, 2, &role(), &held("y"));
+        c.view(Duration::ZERO, 2, &role(), &held(""));
+        let v = c.verify();
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert!(
+            v[0].contains("went back from value version 1 to 0"),
+            "{v:?}"
+        );
+        assert!(v[1].contains("did not publish"), "{v:?}");
+        assert!(v[2].contains("did not publish"), "{v:?}");
     }
 }

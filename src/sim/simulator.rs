@@ -399,6 +399,9 @@ impl Sim {
                 }
             }
         }
+        // Holds (and the values they publish) first: the events below report views of
+        // them.
+        self.record_holds(i);
         while let Some(event) = self.nodes[i].core.as_mut().and_then(Core::poll_event) {
             self.log(format_args!("n{i} {event:?}"));
             match &event {
@@ -412,7 +415,6 @@ impl Sim {
             self.log(format_args!("n{i} {done:?}"));
             self.nodes[i].completions.push((self.now, done));
         }
-        self.record_holds(i);
         self.reschedule(i);
     }
 
@@ -426,6 +428,10 @@ impl Sim {
         for (role, term, until) in &held {
             let until = node.clock.true_time(self.epoch, *until);
             self.checker.holding(self.now, i, role, *term, until);
+            if let Some(held) = core.held_at(role) {
+                self.checker
+                    .published(role, held.term, held.value_version, &held.value);
+            }
         }
         let still: Vec<(RoleName, LamportTime)> =
             held.into_iter().map(|(r, t, _)| (r, t)).collect();

@@ -6,9 +6,10 @@ use super::WireError;
 pub const MAGIC: [u8; 2] = *b"PY";
 
 /// The protocol version this build speaks. Version 2 renews by held-set version
-/// (`Body::RenewSet`), version 3 sends a held set's changes (`Body::RenewDelta`); nodes
-/// of different versions refuse each other's datagrams.
-pub const VERSION: u8 = 3;
+/// (`Body::RenewSet`), version 3 sends a held set's changes (`Body::RenewDelta`), version
+/// 4 carries the value a holder publishes (`Announcement::Elected`, `Body::QueryReply`)
+/// and member tags; nodes of different versions refuse each other's datagrams.
+pub const VERSION: u8 = 4;
 
 /// Length of the envelope, in bytes.
 pub const ENVELOPE_LEN: usize = 4;
@@ -78,16 +79,16 @@ mod tests {
         assert_eq!(open(b"PY\x01", 1400), Err(WireError::TooShort { len: 3 }));
         assert_eq!(open(b"XY\x01\x00", 1400), Err(WireError::BadMagic));
         assert_eq!(
-            open(b"PY\x02\x00", 1400),
-            Err(WireError::UnsupportedVersion { version: 2 }),
+            open(b"PY\x03\x00", 1400),
+            Err(WireError::UnsupportedVersion { version: 3 }),
             "an older version is refused"
         );
         assert_eq!(
-            open(b"PY\x04\x00", 1400),
-            Err(WireError::UnsupportedVersion { version: 4 })
+            open(b"PY\x05\x00", 1400),
+            Err(WireError::UnsupportedVersion { version: 5 })
         );
         assert_eq!(
-            open(b"PY\x03\x09", 1400),
+            open(b"PY\x04\x09", 1400),
             Err(WireError::UnknownKind { kind: 9 })
         );
         assert_eq!(

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::seal::{Key, KeyringError};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, NodeName, RoleName};
+use crate::role_value::RoleValue;
 use crate::tags::Tags;
 
 /// A message sent directly from one node to another.
@@ -147,6 +148,9 @@ pub enum Body {
         lease: Option<Tenure>,
         /// Whether that lease has been recalled.
         recalled: bool,
+        /// The newest value the voter knows the holder of that lease published, with its
+        /// version.
+        value: Option<(u64, RoleValue)>,
     },
     /// Asks the receiver to change or list its keyring (a cluster-wide key rotation).
     KeyRequest {
@@ -237,7 +241,8 @@ pub enum Announcement {
         /// Who asked.
         by: NodeName,
     },
-    /// `holder` won `role` with `term`.
+    /// `holder` holds `role` with `term`, and publishes `value` with it: the
+    /// `version`th value of the term, from 0 at the win (each `proclaim` adds one).
     Elected {
         /// The role.
         role: RoleName,
@@ -245,6 +250,10 @@ pub enum Announcement {
         holder: NodeName,
         /// Its term (fencing token).
         term: LamportTime,
+        /// Counts the values published in this term: 0 for the one it was won with.
+        version: u64,
+        /// The value.
+        value: RoleValue,
     },
     /// A quorum stopped renewing `role` at `term`; it is vacated when the lease ends.
     Recalled {
@@ -285,6 +294,10 @@ pub enum Subject {
     Tags(NodeName),
 }
 
+/// The step of a role's gossip key for a recall; one more is a resignation, and every
+/// value's version of an election is below it.
+pub(crate) const RECALLED_STEP: u64 = u64::MAX - 1;
+
 /// What an [`Announcement`] is about and how new it is: the gossip layer keeps only the
 /// newest announcement per subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,16 +308,29 @@ pub struct AnnouncementKey {
 
 impl Announcement {
     /// The gossip key of this announcement. For roles the version is the term, then the
-    /// step within it (elected, recalled, resigned), so later news wins.
+    /// step within it: the value's version while elected (below `RECALLED_STEP`), then
+    /// recalled, then resigned, so later news wins.
     pub fn key(&self) -> AnnouncementKey {
         let (subject, version) = match self {
             Announcement::Left { id } => (Subject::Member(id.name().clone()), (id.generation(), 0)),
             Announcement::ForceLeft {
                 name, generation, ..
             } => (Subject::Member(name.clone()), (*generation, 0)),
-            Announcement::Elected { role, term, .. } => (Subject::Role(role.clone()), (term.0, 0)),
-            Announcement::Recalled { role, term } => (Subject::Role(role.clone()), (term.0, 1)),
-            Announcement::Resigned { role, term, .. } => (Subject::Role(role.clone()), (term.0, 2)),
+            Announcement::Elected {
+                role,
+                term,
+                version,
+                ..
+            } => (
+                Subject::Role(role.clone()),
+                (term.0, (*version).min(RECALLED_STEP - 1)),
+            ),
+            Announcement::Recalled { role, term } => {
+                (Subject::Role(role.clone()), (term.0, RECALLED_STEP))
+            }
+            Announcement::Resigned { role, term, .. } => {
+                (Subject::Role(role.clone()), (term.0, RECALLED_STEP + 1))
+            }
             Announcement::Tags { id, version, .. } => (
                 Subject::Tags(id.name().clone()),
                 (id.generation(), *version),

@@ -6,7 +6,7 @@
 use foca::Message;
 use polity::tags::{MAX_KEY_LEN, MAX_TAGS_LEN};
 use polity::wire::{Announcement, Body};
-use polity::{NodeId, Tags};
+use polity::{MAX_ROLE_VALUE_LEN, NodeId, RoleValue, Tags};
 
 /// Tags of `MAX_TAGS_LEN` bytes in all under the longest key: the most a node may
 /// publish, for the `Tags` announcement at its extreme.
@@ -17,6 +17,11 @@ pub fn largest_tags() -> Tags {
     tags.insert(key, value).expect("within the limit");
     assert_eq!(tags.len_bytes(), MAX_TAGS_LEN);
     tags
+}
+
+/// A value of `MAX_ROLE_VALUE_LEN` bytes: the most a holder may publish with a role.
+pub fn largest_value() -> RoleValue {
+    RoleValue::new(vec![0xa5; MAX_ROLE_VALUE_LEN]).expect("within the limit")
 }
 
 /// The index of a `foca::Message` variant. The match is exhaustive, so a variant added

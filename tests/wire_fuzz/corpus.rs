@@ -5,12 +5,12 @@ use polity::wire::{
     self, Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, KeyringError, MAX_KEYS, PolityMessage,
     SetPart, Tenure, VoteReply,
 };
-use polity::{Core, LamportTime, NodeId, RoleState};
+use polity::{Core, LamportTime, NodeId, RoleState, RoleValue};
 
 use crate::datagrams::{Valid, polity_datagram, swim_datagram};
 use crate::helpers::{local, long_role, name, role};
 use crate::target::{A_PORT, B_PORT, HELD_BY_A, HELD_BY_B, PENDING};
-use crate::wire_variants::{every_message, largest_tags};
+use crate::wire_variants::{every_message, largest_tags, largest_value};
 
 /// What the target's roles look like when each run starts.
 pub(crate) struct RoleFacts {
@@ -259,6 +259,7 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
             bodies.push(Body::QueryReply {
                 request,
                 population,
+                value: tenure.as_ref().map(|_| (request, largest_value())),
                 lease: tenure,
                 recalled: population == 2,
             });
@@ -269,6 +270,7 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
         population: 2,
         lease: Some(a_tenure),
         recalled: false,
+        value: None,
     });
     let key = Key::new([7; KEY_LEN]);
     for op in [
@@ -299,12 +301,16 @@ fn role_announcements(b: &NodeId, facts: &RoleFacts) -> Vec<Announcement> {
             role: role(HELD_BY_B),
             holder: b.name().clone(),
             term: LamportTime(b_term.get() + 1),
+            version: 0,
+            value: RoleValue::EMPTY,
         },
         // A newer holder of the target's role: the target steps down.
         Announcement::Elected {
             role: role(HELD_BY_A),
             holder: name("c"),
             term: LamportTime(a_term.get() + 1),
+            version: 3,
+            value: RoleValue::new("10.0.0.3:8080").expect("short"),
         },
         Announcement::Recalled {
             role: role(HELD_BY_A),
@@ -323,6 +329,8 @@ fn role_announcements(b: &NodeId, facts: &RoleFacts) -> Vec<Announcement> {
             role: long_role("longest", 128),
             holder: name(&"n".repeat(polity::identity::MAX_NODE_NAME_LEN)),
             term: LamportTime(u64::MAX),
+            version: u64::MAX,
+            value: largest_value(),
         },
         // The sender's tags, as large as they may be.
         Announcement::Tags {

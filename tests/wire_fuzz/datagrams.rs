@@ -61,8 +61,19 @@ impl Fields {
                 generation,
                 by,
             } => self.field(name).field(generation).field(by),
-            Announcement::Elected { role, holder, term }
-            | Announcement::Resigned { role, holder, term } => {
+            Announcement::Elected {
+                role,
+                holder,
+                term,
+                version,
+                value,
+            } => self
+                .field(role)
+                .field(holder)
+                .field(term)
+                .field(version)
+                .field(value),
+            Announcement::Resigned { role, holder, term } => {
                 self.field(role).field(holder).field(term)
             }
             Announcement::Recalled { role, term } => self.field(role).field(term),
@@ -144,11 +155,13 @@ impl Fields {
                 population,
                 lease,
                 recalled,
+                value,
             } => self
                 .field(request)
                 .field(population)
                 .field(lease)
-                .field(recalled),
+                .field(recalled)
+                .field(value),
             Body::KeyRequest { request, op } => self.field(request).field(op),
             Body::KeyReply { request, result } => self.field(request).field(result),
         }

@@ -190,6 +190,7 @@ fn every_datagram_a_cluster_sends_passes_the_checks() {
     let held = RoleState::Held {
         holder: name("n0"),
         term,
+        value: polity::RoleValue::EMPTY,
     };
     for core in &c.cores {
         assert_eq!(core.role_state(&scheduler), held, "{:?}", core.id());

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use foca::Invalidates;
 use polity::wire::{Announcement, Subject};
-use polity::{LamportTime, NodeId, Tags};
+use polity::{LamportTime, NodeId, RoleValue, Tags};
 use proptest::prelude::*;
 
 use crate::helpers::{id, name, role};
@@ -19,9 +19,22 @@ fn expected_key(announcement: &Announcement) -> (Subject, (u64, u64)) {
         Announcement::ForceLeft {
             name, generation, ..
         } => (Subject::Member(name.clone()), (*generation, 0)),
-        Announcement::Elected { role, term, .. } => (Subject::Role(role.clone()), (term.get(), 0)),
-        Announcement::Recalled { role, term } => (Subject::Role(role.clone()), (term.get(), 1)),
-        Announcement::Resigned { role, term, .. } => (Subject::Role(role.clone()), (term.get(), 2)),
+        // Within a term: the value's version while elected, then a recall, then the end.
+        Announcement::Elected {
+            role,
+            term,
+            version,
+            ..
+        } => (
+            Subject::Role(role.clone()),
+            (term.get(), (*version).min(u64::MAX - 2)),
+        ),
+        Announcement::Recalled { role, term } => {
+            (Subject::Role(role.clone()), (term.get(), u64::MAX - 1))
+        }
+        Announcement::Resigned { role, term, .. } => {
+            (Subject::Role(role.clone()), (term.get(), u64::MAX))
+        }
         Announcement::Tags { id, version, .. } => (
             Subject::Tags(id.name().clone()),
             (id.generation(), *version),
@@ -45,10 +58,14 @@ fn crowded_announcement() -> impl Strategy<Value = Announcement> {
             generation,
             by
         }),
-        (role_of(), node(), number()).prop_map(|(role, holder, term)| Announcement::Elected {
-            role,
-            holder,
-            term: LamportTime(term)
+        (role_of(), node(), number(), number()).prop_map(|(role, holder, term, version)| {
+            Announcement::Elected {
+                role,
+                holder,
+                term: LamportTime(term),
+                version,
+                value: RoleValue::EMPTY,
+            }
         }),
         (role_of(), number()).prop_map(|(role, term)| Announcement::Recalled {
             role,
@@ -108,11 +125,14 @@ proptest! {
 #[test]
 fn role_announcements_order_by_term_then_step() {
     let r = role("scheduler");
-    let elected = |holder: &str, term: u64| Announcement::Elected {
+    let published = |holder: &str, term: u64, version: u64| Announcement::Elected {
         role: r.clone(),
         holder: name(holder),
         term: LamportTime(term),
+        version,
+        value: RoleValue::new(format!("v{version}")).expect("short"),
     };
+    let elected = |holder: &str, term: u64| published(holder, term, 0);
     let recalled = |term: u64| Announcement::Recalled {
         role: r.clone(),
         term: LamportTime(term),
@@ -125,12 +145,15 @@ fn role_announcements_order_by_term_then_step() {
     // From oldest to newest news.
     let history = [
         elected("a", 0),
+        published("a", 0, 1),
+        published("a", 0, u64::MAX),
         recalled(0),
         resigned("a", 0),
         elected("b", 1),
         recalled(1),
         resigned("b", 1),
         elected("a", 2),
+        published("a", 2, 7),
         resigned("a", 2),
         elected("c", u64::MAX - 1),
         elected("c", u64::MAX),
@@ -167,6 +190,8 @@ fn different_subjects_never_invalidate_each_other() {
             role: role("scheduler"),
             holder: name("scheduler"),
             term: LamportTime(u64::MAX),
+            version: u64::MAX,
+            value: RoleValue::EMPTY,
         },
         Announcement::Recalled {
             role: role("scheduler"),
@@ -193,6 +218,8 @@ fn different_subjects_never_invalidate_each_other() {
             role: role("compactor"),
             holder: name("scheduler"),
             term: LamportTime::ZERO,
+            version: 0,
+            value: RoleValue::EMPTY,
         },
         Announcement::Recalled {
             role: role("Scheduler"),

@@ -8,7 +8,7 @@ use polity::wire::{
 use polity::{LamportTime, RoleName};
 use proptest::prelude::*;
 
-use crate::helpers::{encode, id, name, role};
+use crate::helpers::{encode, header_bytes, id, name, role};
 use crate::raw_types::{
     NameField, RawAnnouncement, announcement_names, message_names, raw_announcement, raw_message,
 };
@@ -17,6 +17,7 @@ use crate::strategies::{
 };
 use crate::wire_variants::{
     ANNOUNCEMENT_VARIANTS, BODY_VARIANTS, announcement_variant, body_variant, largest_tags,
+    largest_value,
 };
 
 proptest! {
@@ -107,8 +108,23 @@ proptest! {
         let mut raw = raw_message(&message);
         raw.from.name = long.clone();
         prop_assert!(wire::decode_message(&encode(&raw)).is_err());
-        let elected = RawAnnouncement::Elected { role: long.clone(), holder: long, term: term.get() };
+        let elected = RawAnnouncement::Elected {
+            role: long.clone(),
+            holder: long,
+            term: term.get(),
+            version: 0,
+            value: Vec::new(),
+        };
         prop_assert!(wire::decode_announcement(&encode(&elected)).is_err());
+        // A value one byte past the limit is refused as well.
+        let too_long = RawAnnouncement::Elected {
+            role: "r".into(),
+            holder: "n".into(),
+            term: term.get(),
+            version: 1,
+            value: vec![0; polity::MAX_ROLE_VALUE_LEN + 1],
+        };
+        prop_assert!(wire::decode_announcement(&encode(&too_long)).is_err());
     }
 
     #[test]
@@ -138,6 +154,8 @@ pub(crate) fn every_announcement() -> Vec<Announcement> {
             role: longest_role.clone(),
             holder: longest_node.clone(),
             term: LamportTime(u64::MAX),
+            version: u64::MAX,
+            value: largest_value(),
         },
         Announcement::Recalled {
             role: role("scheduler"),
@@ -230,6 +248,7 @@ fn every_body() -> Vec<Body> {
             population: 0,
             lease: Some(tenure),
             recalled: true,
+            value: Some((u64::MAX, largest_value())),
         },
         Body::KeyRequest {
             request: 1,
@@ -328,4 +347,56 @@ fn a_renewal_of_many_long_roles_round_trips() {
         let bytes = wire::encode_message(&message).expect("encodes");
         assert_eq!(wire::decode_message(&bytes), Ok(message), "{take} leases");
     }
+}
+
+/// `Config::max_value_len` keeps an announcement of the largest value within one
+/// datagram whatever the names: sent directly, and gossiped behind a foca header naming
+/// two members of the longest names at IPv6 addresses, sealed.
+#[test]
+fn the_largest_value_fits_one_datagram_with_the_longest_names() {
+    use polity::wire::{ENVELOPE_LEN, SEAL_OVERHEAD};
+    use polity::{Config, NodeId, Profile, RoleValue};
+    use std::net::{Ipv6Addr, SocketAddr};
+
+    let longest = name(&"n".repeat(MAX_NODE_NAME_LEN));
+    let far = SocketAddr::from((Ipv6Addr::new(0xfd00, 1, 2, 3, 4, 5, 6, 7), u16::MAX));
+    let member = NodeId::new(longest.clone(), far, u64::MAX);
+    for max in [576, 1000, 1400, 1504, 9000, wire::MAX_UDP_PAYLOAD] {
+        let mut config = Config::new(name("n"), Profile::Lan);
+        config.max_datagram_size = max;
+        let len = config.max_value_len();
+        assert!(len <= polity::MAX_ROLE_VALUE_LEN);
+        let announcement = Announcement::Elected {
+            role: role(&"r".repeat(MAX_ROLE_NAME_LEN)),
+            holder: longest.clone(),
+            term: LamportTime(u64::MAX),
+            version: u64::MAX,
+            value: RoleValue::new(vec![0xff; len]).expect("within the limit"),
+        };
+        let direct = PolityMessage {
+            from: member.clone(),
+            clock: LamportTime(u64::MAX),
+            body: Body::Announce(announcement.clone()),
+        };
+        let direct =
+            ENVELOPE_LEN + SEAL_OVERHEAD + wire::encode_message(&direct).expect("encodes").len();
+        assert!(direct <= max, "{max}: a direct announcement takes {direct}");
+        let header = foca::Header {
+            src: member.clone(),
+            src_incarnation: u16::MAX,
+            dst: member.clone(),
+            message: foca::Message::Gossip,
+        };
+        let item = wire::encode_announcement(&announcement)
+            .expect("encodes")
+            .len();
+        let gossip = ENVELOPE_LEN + SEAL_OVERHEAD + header_bytes(&header).len() + 2 + item;
+        assert!(
+            gossip <= max,
+            "{max}: a gossiped announcement takes {gossip}"
+        );
+    }
+    // With the default datagram size, 920 bytes.
+    let config = Config::new(name("n"), Profile::Lan);
+    assert_eq!(config.max_value_len(), 920);
 }

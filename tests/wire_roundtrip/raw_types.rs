@@ -32,6 +32,8 @@ pub(crate) enum RawAnnouncement {
         role: String,
         holder: String,
         term: u64,
+        version: u64,
+        value: Vec<u8>,
     },
     Recalled {
         role: String,
@@ -118,6 +120,7 @@ enum RawBody {
         population: u32,
         lease: Option<RawTenure>,
         recalled: bool,
+        value: Option<(u64, Vec<u8>)>,
     },
     // Key messages hold no names, so they are mirrored with the crate's own types.
     KeyRequest {
@@ -193,10 +196,18 @@ pub(crate) fn raw_announcement(announcement: &Announcement) -> RawAnnouncement {
             generation: *generation,
             by: by.as_str().to_owned(),
         },
-        Announcement::Elected { role, holder, term } => RawAnnouncement::Elected {
+        Announcement::Elected {
+            role,
+            holder,
+            term,
+            version,
+            value,
+        } => RawAnnouncement::Elected {
             role: role.as_str().to_owned(),
             holder: holder.as_str().to_owned(),
             term: term.get(),
+            version: *version,
+            value: value.as_bytes().to_vec(),
         },
         Announcement::Recalled { role, term } => RawAnnouncement::Recalled {
             role: role.as_str().to_owned(),
@@ -281,11 +292,15 @@ fn raw_body(body: &Body) -> RawBody {
             population,
             lease,
             recalled,
+            value,
         } => RawBody::QueryReply {
             request: *request,
             population: *population,
             lease: lease.as_ref().map(raw_tenure),
             recalled: *recalled,
+            value: value
+                .as_ref()
+                .map(|(v, value)| (*v, value.as_bytes().to_vec())),
         },
         Body::KeyRequest { request, op } => RawBody::KeyRequest {
             request: *request,

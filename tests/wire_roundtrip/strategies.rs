@@ -7,7 +7,7 @@ use polity::wire::{
     Announcement, Ballot, Body, KEY_LEN, Key, KeyOp, KeyringError, Kind, MAX_KEYS, PolityMessage,
     SetPart, Tenure, VoteReply,
 };
-use polity::{LamportTime, NodeId, NodeName, RoleName, Tags};
+use polity::{LamportTime, MAX_ROLE_VALUE_LEN, NodeId, NodeName, RoleName, RoleValue, Tags};
 use proptest::prelude::*;
 
 use crate::helpers::{EVERY_KIND, EVERY_STATE};
@@ -70,6 +70,16 @@ fn valid_role_string() -> impl Strategy<Value = String> {
         "[!-~]{1,128}",
         "[!-~]{120,128}",
         prop::collection::vec(name_char(), 1..=32).prop_map(|cs| cs.into_iter().collect()),
+    ]
+}
+
+/// A value: empty, short text, or any bytes up to the longest allowed.
+pub(crate) fn role_value() -> impl Strategy<Value = RoleValue> {
+    prop_oneof![
+        Just(RoleValue::EMPTY),
+        "[a-z0-9.:]{1,32}".prop_map(|text| RoleValue::new(text).expect("short")),
+        prop::collection::vec(any::<u8>(), 0..=MAX_ROLE_VALUE_LEN)
+            .prop_map(|bytes| RoleValue::new(bytes).expect("within the limit")),
     ]
 }
 
@@ -192,8 +202,22 @@ pub(crate) fn announcement() -> impl Strategy<Value = Announcement> {
                 by,
             }
         }),
-        (role_name(), node_name(), lamport_time())
-            .prop_map(|(role, holder, term)| Announcement::Elected { role, holder, term }),
+        (
+            role_name(),
+            node_name(),
+            lamport_time(),
+            wide_u64(),
+            role_value()
+        )
+            .prop_map(
+                |(role, holder, term, version, value)| Announcement::Elected {
+                    role,
+                    holder,
+                    term,
+                    version,
+                    value
+                }
+            ),
         (role_name(), lamport_time())
             .prop_map(|(role, term)| Announcement::Recalled { role, term }),
         (role_name(), node_name(), lamport_time())
@@ -276,14 +300,18 @@ fn body() -> impl Strategy<Value = Body> {
             wide_u64(),
             wide_u32(),
             prop::option::of(tenure()),
-            any::<bool>()
+            any::<bool>(),
+            prop::option::of((wide_u64(), role_value()))
         )
-            .prop_map(|(request, population, lease, recalled)| Body::QueryReply {
-                request,
-                population,
-                lease,
-                recalled
-            }),
+            .prop_map(
+                |(request, population, lease, recalled, value)| Body::QueryReply {
+                    request,
+                    population,
+                    lease,
+                    recalled,
+                    value
+                }
+            ),
         (wide_u64(), key_op()).prop_map(|(request, op)| Body::KeyRequest { request, op }),
         (
             wide_u64(),

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use polity::wire::Key;
-use polity::{KeyRollout, LamportTime, Member, MemberStatus, RoleName, RoleState};
+use polity::{KeyRollout, LamportTime, Member, MemberStatus, RoleName, RoleState, RoleValue};
 use serde::{Deserialize, Serialize};
 
 /// Where the API lives under the agent's address.
@@ -22,6 +24,13 @@ pub struct RoleView {
     pub holder: Option<String>,
     /// The holder's term, its fencing token; `null` when vacant.
     pub term: Option<u64>,
+    /// The value the holder publishes, as text; left out when it gave none (or when it
+    /// is not UTF-8: then `value_base64` has it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A value that is not UTF-8 text, in standard base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_base64: Option<String>,
 }
 
 /// The status of a role, as in [`RoleState`].
@@ -48,29 +57,62 @@ impl RoleStatus {
 
 impl RoleView {
     pub fn new(role: &RoleName, state: &RoleState) -> Self {
-        let (status, holder, term) = match state {
-            RoleState::Vacant => (RoleStatus::Vacant, None, None),
-            RoleState::Held { holder, term } => (RoleStatus::Held, Some(holder), Some(*term)),
+        let (status, holder, term, value) = match state {
+            RoleState::Vacant => (RoleStatus::Vacant, None, None, None),
+            RoleState::Held {
+                holder,
+                term,
+                value,
+            } => (RoleStatus::Held, Some(holder), Some(*term), Some(value)),
             RoleState::Recalled { holder, term } => {
-                (RoleStatus::Recalled, Some(holder), Some(*term))
+                (RoleStatus::Recalled, Some(holder), Some(*term), None)
             }
         };
+        let value = value.filter(|value| !value.is_empty());
+        let text = value.and_then(RoleValue::as_str);
         RoleView {
             role: role.to_string(),
             status,
             holder: holder.map(ToString::to_string),
             term: term.map(LamportTime::get),
+            value: text.map(str::to_owned),
+            value_base64: value
+                .filter(|_| text.is_none())
+                .map(|value| BASE64_STANDARD.encode(value.as_bytes())),
         }
     }
 
-    /// `ROLE HOLDER TERM STATUS`, with `-` for what a vacant role does not have.
+    /// `ROLE HOLDER TERM STATUS`, with `-` for what a vacant role does not have, and the
+    /// holder's value after them when it published one.
     pub fn line(&self) -> String {
         let holder = self.holder.as_deref().unwrap_or("-");
         let term = self
             .term
             .map_or_else(|| String::from("-"), |term| term.to_string());
-        format!("{} {holder} {term} {}", self.role, self.status.as_str())
+        let mut line = format!("{} {holder} {term} {}", self.role, self.status.as_str());
+        if let Some(value) = self.value.as_ref().or(self.value_base64.as_ref()) {
+            line.push(' ');
+            line.push_str(value);
+        }
+        line
     }
+}
+
+/// The body of `POST /v1/roles/{role}/elect` (optional) and `/proclaim`: the value to
+/// publish with the role, as text.
+#[derive(Serialize, Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ValueBody {
+    pub value: String,
+}
+
+/// `POST /v1/roles/{role}/proclaim`: the value published, and its version within the
+/// term (0 is the one the role was won with).
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ProclaimedBody {
+    pub role: String,
+    pub term: u64,
+    pub version: u64,
 }
 
 /// `GET /v1/roles`: every role the agent's node has heard of, by name.
@@ -318,6 +360,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// 400: tags that break a rule (a bad key, a control character, too long).
     BadTags,
+    /// 400: a value longer than the cluster allows (`max` in the message).
+    ValueTooLarge,
     /// A code this client does not know.
     #[serde(other)]
     Other,
@@ -333,14 +377,22 @@ mod tests {
         let role = RoleName::new("scheduler").unwrap();
         let vacant = RoleView::new(&role, &RoleState::Vacant);
         assert_eq!(vacant.line(), "scheduler - - vacant");
-        let held = RoleState::Held {
+        let held = |value: &[u8]| RoleState::Held {
             holder: NodeName::new("node-2").unwrap(),
             term: LamportTime(1_795_435_524_470_288),
+            value: RoleValue::new(value).unwrap(),
         };
         assert_eq!(
-            RoleView::new(&role, &held).line(),
+            RoleView::new(&role, &held(b"")).line(),
             "scheduler node-2 1795435524470288 held"
         );
+        assert_eq!(
+            RoleView::new(&role, &held(b"10.0.0.5:8080")).line(),
+            "scheduler node-2 1795435524470288 held 10.0.0.5:8080"
+        );
+        let binary = RoleView::new(&role, &held(&[0xff, 0]));
+        assert_eq!(binary.value, None);
+        assert_eq!(binary.value_base64.as_deref(), Some("/wA="));
     }
 
     #[test]

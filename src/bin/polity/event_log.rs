@@ -46,9 +46,19 @@ pub fn log(node: &NodeName, event: &Event) {
             RoleState::Vacant => {
                 tracing::info!(%node, %role, status = "vacant", "role changed");
             }
-            RoleState::Held { holder, term } => {
-                tracing::info!(%node, %role, status = "held", %holder, %term, "role changed");
-            }
+            RoleState::Held {
+                holder,
+                term,
+                value,
+            } => tracing::info!(
+                %node,
+                %role,
+                status = "held",
+                %holder,
+                %term,
+                value = value.as_str().unwrap_or("(not text)"),
+                "role changed"
+            ),
             RoleState::Recalled { holder, term } => tracing::info!(
                 %node,
                 %role,

@@ -18,8 +18,15 @@ Examples:
 pub const ELECT: &str = "\
 Examples:
   polity elect scheduler
-  polity elect scheduler --json
+  polity elect scheduler --value 10.0.0.5:8080 --json
   polity elect scheduler --http 127.0.0.1:7701 --http-token-file /etc/polity/api-token";
+
+/// `polity proclaim`.
+pub const PROCLAIM: &str = "\
+Examples:
+  # Tell every member where the scheduler listens now, without an election
+  polity proclaim scheduler 10.0.0.5:9090
+  polity query scheduler     # scheduler a 1796647908266226 held 10.0.0.5:9090";
 
 /// `polity resign`.
 pub const RESIGN: &str = "\

@@ -1,5 +1,5 @@
 //! The `polity` command: `agent` runs a node and serves an HTTP API on a Unix socket; the
-//! client commands (`elect`, `resign`, `recall`, `query`, `watch`, `members`, `tags`,
+//! client commands (`elect`, `proclaim`, `resign`, `recall`, `query`, `watch`, `members`, `tags`,
 //! `roles`, `force-leave`, `keys`) each make one request to that API; `campaign` runs a
 //! command while its own node holds a role; `completions` and `man` describe the command.
 //!
@@ -69,6 +69,10 @@ enum Command {
     /// holds it.
     #[command(after_help = help_examples::ELECT)]
     Elect(commands::elect::ElectArgs),
+    /// Publish a new value with a role the agent's node holds, keeping the term; print
+    /// the value's version. Exit 3 if it does not hold the role.
+    #[command(after_help = help_examples::PROCLAIM)]
+    Proclaim(commands::proclaim::ProclaimArgs),
     /// Give up a role the agent's node holds; print the term given up. Exit 3 if it does
     /// not hold it.
     #[command(after_help = help_examples::RESIGN)]
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
         Command::Campaign(args) => campaign::run(args),
         Command::Watchdog(args) => campaign::watchdog::run(args),
         Command::Elect(args) => commands::elect::run(args),
+        Command::Proclaim(args) => commands::proclaim::run(args),
         Command::Resign(args) => commands::resign::run(args),
         Command::Recall(args) => commands::recall::run(args),
         Command::Query(args) => commands::query::run(args),

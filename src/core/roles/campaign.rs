@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use super::{Completion, Ctx, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeName, RoleName};
+use crate::role_value::{RoleValue, ValueTooLarge};
 
 /// Someone waiting for an election's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,8 @@ impl Waiter {
 #[derive(Debug, Default)]
 pub(crate) struct Campaign {
     pub(crate) waiters: Vec<Waiter>,
+    /// The value to publish on winning: the one the latest request that gave one gave.
+    pub(crate) value: RoleValue,
     /// Consecutive lost elections, for the backoff.
     pub(crate) attempt: u32,
     /// Only the retry timer carrying this token is current.
@@ -100,13 +103,31 @@ impl Roles {
         out: &mut Outbox,
         role: RoleName,
         persist: bool,
+        value: RoleValue,
     ) -> RequestId {
         let id = self.next_request();
-        if let Some(held) = self.held.get(&role) {
+        let max = ctx.config.max_value_len();
+        if value.len() > max {
+            let too_large = ValueTooLarge {
+                len: value.len(),
+                max,
+            };
             out.completions.push(Completion::Elect {
                 id,
                 role,
-                result: Ok(held.term),
+                result: Err(too_large.into()),
+            });
+            return id;
+        }
+        if let Some(term) = self.held.get(&role).map(|held| held.term) {
+            // Already held: a value given replaces the one published.
+            if !value.is_empty() && self.held.get(&role).is_some_and(|held| held.value != value) {
+                let _ = self.proclaim(ctx, out, &role, value);
+            }
+            out.completions.push(Completion::Elect {
+                id,
+                role,
+                result: Ok(term),
             });
             return id;
         }
@@ -118,11 +139,11 @@ impl Roles {
             out.timers.push((deadline, RoleTimer::RequestTimeout(id)));
             Waiter::Elect { id, deadline }
         };
-        self.campaigns
-            .entry(role.clone())
-            .or_default()
-            .waiters
-            .push(waiter);
+        let campaign = self.campaigns.entry(role.clone()).or_default();
+        campaign.waiters.push(waiter);
+        if !value.is_empty() {
+            campaign.value = value;
+        }
         self.try_elect(ctx, out, &role);
         id
     }

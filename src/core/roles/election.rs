@@ -12,7 +12,7 @@ use super::{Ctx, Event, Held, Outbox, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, RoleName};
 use crate::quorum::QuorumFunc;
-use crate::wire::{Announcement, Ballot, Body, Tenure, VoteReply};
+use crate::wire::{Ballot, Body, Tenure, VoteReply};
 
 /// How an election stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,8 +355,14 @@ impl Roles {
         }
         self.held_version.changed();
         let since = self.held_version.current();
-        self.held
-            .insert(role.clone(), Held::new(term, until, since));
+        let value = self
+            .campaigns
+            .get(role)
+            .map(|campaign| campaign.value.clone())
+            .unwrap_or_default();
+        let held = Held::new(term, value.clone(), until, since);
+        let announcement = held.announcement(role, ctx.me.name());
+        self.held.insert(role.clone(), held);
         self.held_floor = Some(self.held_floor.map_or(until, |floor| floor.min(until)));
         self.arm_holder_check(out, until);
         self.arm_risk_check(out, election.sent_at + ctx.config.renew_deadline);
@@ -364,12 +370,8 @@ impl Roles {
             role: role.clone(),
             term,
         });
-        self.learn(out, role, |v| v.elected(ctx.me.name(), term));
-        out.announcements.push(Announcement::Elected {
-            role: role.clone(),
-            holder: ctx.me.name().clone(),
-            term,
-        });
+        self.learn(out, role, |v| v.elected(ctx.me.name(), term, 0, &value));
+        out.announcements.push(announcement);
         self.complete_all(out, role, |_| Some(Ok(term)));
         self.campaigns.remove(role);
         if !self.renewing {

@@ -24,6 +24,7 @@ use crate::clock::LamportTime;
 use crate::core::Event;
 use crate::core::membership::MemberStatus;
 use crate::identity::{NodeId, NodeName, RoleName};
+use crate::role_value::{RoleValue, ValueTooLarge};
 use crate::wire::{Announcement, Body, SetPart};
 
 /// How many waiting candidates a holder remembers for each role.
@@ -71,6 +72,9 @@ impl SetRenewed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Held {
     pub(crate) term: LamportTime,
+    /// The value published with it, and how many were published before it this term.
+    pub(crate) value: RoleValue,
+    pub(crate) value_version: u64,
     /// The end of its lease as last confirmed for this role alone; see
     /// [`Held::deadline`].
     pub(crate) until: Instant,
@@ -84,9 +88,11 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    pub(crate) fn new(term: LamportTime, until: Instant, since: u64) -> Self {
+    pub(crate) fn new(term: LamportTime, value: RoleValue, until: Instant, since: u64) -> Self {
         Held {
             term,
+            value,
+            value_version: 0,
             until,
             since,
             at_risk: false,
@@ -107,6 +113,17 @@ impl Held {
             term: self.term,
             until,
         })
+    }
+
+    /// The announcement of this tenure and its current value.
+    pub(crate) fn announcement(&self, role: &RoleName, me: &NodeName) -> Announcement {
+        Announcement::Elected {
+            role: role.clone(),
+            holder: me.clone(),
+            term: self.term,
+            version: self.value_version,
+            value: self.value.clone(),
+        }
     }
 
     /// Notes that `candidate` asked for a vote at `now`.
@@ -366,18 +383,13 @@ impl Roles {
             Some(last) => self.held.range::<RoleName, _>((Excluded(last), Unbounded)),
             None => self.held.range::<RoleName, _>(..),
         };
-        let batch: Vec<(RoleName, LamportTime)> = after
+        let batch: Vec<(RoleName, Announcement)> = after
             .chain(self.held.iter())
             .take(REANNOUNCE_BATCH.min(self.held.len()))
-            .map(|(role, held)| (role.clone(), held.term))
+            .map(|(role, held)| (role.clone(), held.announcement(role, ctx.me.name())))
             .collect();
         self.reannounced_through = batch.last().map(|(role, _)| role.clone());
-        for (role, term) in batch {
-            let announcement = Announcement::Elected {
-                role,
-                holder: ctx.me.name().clone(),
-                term,
-            };
+        for (_, announcement) in batch {
             for addr in &targets {
                 out.sends
                     .push((*addr, Body::Announce(announcement.clone())));
@@ -385,6 +397,36 @@ impl Roles {
         }
         out.timers
             .push((ctx.now + ctx.config.lease, RoleTimer::Reannounce));
+    }
+
+    /// Publishes `value` with `role`, which this node holds, in place of the one before:
+    /// every member learns it directly and by gossip, in version order. Returns the
+    /// value's version within the term.
+    pub(crate) fn proclaim(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        value: RoleValue,
+    ) -> Result<u64, RoleError> {
+        let max = ctx.config.max_value_len();
+        if value.len() > max {
+            return Err(ValueTooLarge {
+                len: value.len(),
+                max,
+            }
+            .into());
+        }
+        let held = self.held.get_mut(role).ok_or(RoleError::NotHolder)?;
+        held.value_version += 1;
+        held.value = value;
+        let announcement = held.announcement(role, ctx.me.name());
+        let (term, version, value) = (held.term, held.value_version, held.value.clone());
+        self.learn(out, role, |v| {
+            v.elected(ctx.me.name(), term, version, &value)
+        });
+        out.announcements.push(announcement);
+        Ok(version)
     }
 
     /// Steps down from `role`, then tells the voters to release the lease (all of them, also
@@ -623,7 +665,7 @@ mod tests {
         let t0 = Instant::now();
         let second = std::time::Duration::from_secs(1);
         let name = |n: &str| NodeName::new(n).unwrap();
-        let mut held = Held::new(LamportTime(3), t0 + second, 1);
+        let mut held = Held::new(LamportTime(3), RoleValue::EMPTY, t0 + second, 1);
         assert_eq!(held.successor(t0, |_| true, |n| n.clone()), None);
         held.candidate_asked(&name("c"), t0);
         held.candidate_asked(&name("b"), t0 + second);

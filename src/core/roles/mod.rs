@@ -53,7 +53,7 @@ use crate::wire::{Announcement, Body};
 use campaign::Campaign;
 use election::Election;
 pub(crate) use holding::{Held, SetRenewed};
-use requests::Request;
+use requests::{LeaseAnswer, Request};
 use rounds::{RenewAnswer, Renewals};
 use session::HeldVersion;
 use voter::Voters;
@@ -355,7 +355,11 @@ impl Roles {
                 population,
                 recalled,
             } => {
-                let answer = recalled.map(|t| (t, true));
+                let answer = recalled.map(|tenure| LeaseAnswer {
+                    tenure,
+                    recalled: true,
+                    value: None,
+                });
                 self.answered(ctx, out, from, request, population, answer);
             }
             Body::QueryReply {
@@ -363,8 +367,13 @@ impl Roles {
                 population,
                 lease,
                 recalled,
+                value,
             } => {
-                let answer = lease.map(|t| (t, recalled));
+                let answer = lease.map(|tenure| LeaseAnswer {
+                    tenure,
+                    recalled,
+                    value,
+                });
                 self.answered(ctx, out, from, request, population, answer);
             }
         }

@@ -46,6 +46,9 @@ pub enum RoleError {
     /// cannot know the electorate yet; wait, or check its join addresses.
     #[error("not joined: this node has not been part of the cluster for a lease yet")]
     NotJoined,
+    /// The value is longer than this node's [`crate::Config::max_value_len`]; shorten it.
+    #[error(transparent)]
+    ValueTooLarge(#[from] crate::role_value::ValueTooLarge),
 }
 
 /// Why this node stopped holding a role.

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::quorum::QuorumFunc;
+use crate::role_value::RoleValue;
 use crate::wire::{Announcement, Body, Tenure};
 
 /// What is asked.
@@ -20,14 +21,23 @@ pub(crate) enum RequestKind {
     Query,
 }
 
+/// A voter's answer about a lease it holds: its tenure, whether it is recalled, and the
+/// newest value the voter knows its holder published, with that value's version.
+#[derive(Debug, Clone)]
+pub(crate) struct LeaseAnswer {
+    pub(crate) tenure: Tenure,
+    pub(crate) recalled: bool,
+    pub(crate) value: Option<(u64, RoleValue)>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Request {
     kind: RequestKind,
     pub(crate) role: RoleName,
     population: usize,
     answered: BTreeSet<NodeName>,
-    /// The highest-term live lease reported, and whether it was recalled.
-    best: Option<(Tenure, bool)>,
+    /// The highest-term live lease reported, with the newest value reported for it.
+    best: Option<LeaseAnswer>,
 }
 
 impl Request {
@@ -45,16 +55,24 @@ impl Request {
         &mut self,
         voter: &NodeName,
         population: usize,
-        lease: Option<(Tenure, bool)>,
+        lease: Option<LeaseAnswer>,
     ) {
         if !self.answered.insert(voter.clone()) {
             return;
         }
         self.population = self.population.max(population);
-        if let Some((tenure, recalled)) = lease
-            && self.best.as_ref().is_none_or(|(b, _)| tenure.term > b.term)
-        {
-            self.best = Some((tenure, recalled));
+        let Some(answer) = lease else {
+            return;
+        };
+        match &mut self.best {
+            Some(best) if best.tenure.term > answer.tenure.term => {}
+            Some(best) if best.tenure == answer.tenure => {
+                best.recalled |= answer.recalled;
+                if answer.value.as_ref().map(|(v, _)| *v) > best.value.as_ref().map(|(v, _)| *v) {
+                    best.value = answer.value;
+                }
+            }
+            _ => self.best = Some(answer),
         }
     }
 
@@ -69,20 +87,21 @@ impl Request {
                 result: self
                     .best
                     .as_ref()
-                    .map(|(t, _)| t.term)
+                    .map(|best| best.tenure.term)
                     .ok_or(RoleError::RoleUnfilled),
             },
             RequestKind::Query => Completion::Query {
                 id,
                 result: Ok(match &self.best {
                     None => RoleState::Vacant,
-                    Some((t, false)) => RoleState::Held {
-                        holder: t.holder.clone(),
-                        term: t.term,
+                    Some(best) if best.recalled => RoleState::Recalled {
+                        holder: best.tenure.holder.clone(),
+                        term: best.tenure.term,
                     },
-                    Some((t, true)) => RoleState::Recalled {
-                        holder: t.holder.clone(),
-                        term: t.term,
+                    Some(best) => RoleState::Held {
+                        holder: best.tenure.holder.clone(),
+                        term: best.tenure.term,
+                        value: best.value.clone().map(|(_, v)| v).unwrap_or_default(),
                     },
                 }),
             },
@@ -147,12 +166,12 @@ impl Roles {
                 RequestKind::Recall => self
                     .voters
                     .update(out, &role, |voter| voter.recall(now))
-                    .map(|t| (t, true)),
-                RequestKind::Query => self.voters.get(&role).and_then(|voter| {
-                    voter
-                        .live_lease(now)
-                        .map(|l| (l.tenure(), voter.is_recalled(now)))
-                }),
+                    .map(|tenure| LeaseAnswer {
+                        tenure,
+                        recalled: true,
+                        value: None,
+                    }),
+                RequestKind::Query => self.lease_answer(&role, now),
             };
             request.record(ctx.me.name(), population, answer);
         }
@@ -174,7 +193,7 @@ impl Roles {
         from: &NodeId,
         request: u64,
         population: u32,
-        answer: Option<(Tenure, bool)>,
+        answer: Option<LeaseAnswer>,
     ) {
         let id = RequestId(request);
         if let Some(r) = self.requests.get_mut(&id) {

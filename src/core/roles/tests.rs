@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::core::membership::Membership;
+use crate::role_value::RoleValue;
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -172,7 +173,9 @@ impl Net {
     }
 
     fn elect(&mut self, i: usize, persist: bool) -> RequestId {
-        self.input(i, |r, c, o| r.want(c, o, Net::role(), persist))
+        self.input(i, |r, c, o| {
+            r.want(c, o, Net::role(), persist, RoleValue::EMPTY)
+        })
     }
 }
 
@@ -194,7 +197,8 @@ fn a_candidate_wins_with_a_quorum_and_every_node_sees_it() {
             node.roles.state(&Net::role()),
             RoleState::Held {
                 holder: net.nodes[0].id.name().clone(),
-                term: *term
+                term: *term,
+                value: RoleValue::EMPTY,
             }
         );
     }

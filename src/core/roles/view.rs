@@ -7,6 +7,7 @@ use super::forget::Unchanged;
 use super::{Ctx, Event, LossReason, Outbox, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeName, RoleName};
+use crate::role_value::RoleValue;
 use crate::wire::Announcement;
 
 /// A role as users see it.
@@ -15,12 +16,16 @@ use crate::wire::Announcement;
 pub enum RoleState {
     /// Nobody holds it, as far as this node knows.
     Vacant,
-    /// `holder` holds it with `term` (its fencing token).
+    /// `holder` holds it with `term` (its fencing token), and publishes `value`.
     Held {
         /// The holder's name.
         holder: NodeName,
         /// Its term.
         term: LamportTime,
+        /// The newest value the holder published that this node knows of; empty if it
+        /// gave none. Within a term, values only move to later ones.
+        #[serde(skip)]
+        value: RoleValue,
     },
     /// A quorum stopped renewing `term`; the role is vacant once the lease runs out.
     Recalled {
@@ -31,14 +36,18 @@ pub enum RoleState {
     },
 }
 
-/// The step within a term, so that later news about the same term wins.
+/// The step within a term, so that later news about the same term wins: a holder
+/// known from its renewals, its election with the version of the value published,
+/// then a recall, then the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Step {
     /// Remembered across a restart: the term is known, not who holds it.
-    Seen = 0,
-    Elected = 1,
-    Recalled = 2,
-    Ended = 3,
+    Seen,
+    /// The holder is known from a renewal, not the value it publishes.
+    Renewed,
+    Elected(u64),
+    Recalled,
+    Ended,
 }
 
 /// One role's view: a state and the (term, step) it was learned at.
@@ -92,19 +101,62 @@ impl View {
         self.version.1 == Step::Ended && self.version.0 >= term
     }
 
-    /// Learns `holder` won at `term`; true if the view changed.
-    pub(crate) fn elected(&mut self, holder: &NodeName, term: LamportTime) -> bool {
+    /// Learns `holder` holds the role at `term` with the `version`th `value` of the
+    /// term; true if the view changed.
+    pub(crate) fn elected(
+        &mut self,
+        holder: &NodeName,
+        term: LamportTime,
+        version: u64,
+        value: &RoleValue,
+    ) -> bool {
+        if (term, Step::Elected(version)) <= self.version {
+            return false;
+        }
         let state = RoleState::Held {
             holder: holder.clone(),
             term,
+            value: value.clone(),
         };
-        self.update(state, (term, Step::Elected))
+        self.update(state, (term, Step::Elected(version)))
+    }
+
+    /// Learns from a renewal that `holder` holds the role at `term`, its value unknown
+    /// until its announcement comes; true if the view changed.
+    pub(crate) fn renewed(&mut self, holder: &NodeName, term: LamportTime) -> bool {
+        let state = RoleState::Held {
+            holder: holder.clone(),
+            term,
+            value: RoleValue::EMPTY,
+        };
+        self.update(state, (term, Step::Renewed))
+    }
+
+    /// The value this view knows for `holder`'s tenure at `term`, with its version.
+    pub(crate) fn value_of(
+        &self,
+        holder: &NodeName,
+        term: LamportTime,
+    ) -> Option<(u64, RoleValue)> {
+        match (&self.state, self.version.1) {
+            (
+                RoleState::Held {
+                    holder: h,
+                    term: t,
+                    value,
+                },
+                Step::Elected(version),
+            ) if h == holder && *t == term => Some((version, value.clone())),
+            _ => None,
+        }
     }
 
     /// Learns `term` was recalled; true if the view changed.
     pub(crate) fn recalled(&mut self, term: LamportTime) -> bool {
         let holder = match &self.state {
-            RoleState::Held { holder, term: t } if *t == term => holder.clone(),
+            RoleState::Held {
+                holder, term: t, ..
+            } if *t == term => holder.clone(),
             _ => return false,
         };
         self.update(RoleState::Recalled { holder, term }, (term, Step::Recalled))
@@ -161,8 +213,14 @@ impl Roles {
             return;
         }
         match announcement {
-            Announcement::Elected { role, holder, term } => {
-                self.learn(out, role, |v| v.elected(holder, *term));
+            Announcement::Elected {
+                role,
+                holder,
+                term,
+                version,
+                value,
+            } => {
+                self.learn(out, role, |v| v.elected(holder, *term, *version, value));
                 if holder != ctx.me.name() && self.held.get(role).is_some_and(|h| h.term < *term) {
                     self.step_down(out, role, LossReason::Superseded);
                 }
@@ -199,10 +257,10 @@ mod tests {
         let a = NodeName::new("a").unwrap();
         let b = NodeName::new("b").unwrap();
         let mut view = View::default();
-        assert!(view.elected(&a, LamportTime(10)));
-        assert!(view.elected(&b, LamportTime(20)));
+        assert!(view.elected(&a, LamportTime(10), 0, &RoleValue::EMPTY));
+        assert!(view.elected(&b, LamportTime(20), 0, &RoleValue::EMPTY));
         assert!(
-            !view.elected(&a, LamportTime(15)),
+            !view.elected(&a, LamportTime(15), 0, &RoleValue::EMPTY),
             "late news of an older term"
         );
         assert!(!view.ended(LamportTime(10)));
@@ -210,17 +268,21 @@ mod tests {
             view.state(),
             &RoleState::Held {
                 holder: b.clone(),
-                term: LamportTime(20)
+                term: LamportTime(20),
+                value: RoleValue::EMPTY,
             }
         );
         assert!(view.recalled(LamportTime(20)));
         assert!(
-            !view.elected(&b, LamportTime(20)),
-            "elected is older news than recalled"
+            !view.elected(&b, LamportTime(20), 5, &RoleValue::EMPTY),
+            "elected is older news than recalled, whatever the value's version"
         );
         assert!(view.ended(LamportTime(20)));
         assert_eq!(view.state(), &RoleState::Vacant);
-        assert!(!view.elected(&a, LamportTime(20)), "still at term 20");
+        assert!(
+            !view.elected(&a, LamportTime(20), 0, &RoleValue::EMPTY),
+            "still at term 20"
+        );
     }
 
     #[test]
@@ -229,15 +291,63 @@ mod tests {
         let mut view = View::default();
         view.seen(LamportTime(20));
         assert_eq!(view.state(), &RoleState::Vacant);
-        assert!(!view.elected(&a, LamportTime(19)));
-        assert!(view.elected(&a, LamportTime(20)));
+        assert!(!view.elected(&a, LamportTime(19), 0, &RoleValue::EMPTY));
+        assert!(view.elected(&a, LamportTime(20), 0, &RoleValue::EMPTY));
         assert_eq!(view.seen_through(), LamportTime(20));
     }
 
     #[test]
     fn a_recall_of_another_term_changes_nothing() {
         let mut view = View::default();
-        assert!(view.elected(&NodeName::new("a").unwrap(), LamportTime(10)));
+        assert!(view.elected(
+            &NodeName::new("a").unwrap(),
+            LamportTime(10),
+            0,
+            &RoleValue::EMPTY
+        ));
         assert!(!view.recalled(LamportTime(9)));
+    }
+
+    #[test]
+    fn a_value_only_moves_to_a_later_version_of_its_term() {
+        let a = NodeName::new("a").unwrap();
+        let value = |text: &str| RoleValue::new(text).unwrap();
+        let held = |text: &str| RoleState::Held {
+            holder: a.clone(),
+            term: LamportTime(10),
+            value: value(text),
+        };
+        let mut view = View::default();
+        assert!(view.elected(&a, LamportTime(10), 0, &value("first")));
+        assert!(view.elected(&a, LamportTime(10), 2, &value("third")));
+        assert!(
+            !view.elected(&a, LamportTime(10), 1, &value("second")),
+            "late news"
+        );
+        assert!(
+            !view.elected(&a, LamportTime(10), 2, &value("third")),
+            "the same news"
+        );
+        assert_eq!(view.state(), &held("third"));
+        assert_eq!(
+            view.value_of(&a, LamportTime(10)),
+            Some((2, value("third")))
+        );
+        assert_eq!(view.value_of(&a, LamportTime(9)), None);
+    }
+
+    #[test]
+    fn a_holder_known_from_renewals_takes_the_value_of_its_election() {
+        let a = NodeName::new("a").unwrap();
+        let mut view = View::default();
+        assert!(view.renewed(&a, LamportTime(10)));
+        assert_eq!(view.value_of(&a, LamportTime(10)), None, "not known yet");
+        let value = RoleValue::new("10.0.0.5:8080").unwrap();
+        assert!(view.elected(&a, LamportTime(10), 0, &value));
+        assert!(
+            !view.renewed(&a, LamportTime(10)),
+            "a renewal is older news"
+        );
+        assert_eq!(view.value_of(&a, LamportTime(10)), Some((0, value)));
     }
 }

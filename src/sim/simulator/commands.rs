@@ -7,6 +7,7 @@ use super::{Sim, addr_of};
 use crate::clock::LamportTime;
 use crate::core::{Core, RequestId, RoleError};
 use crate::identity::RoleName;
+use crate::role_value::RoleValue;
 use crate::tags::Tags;
 
 impl Sim {
@@ -31,10 +32,44 @@ impl Sim {
         })
     }
 
+    /// Node `i` runs one election for `role`, to publish `value` with it.
+    pub fn elect_with(&mut self, i: usize, role: &RoleName, value: RoleValue) -> Option<RequestId> {
+        let shown = format!("{value:?}");
+        self.command(i, format_args!("elect {role} with {shown}"), |c, now| {
+            c.elect_with(now, role.clone(), value)
+        })
+    }
+
     /// Node `i` campaigns for `role` until it holds it.
     pub fn campaign(&mut self, i: usize, role: &RoleName) -> Option<RequestId> {
         self.command(i, format_args!("campaign {role}"), |c, now| {
             c.campaign(now, role.clone())
+        })
+    }
+
+    /// Node `i` campaigns for `role`, to publish `value` with it.
+    pub fn campaign_with(
+        &mut self,
+        i: usize,
+        role: &RoleName,
+        value: RoleValue,
+    ) -> Option<RequestId> {
+        let shown = format!("{value:?}");
+        self.command(i, format_args!("campaign {role} with {shown}"), |c, now| {
+            c.campaign_with(now, role.clone(), value)
+        })
+    }
+
+    /// Node `i` publishes `value` with `role`, which it holds.
+    pub fn proclaim(
+        &mut self,
+        i: usize,
+        role: &RoleName,
+        value: RoleValue,
+    ) -> Option<Result<u64, RoleError>> {
+        let shown = format!("{value:?}");
+        self.command(i, format_args!("proclaim {role} {shown}"), |c, now| {
+            c.proclaim(now, role, value)
         })
     }
 

@@ -21,6 +21,7 @@ impl Sim {
         node.wake_token += 1;
         node.wake_at = None;
         self.checker.release_others(self.now, i, &[]);
+        self.checker.crashed(i);
         self.network_changed = self.now;
         self.log(format_args!("crash n{i}"));
     }

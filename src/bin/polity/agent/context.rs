@@ -109,7 +109,7 @@ impl ApiError {
             RoleError::NotHolder => ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorCode::NotHolder,
-                format!("this agent's node {me} does not hold {role}, so it cannot resign it"),
+                format!("this agent's node {me} does not hold {role}"),
             ),
             RoleError::RoleUnfilled => ApiError::new(
                 StatusCode::CONFLICT,
@@ -143,6 +143,14 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Cancelled,
                 "the request was cancelled: the agent is leaving the cluster",
+            ),
+            RoleError::ValueTooLarge(too_large) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ValueTooLarge,
+                format!(
+                    "{too_large}; shorten it (every node's max_datagram_size less 480 bytes, \
+                     at most 1 KiB); nothing changed"
+                ),
             ),
             other => ApiError::internal(&other),
         }

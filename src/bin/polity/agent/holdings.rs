@@ -38,6 +38,11 @@ impl Holdings {
         });
     }
 
+    /// The tenure of `role` kept, if any.
+    pub fn get(&self, role: &RoleName) -> Option<Leadership> {
+        self.lock().get(role).cloned()
+    }
+
     /// Lets go of `role` at `term`, if that is the tenure kept.
     fn forget(&self, role: &RoleName, term: LamportTime) {
         let mut held = self.lock();

@@ -9,7 +9,8 @@
 //! | `GET /v1/roles/{role}` | 200 [`RoleView`]: the node's own view, no messages |
 //! | `GET /v1/roles/{role}/query` | 200 [`RoleView`] once a quorum answered |
 //! | `GET /v1/roles/{role}/watch` | 200, one [`RoleView`] per line: now, then each change |
-//! | `POST /v1/roles/{role}/elect[?wait=true]` | 200 [`TermBody`]; 409 lost (holder, term) |
+//! | `POST /v1/roles/{role}/elect[?wait=true]`, optional body [`ValueBody`] | 200 [`TermBody`]; 409 lost (holder, term) |
+//! | `POST /v1/roles/{role}/proclaim` with [`ValueBody`] | 200 [`ProclaimedBody`]; 409 the node does not hold it |
 //! | `POST /v1/roles/{role}/resign` | 200 [`TermBody`]; 409 the node does not hold it |
 //! | `POST /v1/roles/{role}/recall` | 200 [`TermBody`]; 409 nobody holds it |
 //! | `GET /v1/metrics` | 200, Prometheus text |
@@ -34,7 +35,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use polity::{MemberStatus, NodeError, NodeName, RoleError, RoleName, RoleState};
+use polity::{MemberStatus, NodeError, NodeName, RoleError, RoleName, RoleState, RoleValue};
 use serde::Deserialize;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
@@ -42,7 +43,8 @@ use tokio_stream::wrappers::WatchStream;
 use super::context::{Agent, ApiError};
 use super::metrics::{self, ElectionOutcome, Snapshot};
 use crate::api::{
-    ErrorCode, ForceLeftBody, HealthBody, MemberView, MembersBody, RoleView, RolesBody, TermBody,
+    ErrorCode, ForceLeftBody, HealthBody, MemberView, MembersBody, ProclaimedBody, RoleView,
+    RolesBody, TermBody, ValueBody,
 };
 use crate::token::Token;
 
@@ -56,6 +58,7 @@ pub fn router(agent: Arc<Agent>, token: Option<Token>) -> Router {
         .route("/{role}/query", get(query))
         .route("/{role}/watch", get(watch))
         .route("/{role}/elect", post(elect))
+        .route("/{role}/proclaim", post(proclaim))
         .route("/{role}/resign", post(resign))
         .route("/{role}/recall", post(recall));
     let v1 = Router::new()
@@ -237,12 +240,36 @@ struct ElectParams {
     wait: bool,
 }
 
+/// The value in a request's body: `{"value": "TEXT"}`; none for an empty body when
+/// `optional`.
+fn value_body(
+    agent: &Agent,
+    role: &RoleName,
+    body: &Bytes,
+    optional: bool,
+) -> Result<RoleValue, ApiError> {
+    if optional && body.is_empty() {
+        return Ok(RoleValue::EMPTY);
+    }
+    let ValueBody { value } = serde_json::from_slice(body).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            format!("the body must be {{\"value\": \"TEXT\"}}: {error}"),
+        )
+    })?;
+    RoleValue::new(value)
+        .map_err(|too_large| ApiError::node(agent, Some(role), NodeError::Role(too_large.into())))
+}
+
 async fn elect(
     State(agent): Shared,
     path: Result<Path<String>, PathRejection>,
     params: Result<Query<ElectParams>, QueryRejection>,
+    body: Bytes,
 ) -> Answer<TermBody> {
     let role = role_name(path)?;
+    let value = value_body(&agent, &role, &body, true)?;
     let Query(params) = params.map_err(|rejection| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -254,9 +281,9 @@ async fn elect(
         )
     })?;
     let won = if params.wait {
-        agent.node.campaign(role.clone()).await
+        agent.node.campaign_with(role.clone(), value).await
     } else {
-        agent.node.elect(role.clone()).await
+        agent.node.elect_with(role.clone(), value).await
     };
     match won {
         Ok(leadership) => {
@@ -279,6 +306,28 @@ async fn elect(
             Err(ApiError::node(&agent, Some(&role), error))
         }
     }
+}
+
+async fn proclaim(
+    State(agent): Shared,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Answer<ProclaimedBody> {
+    let role = role_name(path)?;
+    let value = value_body(&agent, &role, &body, false)?;
+    let fail = |error| ApiError::node(&agent, Some(&role), error);
+    let leadership = agent
+        .holdings
+        .get(&role)
+        .ok_or_else(|| fail(NodeError::Role(RoleError::NotHolder)))?;
+    let version = leadership.proclaim(value).await.map_err(fail)?;
+    let term = leadership.term();
+    tracing::info!(%role, %term, version, "value published through the API");
+    Ok(Json(ProclaimedBody {
+        role: role.to_string(),
+        term: term.get(),
+        version,
+    }))
 }
 
 async fn resign(
@@ -311,11 +360,12 @@ async fn recall(
         .map_err(|error| ApiError::node(&agent, Some(&role), error))?;
     // Who was recalled, as far as this node knows.
     let holder = match agent.node.holder(&role).await {
-        Ok(RoleState::Held { holder, term: at } | RoleState::Recalled { holder, term: at })
-            if at == term =>
-        {
-            Some(holder.to_string())
-        }
+        Ok(
+            RoleState::Held {
+                holder, term: at, ..
+            }
+            | RoleState::Recalled { holder, term: at },
+        ) if at == term => Some(holder.to_string()),
         _ => None,
     };
     tracing::info!(%role, %term, "recalled through the API");

@@ -257,6 +257,7 @@ mod tests {
             RoleState::Held {
                 holder: me.clone(),
                 term: LamportTime(9),
+                value: polity::RoleValue::EMPTY,
             },
         )];
         let counters = Counters::default();

@@ -24,6 +24,8 @@ pub struct Cmd<'a> {
     pub args: &'a [OsString],
     /// CMD's program, for messages.
     pub display: String,
+    /// The value published with the role, given to CMD as `POLITY_VALUE`.
+    pub value: Option<&'a str>,
 }
 
 /// The file `POLITY_DEADLINE_FILE` names: the holder's deadline in Unix milliseconds.
@@ -108,6 +110,9 @@ impl Running {
             .env("POLITY_HOLDER", holder.to_string())
             .env("POLITY_DEADLINE_FILE", &deadline_file.path)
             .process_group(watchdog.group.as_raw());
+        if let Some(value) = cmd.value {
+            command.env("POLITY_VALUE", value);
+        }
         let parent = nix::unistd::getpid();
         // SAFETY: the closure runs in the child between fork and exec, where only
         // async-signal-safe functions may be called, since another thread of the parent

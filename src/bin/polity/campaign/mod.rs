@@ -3,7 +3,8 @@
 //!
 //! The command starts a node of its own (the same flags as `polity agent`), campaigns for
 //! ROLE, and once it holds the role runs CMD with `POLITY_ROLE`, `POLITY_TERM` (the
-//! fencing token, in decimal) and `POLITY_HOLDER` (this node's name) added to its
+//! fencing token, in decimal), `POLITY_HOLDER` (this node's name) and, with `--value`,
+//! `POLITY_VALUE` (the value it publishes with the role) added to its
 //! environment. Standard input, output and error are inherited. At start it writes one
 //! line to standard error, `polity: node NAME listening on IP:PORT`, naming the address
 //! other nodes can `--join`.
@@ -97,7 +98,7 @@ use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use polity::{Config, Event, Leadership, Node, NodeHandle, NodeName, RoleName};
+use polity::{Config, Event, Leadership, Node, NodeHandle, NodeName, RoleName, RoleValue};
 
 use self::child::{Cmd, DeadlineFile, Running, shell_status};
 use crate::exit_code;
@@ -109,8 +110,9 @@ use crate::stop_signals::{self, StopSignals};
 const AFTER_LONG_HELP: &str = "\
 Environment of CMD: POLITY_ROLE (the role), POLITY_TERM (the term won, a decimal \
 number: the fencing token, higher for every later grant of the role), POLITY_HOLDER \
-(this node's name) and POLITY_DEADLINE_FILE (a file holding the time, in Unix \
-milliseconds, until which this node holds the role; rewritten on every renewal).
+(this node's name), POLITY_DEADLINE_FILE (a file holding the time, in Unix \
+milliseconds, until which this node holds the role; rewritten on every renewal) and, \
+with --value, POLITY_VALUE (the value published with the role).
 
 When no quorum has renewed the role for a while (the renew deadline), CMD's process \
 group gets SIGTERM, and SIGKILL at the holder's own deadline, before any other node can \
@@ -152,6 +154,12 @@ pub struct CampaignArgs {
     /// the role again and rerunning CMD.
     #[arg(long)]
     pub once: bool,
+    /// A value to publish with the role while holding it, such as the address CMD
+    /// serves on: every member's `query`, `watch` and `roles` show it after the holder,
+    /// and CMD gets it as POLITY_VALUE. At most 920 bytes with the default datagram
+    /// size.
+    #[arg(long, value_name = "TEXT")]
+    pub value: Option<String>,
     /// How long CMD has between SIGTERM and SIGKILL once the role is at risk (for
     /// example `585ms` or `2s`). Sets the renew deadline to the holder's lease less this.
     /// Default: the holder's lease less half the lease (585 ms with the lan profile).
@@ -178,6 +186,18 @@ pub fn run(args: CampaignArgs) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
+    let text = args.value.as_deref().unwrap_or_default();
+    let value = match RoleValue::new(text) {
+        Ok(value) if value.len() <= config.max_value_len() => value,
+        _ => {
+            eprintln!(
+                "polity: --value takes {} bytes, more than the {} allowed",
+                text.len(),
+                config.max_value_len()
+            );
+            return exit_code::usage();
+        }
+    };
     if let Some(window) = args.stop_timeout {
         match renew_deadline_for(&config, window) {
             Ok(deadline) => config.renew_deadline = deadline,
@@ -193,7 +213,7 @@ pub fn run(args: CampaignArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(campaign(args, config))
+    runtime.block_on(campaign(args, config, value))
 }
 
 /// How long CMD has between SIGTERM and SIGKILL after the role is lost without warning
@@ -225,7 +245,7 @@ fn renew_deadline_for(config: &Config, window: Duration) -> Result<Duration, Str
     Ok(config.holder_lease() - window)
 }
 
-async fn campaign(args: CampaignArgs, mut config: Config) -> ExitCode {
+async fn campaign(args: CampaignArgs, mut config: Config, value: RoleValue) -> ExitCode {
     // Installed before the node starts, so that no SIGINT or SIGTERM goes unhandled.
     let mut stop = match StopSignals::new() {
         Ok(stop) => stop,
@@ -267,10 +287,12 @@ async fn campaign(args: CampaignArgs, mut config: Config) -> ExitCode {
         program,
         args: program_args,
         display: program.to_string_lossy().into_owned(),
+        value: args.value.as_deref(),
     };
     let holding = Holding {
         node: &node,
         role: &args.role,
+        value,
         name: &name,
         cmd,
         once: args.once,
@@ -299,6 +321,8 @@ async fn campaign(args: CampaignArgs, mut config: Config) -> ExitCode {
 struct Holding<'a> {
     node: &'a NodeHandle,
     role: &'a RoleName,
+    /// Published with the role.
+    value: RoleValue,
     name: &'a NodeName,
     cmd: Cmd<'a>,
     /// Exit once the role is lost, instead of campaigning again.
@@ -315,6 +339,7 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
     let &Holding {
         node,
         role,
+        ref value,
         name,
         ref cmd,
         once,
@@ -324,7 +349,7 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
     loop {
         tracing::info!(%role, "waiting for the role");
         let leadership = tokio::select! {
-            won = node.campaign(role.clone()) => match won {
+            won = node.campaign_with(role.clone(), value.clone()) => match won {
                 Ok(leadership) => leadership,
                 Err(error) => {
                     eprintln!("polity: cannot campaign for {role}: {error}");

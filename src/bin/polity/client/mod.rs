@@ -93,6 +93,16 @@ impl Client {
         self.call(Method::POST, path, Patience::Bounded, Some(json))
     }
 
+    /// `POST` to a path under `/v1`, with a JSON body if `json` is given.
+    pub fn post_with(
+        &self,
+        path: &str,
+        patience: Patience,
+        json: Option<&str>,
+    ) -> Result<Reply, Unanswered> {
+        self.call(Method::POST, path, patience, json)
+    }
+
     fn call(
         &self,
         method: Method,

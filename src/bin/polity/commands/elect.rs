@@ -1,8 +1,9 @@
-//! `polity elect ROLE [--wait]`: one election with the agent's node as candidate.
+//! `polity elect ROLE [--wait] [--value TEXT]`: one election with the agent's node as
+//! candidate.
 
 use std::process::ExitCode;
 
-use crate::api::{ErrorCode, TermBody};
+use crate::api::{ErrorCode, TermBody, ValueBody};
 use crate::client::output::{Answer, answer, refused, show};
 use crate::client::{self, Patience};
 
@@ -17,11 +18,16 @@ pub struct ElectArgs {
     /// while another node holds it), however long that takes.
     #[arg(long)]
     pub wait: bool,
+    /// A value to publish with the role once won, such as the address to send its work
+    /// to: every member's `query`, `watch` and `roles` show it after the holder. At
+    /// most 920 bytes with the default datagram size; change it with `polity proclaim`.
+    #[arg(long, value_name = "TEXT")]
+    pub value: Option<String>,
 }
 
 /// Runs `polity elect`.
 pub fn run(args: ElectArgs) -> ExitCode {
-    let ElectArgs { role, wait } = args;
+    let ElectArgs { role, wait, value } = args;
     let client = match role.client.client() {
         Ok(client) => client,
         Err(code) => return code,
@@ -33,8 +39,10 @@ pub fn run(args: ElectArgs) -> ExitCode {
     } else {
         Patience::Bounded
     };
+    let body = value.map(|value| super::json_of(&ValueBody { value }));
     let json = role.client.json;
-    match answer::<TermBody>(&role.client.http, client.post(&path, patience)) {
+    let request = client.post_with(&path, patience, body.as_deref());
+    match answer::<TermBody>(&role.client.http, request) {
         Ok(Answer::Done(won, raw)) => {
             show(json, &won, &raw, |won| won.term.to_string());
             ExitCode::SUCCESS

@@ -9,6 +9,7 @@ pub mod force_leave;
 pub mod keygen;
 pub mod keys;
 pub mod members;
+pub mod proclaim;
 pub mod query;
 pub mod recall;
 pub mod resign;
@@ -70,6 +71,12 @@ pub struct RoleArgs {
     pub role: RoleName,
     #[command(flatten)]
     pub client: ClientArgs,
+}
+
+/// A request body as JSON. The bodies are plain structs of strings, which always
+/// serialise.
+pub fn json_of(body: &impl serde::Serialize) -> String {
+    serde_json::to_string(body).unwrap_or_default()
 }
 
 /// `resign` or `recall`: prints the term given up or recalled.

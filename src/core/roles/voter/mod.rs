@@ -25,6 +25,7 @@ pub(crate) use table::Voters;
 
 use super::election::Tally;
 use super::forget::Unchanged;
+use super::requests::LeaseAnswer;
 use super::{Ctx, Outbox, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, NodeName, RoleName};
@@ -375,7 +376,7 @@ impl Roles {
             });
             if renewed {
                 acked.push(*term);
-                self.learn(out, role, |v| v.elected(from.name(), *term));
+                self.learn(out, role, |v| v.renewed(from.name(), *term));
             }
         }
         acked
@@ -455,18 +456,33 @@ impl Roles {
             return;
         }
         // Asking about a role leaves nothing behind here.
-        let voter = self.voters.get(&role);
-        let lease = voter.and_then(|v| v.live_lease(ctx.now)).map(Lease::tenure);
-        let recalled = voter.is_some_and(|v| v.is_recalled(ctx.now));
+        let answer = self.lease_answer(&role, ctx.now);
         out.sends.push((
             from.addr(),
             Body::QueryReply {
                 request,
                 population: ctx.population_u32(),
-                lease,
-                recalled,
+                recalled: answer.as_ref().is_some_and(|a| a.recalled),
+                value: answer.as_ref().and_then(|a| a.value.clone()),
+                lease: answer.map(|a| a.tenure),
             },
         ));
+    }
+
+    /// What this voter answers a query about `role` with: its live lease, whether it is
+    /// recalled, and the value this node knows the lease's holder published.
+    pub(super) fn lease_answer(&mut self, role: &RoleName, now: Instant) -> Option<LeaseAnswer> {
+        let voter = self.voters.get(role)?;
+        let tenure = voter.live_lease(now)?.tenure();
+        let value = self
+            .views
+            .get(role)
+            .and_then(|view| view.value_of(&tenure.holder, tenure.term));
+        Some(LeaseAnswer {
+            recalled: voter.is_recalled(now),
+            tenure,
+            value,
+        })
     }
 
     /// The check of the lease this node granted for `role` came due.
