@@ -7,7 +7,8 @@
 //! every grant carries a term higher than all before it, a fencing token. When the holder
 //! crashes, a waiting candidate takes over within about one lease; when it resigns, within
 //! a few round trips. A [`NodeHandle`] campaigns for, elects, resigns, recalls, queries
-//! and watches roles; [`Leadership`] is what holding one looks like.
+//! and watches roles; [`Leadership`] is what holding one looks like, and what publishes
+//! the value that says where the holder is.
 //!
 //! ```
 //! use std::time::Duration;
@@ -53,10 +54,41 @@
 //! application has to stop acting for the role. `lost()` is the last word; `at_risk()`
 //! gives the time to act on it.
 //!
-//! **Where to send work.** Each node publishes [`Tags`], small key/value metadata (its
-//! API address, its zone) that every member sees in [`NodeHandle::members`], as serf's
-//! tags. With the holder's name from [`NodeHandle::holder`], its tags say where to reach
-//! it:
+//! **Where to send work.** The holder publishes a [`RoleValue`] with the role, as etcd's
+//! `Campaign(value)` and `Proclaim`: every member's [`RoleState::Held`] carries it, and
+//! [`Leadership::proclaim`] replaces it without a new term. Views only move to later
+//! values of a term, never back.
+//!
+//! ```
+//! use std::time::Duration;
+//! use polity::{Config, Node, NodeName, RoleName, RoleState, RoleValue};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = Config::fast(NodeName::new("worker-1")?);
+//! config.bind = "127.0.0.1:0".parse()?;
+//! let node = Node::start(config).await?;
+//! let role = RoleName::new("scheduler")?;
+//!
+//! let value = RoleValue::new("10.0.0.7:8080")?;
+//! let campaign = node.campaign_with(role.clone(), value);
+//! let leadership = tokio::time::timeout(Duration::from_secs(10), campaign).await??;
+//! // It moved to another port: tell everyone, keeping the term.
+//! let version = leadership.proclaim(RoleValue::new("10.0.0.7:9090")?).await?;
+//! assert_eq!(version, 1);
+//!
+//! // Any member, asked where the scheduler is:
+//! if let RoleState::Held { holder, value, .. } = node.holder(&role).await? {
+//!     assert_eq!((holder.as_str(), value.as_str()), ("worker-1", Some("10.0.0.7:9090")));
+//! }
+//! node.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Each node also publishes [`Tags`], small key/value metadata (its API address, its
+//! zone) that every member sees in [`NodeHandle::members`], as serf's tags. With the
+//! holder's name from [`NodeHandle::holder`], its tags say where to reach it:
 //!
 //! ```
 //! use polity::{Config, Node, NodeName, Tags};

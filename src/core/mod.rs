@@ -541,10 +541,20 @@ impl Core {
         self.stats.gossip_unspread = self.announcements.unspread();
     }
 
+    /// Sends a member that comes up the announcement of every role this node holds with
+    /// a value: it learns who holds them from the renewals it votes on, but their values
+    /// only from announcements, which gossip spread before it was there.
+    fn send_values(&mut self, to: SocketAddr) {
+        for announcement in self.roles.valued_announcements(self.id.name()) {
+            self.send_message(to, Body::Announce(announcement));
+        }
+    }
+
     fn notified(&mut self, now: Instant, notification: OwnedNotification<NodeId>) {
         let events = match notification {
             OwnedNotification::MemberUp(id) => {
                 self.send_tags(id.addr());
+                self.send_values(id.addr());
                 self.membership.up(&id).into_iter().collect()
             }
             OwnedNotification::MemberDown(id) => {
@@ -554,6 +564,7 @@ impl Core {
                 let alive = self.swim.iter_members().any(|m| *m.id() == new);
                 if alive {
                     self.send_tags(new.addr());
+                    self.send_values(new.addr());
                 }
                 self.membership.renamed(&old, &new, alive, now)
             }

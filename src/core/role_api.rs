@@ -100,6 +100,14 @@ impl Core {
         self.roles.state(role)
     }
 
+    /// The values this node published since the last call, for the simulator's checker.
+    #[cfg(feature = "sim")]
+    pub(crate) fn take_published(
+        &mut self,
+    ) -> Vec<(RoleName, LamportTime, u64, crate::role_value::RoleValue)> {
+        std::mem::take(&mut self.roles.published)
+    }
+
     /// How many roles this node keeps voter entries and views for.
     #[cfg(feature = "sim")]
     pub(crate) fn role_entries(&self) -> (usize, usize) {

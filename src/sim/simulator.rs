@@ -399,8 +399,15 @@ impl Sim {
                 }
             }
         }
-        // Holds (and the values they publish) first: the events below report views of
-        // them.
+        // What was published first: the events below report views of it.
+        let published = self.nodes[i]
+            .core
+            .as_mut()
+            .map(Core::take_published)
+            .unwrap_or_default();
+        for (role, term, version, value) in &published {
+            self.checker.published(role, *term, *version, value);
+        }
         self.record_holds(i);
         while let Some(event) = self.nodes[i].core.as_mut().and_then(Core::poll_event) {
             self.log(format_args!("n{i} {event:?}"));
@@ -428,10 +435,6 @@ impl Sim {
         for (role, term, until) in &held {
             let until = node.clock.true_time(self.epoch, *until);
             self.checker.holding(self.now, i, role, *term, until);
-            if let Some(held) = core.held_at(role) {
-                self.checker
-                    .published(role, held.term, held.value_version, &held.value);
-            }
         }
         let still: Vec<(RoleName, LamportTime)> =
             held.into_iter().map(|(r, t, _)| (r, t)).collect();

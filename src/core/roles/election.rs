@@ -360,6 +360,8 @@ impl Roles {
             .get(role)
             .map(|campaign| campaign.value.clone())
             .unwrap_or_default();
+        #[cfg(feature = "sim")]
+        self.published.push((role.clone(), term, 0, value.clone()));
         let held = Held::new(term, value.clone(), until, since);
         let announcement = held.announcement(role, ctx.me.name());
         self.held.insert(role.clone(), held);

@@ -367,6 +367,16 @@ impl Roles {
         }
     }
 
+    /// The announcements of the roles this node holds with a value. (One held without a
+    /// value is shown as it is by a voter that knows it only from a renewal.)
+    pub(crate) fn valued_announcements(&self, me: &NodeName) -> Vec<Announcement> {
+        self.held
+            .iter()
+            .filter(|(_, held)| !held.value.is_empty())
+            .map(|(role, held)| held.announcement(role, me))
+            .collect()
+    }
+
     pub(super) fn reannounce(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
         if self.held.is_empty() {
             return;
@@ -422,6 +432,9 @@ impl Roles {
         held.value = value;
         let announcement = held.announcement(role, ctx.me.name());
         let (term, version, value) = (held.term, held.value_version, held.value.clone());
+        #[cfg(feature = "sim")]
+        self.published
+            .push((role.clone(), term, version, value.clone()));
         self.learn(out, role, |v| {
             v.elected(ctx.me.name(), term, version, &value)
         });

@@ -181,6 +181,10 @@ pub(crate) struct Roles {
     held_version: HeldVersion,
     /// The last role re-announced: the next re-announcement goes on from there.
     reannounced_through: Option<RoleName>,
+    /// Every value this node published (role, term, version, value), for the
+    /// simulator's checker.
+    #[cfg(feature = "sim")]
+    pub(crate) published: Vec<(RoleName, LamportTime, u64, crate::role_value::RoleValue)>,
     /// No role held ends before this (a lower bound; `None` only when none is held).
     held_floor: Option<Instant>,
     /// The pending wake-up at the earliest end of a role held, and the pending early
@@ -226,6 +230,8 @@ impl Roles {
             renewals: Renewals::default(),
             held_version: HeldVersion::default(),
             reannounced_through: None,
+            #[cfg(feature = "sim")]
+            published: Vec::new(),
             held_floor: None,
             holder_check_at: None,
             risk_check_at: None,
