@@ -19,10 +19,13 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
 use polity::{Config, MemberStatus, NodeHandle};
+
+use crate::stop_signals::{self, StopSignals};
 
 /// A `--join` address: an IP address or a host name, and a port.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,6 +169,23 @@ pub async fn resolve_first(
         );
         tokio::time::sleep(retry.interval).await;
         attempt += 1;
+    }
+}
+
+/// [`resolve_first`], given up on SIGINT or SIGTERM: the attempts made, or the exit code
+/// (1 after saying why no address resolved, 128 + N for signal N).
+pub async fn resolve_or_stop(
+    config: &mut Config,
+    targets: &[JoinAddr],
+    retry: Retry,
+    stop: &mut StopSignals,
+) -> Result<u32, ExitCode> {
+    tokio::select! {
+        resolved = resolve_first(config, targets, retry) => resolved.map_err(|error| {
+            eprintln!("polity: {error}");
+            crate::exit_code::failure()
+        }),
+        signal = stop.recv() => Err(ExitCode::from(stop_signals::exit_status(signal))),
     }
 }
 

@@ -55,7 +55,7 @@ use crate::join;
 use crate::keyring_file;
 use crate::logging;
 use crate::node_args::NodeArgs;
-use crate::stop_signals::{self, StopSignals};
+use crate::stop_signals::StopSignals;
 use crate::token::{self, Token};
 
 /// How long requests still under way may take to finish once the agent has left.
@@ -166,16 +166,11 @@ pub fn run(mut args: AgentArgs, matches: &clap::ArgMatches) -> ExitCode {
             }
         };
         let retry = args.node.retry();
-        let attempts = tokio::select! {
-            resolved = join::resolve_first(&mut config, &args.node.join, retry) => match resolved {
+        let attempts =
+            match join::resolve_or_stop(&mut config, &args.node.join, retry, &mut stop).await {
                 Ok(attempts) => attempts,
-                Err(error) => {
-                    eprintln!("polity: {error}");
-                    return exit_code::failure();
-                }
-            },
-            signal = stop.recv() => return ExitCode::from(stop_signals::exit_status(signal)),
-        };
+                Err(code) => return code,
+            };
         // Then the API's listeners: if one cannot be had, the node never joins the
         // cluster.
         let (listener, http) = match ApiListener::bind(&args.http).await {

@@ -258,15 +258,10 @@ async fn campaign(args: CampaignArgs, mut config: Config, value: RoleValue) -> E
     let window = stop_window(&config);
     let name = config.name.clone();
     let retry = args.node.retry();
-    let attempts = tokio::select! {
-        resolved = join::resolve_first(&mut config, &args.node.join, retry) => match resolved {
-            Ok(attempts) => attempts,
-            Err(error) => {
-                eprintln!("polity: {error}");
-                return exit_code::failure();
-            }
-        },
-        signal = stop.recv() => return ExitCode::from(stop_signals::exit_status(signal)),
+    let attempts = match join::resolve_or_stop(&mut config, &args.node.join, retry, &mut stop).await
+    {
+        Ok(attempts) => attempts,
+        Err(code) => return code,
     };
     let node = match Node::start(config).await {
         Ok(node) => node,
