@@ -41,14 +41,20 @@ impl RoleValue {
 
     /// `bytes` as a value, if at most [`MAX_ROLE_VALUE_LEN`] long.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, ValueTooLarge> {
-        let bytes = bytes.into();
-        if bytes.len() > MAX_ROLE_VALUE_LEN {
+        let value = RoleValue(bytes.into());
+        value.within(MAX_ROLE_VALUE_LEN)?;
+        Ok(value)
+    }
+
+    /// `Ok` if the value is at most `max` bytes long.
+    pub(crate) fn within(&self, max: usize) -> Result<(), ValueTooLarge> {
+        if self.0.len() > max {
             return Err(ValueTooLarge {
-                len: bytes.len(),
-                max: MAX_ROLE_VALUE_LEN,
+                len: self.0.len(),
+                max,
             });
         }
-        Ok(RoleValue(bytes))
+        Ok(())
     }
 
     /// The bytes.

@@ -49,13 +49,7 @@ impl NodeHandle {
         role: RoleName,
         value: RoleValue,
     ) -> Result<Leadership, NodeError> {
-        self.request(|reply| RoleCommand::Elect {
-            role,
-            campaign: false,
-            value,
-            reply,
-        })
-        .await
+        self.run_for(role, false, value).await
     }
 
     /// Waits until this node holds `role`: elects when the role is vacant, waits for the
@@ -78,9 +72,19 @@ impl NodeHandle {
         role: RoleName,
         value: RoleValue,
     ) -> Result<Leadership, NodeError> {
+        self.run_for(role, true, value).await
+    }
+
+    /// One election (`campaign: false`) or a campaign, publishing `value` once won.
+    async fn run_for(
+        &self,
+        role: RoleName,
+        campaign: bool,
+        value: RoleValue,
+    ) -> Result<Leadership, NodeError> {
         self.request(|reply| RoleCommand::Elect {
             role,
-            campaign: true,
+            campaign,
             value,
             reply,
         })

@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 use super::{Completion, Ctx, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
 use crate::identity::{NodeName, RoleName};
-use crate::role_value::{RoleValue, ValueTooLarge};
+use crate::role_value::RoleValue;
 
 /// Someone waiting for an election's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,12 +106,7 @@ impl Roles {
         value: RoleValue,
     ) -> RequestId {
         let id = self.next_request();
-        let max = ctx.config.max_value_len();
-        if value.len() > max {
-            let too_large = ValueTooLarge {
-                len: value.len(),
-                max,
-            };
+        if let Err(too_large) = value.within(ctx.config.max_value_len()) {
             out.completions.push(Completion::Elect {
                 id,
                 role,
@@ -119,9 +114,9 @@ impl Roles {
             });
             return id;
         }
-        if let Some(term) = self.held.get(&role).map(|held| held.term) {
+        if let Some((term, published)) = self.held.get(&role).map(|h| (h.term, h.value == value)) {
             // Already held: a value given replaces the one published.
-            if !value.is_empty() && self.held.get(&role).is_some_and(|held| held.value != value) {
+            if !value.is_empty() && !published {
                 let _ = self.proclaim(ctx, out, &role, value);
             }
             out.completions.push(Completion::Elect {

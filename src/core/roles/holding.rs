@@ -24,7 +24,7 @@ use crate::clock::LamportTime;
 use crate::core::Event;
 use crate::core::membership::MemberStatus;
 use crate::identity::{NodeId, NodeName, RoleName};
-use crate::role_value::{RoleValue, ValueTooLarge};
+use crate::role_value::RoleValue;
 use crate::wire::{Announcement, Body, SetPart};
 
 /// How many waiting candidates a holder remembers for each role.
@@ -419,14 +419,7 @@ impl Roles {
         role: &RoleName,
         value: RoleValue,
     ) -> Result<u64, RoleError> {
-        let max = ctx.config.max_value_len();
-        if value.len() > max {
-            return Err(ValueTooLarge {
-                len: value.len(),
-                max,
-            }
-            .into());
-        }
+        value.within(ctx.config.max_value_len())?;
         let held = self.held.get_mut(role).ok_or(RoleError::NotHolder)?;
         held.value_version += 1;
         held.value = value;
