@@ -3,8 +3,9 @@
 //! (a partition while loss and duplication are on, a pause during a resign, a crash
 //! during a handoff, skewed clocks), with recalls, queries and holders publishing new
 //! values mixed in. At the end everything heals, every node campaigns for every role,
-//! and each role must settle on one holder; the checker must find no violation of S1,
-//! S2, S3 or S5 (views of values included) at any moment.
+//! each role must settle on one holder, and every node's view must then show that
+//! holder, its term and its latest value; the checker must find no violation of S1, S2,
+//! S3 or S5 (views of values included) at any moment.
 //!
 //! One seed in four runs with the smallest gossip backlog (16 announcements), so that
 //! role news past it travels only directly.
@@ -17,7 +18,7 @@
 use std::time::Duration;
 
 use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
-use polity::{NodeName, RoleName, RoleValue};
+use polity::{NodeName, RoleName, RoleState, RoleValue};
 
 const MS: Duration = Duration::from_millis(1);
 const SECOND: Duration = Duration::from_secs(1);
@@ -243,6 +244,21 @@ impl Schedule {
         let settled = self.sim.run_until(20 * SECOND, |sim| {
             sim.converged() && roles.iter().all(|r| sim.holders(r).len() == 1)
         });
+        // Every node's view then shows the holder's tenure with its latest value.
+        if settled.is_some() {
+            self.sim
+                .run_until(10 * SECOND, |sim| {
+                    roles.iter().all(|r| values_agree(sim, r))
+                })
+                .ok_or_else(|| {
+                    let views: Vec<String> = roles
+                        .iter()
+                        .filter(|r| !values_agree(&self.sim, r))
+                        .map(|r| format!("{r}: {:?}", views_of(&self.sim, r)))
+                        .collect();
+                    format!("views did not agree on the holders' values: {views:?}")
+                })?;
+        }
         self.sim.check()?;
         settled.map(|_| ()).ok_or_else(|| {
             let unsettled: Vec<_> = roles
@@ -253,6 +269,27 @@ impl Schedule {
             format!("not settled 20 s after healing: {unsettled:?}")
         })
     }
+}
+
+/// Every running node's view of `role`.
+fn views_of(sim: &Sim, role: &RoleName) -> Vec<RoleState> {
+    (0..sim.len())
+        .filter_map(|i| sim.core(i))
+        .map(|core| core.role_state(role))
+        .collect()
+}
+
+/// Whether every running node's view of `role` is its one holder's own: that holder,
+/// its term, and the value it publishes now.
+fn values_agree(sim: &Sim, role: &RoleName) -> bool {
+    let [(holder, _)] = sim.holders(role)[..] else {
+        return false;
+    };
+    let Some(expected) = sim.core(holder).map(|core| core.role_state(role)) else {
+        return false;
+    };
+    matches!(expected, RoleState::Held { .. })
+        && views_of(sim, role).iter().all(|view| *view == expected)
 }
 
 fn sweep(seed: u64, fixed_electorate: bool) -> Result<(), String> {

@@ -4,6 +4,9 @@
 //! with the core: it decides whether an announcement is news (and so worth gossiping
 //! further), and queues news for the core to apply.
 //!
+//! An election that is old news here is still applied (not spread): a view may have
+//! missed it, and the core's views ignore what they already know.
+//!
 //! While the gossip backlog is full, news of roles is applied but not gossiped further
 //! (the handler answers "nothing to spread"), so a burst of role churn cannot grow
 //! foca's queue past `Config::max_gossip_backlog`. News of members is always spread.
@@ -89,6 +92,14 @@ impl<T> foca::BroadcastHandler<T> for Announcements {
             }
         };
         if old {
+            // An election the gossip has newer news of (its recall, say), or of a role
+            // forgotten here, can still be news to a view: one that never learned the
+            // tenure before the newer news came, or one a renewal made again since. The
+            // core keeps each view's order and its own floor for forgotten roles, so it
+            // is applied there, but not spread.
+            if matches!(announcement, Announcement::Elected { .. }) {
+                shared.inbox.push_back(announcement);
+            }
             return Ok(None);
         }
         shared.newest.insert(key.subject().clone(), key.version());

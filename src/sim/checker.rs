@@ -7,7 +7,7 @@
 //! showing a value the holder never published (S5), and on a grant to a node that could
 //! not have heard from a quorum (S3).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::clock::LamportTime;
@@ -37,6 +37,10 @@ pub(crate) struct Checker {
     published: BTreeMap<(RoleName, LamportTime), BTreeMap<RoleValue, u64>>,
     /// The version of the value each node's view of each tenure last showed.
     seen_values: BTreeMap<(usize, RoleName, LamportTime), u64>,
+    /// The views that showed the role vacant since they last showed a value: a view
+    /// may have been forgotten meanwhile, and one made again from a renewal shows the
+    /// holder with no value (unknown, not an earlier one) until the announcement comes.
+    blank: BTreeSet<(usize, RoleName)>,
     violations: Vec<String>,
 }
 
@@ -107,8 +111,12 @@ impl Checker {
     /// A node reported a view; it must never go to a lower term, nor within a term to an
     /// earlier value, nor show a value the holder did not publish.
     pub(crate) fn view(&mut self, now: Duration, node: usize, role: &RoleName, state: &RoleState) {
-        if let RoleState::Held { term, value, .. } = state {
-            self.value_seen(now, node, role, *term, value);
+        match state {
+            RoleState::Held { term, value, .. } => self.value_seen(now, node, role, *term, value),
+            RoleState::Vacant => {
+                self.blank.insert((node, role.clone()));
+            }
+            RoleState::Recalled { .. } => {}
         }
         let term = match state {
             RoleState::Held { term, .. } | RoleState::Recalled { term, .. } => *term,
@@ -147,6 +155,7 @@ impl Checker {
         match (version, last) {
             // A holder known from its renewals before its value: shown without one.
             (None, None) if value.is_empty() => {}
+            (None, Some(_)) if value.is_empty() && self.blank.contains(&(node, role.clone())) => {}
             (None, _) => self.violations.push(format!(
                 "S5 at {now:?}: n{node}'s view of {role} at term {term} shows {value:?}, \
                  which its holder did not publish"
@@ -156,6 +165,7 @@ impl Checker {
                  version {last} to {version} ({value:?})"
             )),
             (Some(version), _) => {
+                self.blank.remove(&(node, role.clone()));
                 self.seen_values.insert((node, role.clone(), term), version);
             }
         }

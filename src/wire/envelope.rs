@@ -8,8 +8,9 @@ pub const MAGIC: [u8; 2] = *b"PY";
 /// The protocol version this build speaks. Version 2 renews by held-set version
 /// (`Body::RenewSet`), version 3 sends a held set's changes (`Body::RenewDelta`), version
 /// 4 carries the value a holder publishes (`Announcement::Elected`, `Body::QueryReply`)
-/// and member tags; nodes of different versions refuse each other's datagrams.
-pub const VERSION: u8 = 4;
+/// and member tags, version 5 lets a voter ask a holder for its announcement
+/// (`Body::AskAnnouncement`); nodes of different versions refuse each other's datagrams.
+pub const VERSION: u8 = 5;
 
 /// Length of the envelope, in bytes.
 pub const ENVELOPE_LEN: usize = 4;
@@ -79,16 +80,16 @@ mod tests {
         assert_eq!(open(b"PY\x01", 1400), Err(WireError::TooShort { len: 3 }));
         assert_eq!(open(b"XY\x01\x00", 1400), Err(WireError::BadMagic));
         assert_eq!(
-            open(b"PY\x03\x00", 1400),
-            Err(WireError::UnsupportedVersion { version: 3 }),
+            open(b"PY\x04\x00", 1400),
+            Err(WireError::UnsupportedVersion { version: 4 }),
             "an older version is refused"
         );
         assert_eq!(
-            open(b"PY\x05\x00", 1400),
-            Err(WireError::UnsupportedVersion { version: 5 })
+            open(b"PY\x06\x00", 1400),
+            Err(WireError::UnsupportedVersion { version: 6 })
         );
         assert_eq!(
-            open(b"PY\x04\x09", 1400),
+            open(b"PY\x05\x09", 1400),
             Err(WireError::UnknownKind { kind: 9 })
         );
         assert_eq!(

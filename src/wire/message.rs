@@ -191,6 +191,15 @@ pub enum Body {
         /// Each role added, with its term, or removed (`None`), since `from`.
         changes: Vec<(RoleName, Option<LamportTime>)>,
     },
+    /// A voter (the sender) that knows the holder of `role` at `term` only from its
+    /// renewals asks it for the role's announcement, to learn the value it publishes.
+    /// A holder of that term answers with a [`Body::Announce`]; anyone else ignores it.
+    AskAnnouncement {
+        /// The role.
+        role: RoleName,
+        /// The term the voter renews.
+        term: LamportTime,
+    },
 }
 
 /// Where the leases of a [`Body::Renew`] sit in the holder's held set.

@@ -108,6 +108,7 @@ pub fn body_variant(body: &Body) -> usize {
         Body::KeyReply { .. } => 12,
         Body::RenewSet { .. } => 13,
         Body::RenewDelta { .. } => 14,
+        Body::AskAnnouncement { .. } => 15,
     }
 }
-pub const BODY_VARIANTS: usize = 15;
+pub const BODY_VARIANTS: usize = 16;

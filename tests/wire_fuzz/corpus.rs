@@ -236,6 +236,10 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
             role: role.clone(),
             term,
         });
+        bodies.push(Body::AskAnnouncement {
+            role: role.clone(),
+            term,
+        });
     }
     // The target's requests are numbered from 1: its two elections, then the query
     // and the recall that wait for answers.

@@ -87,9 +87,9 @@ impl Fields {
         self.field(&(body_variant(body) as u32));
         match body {
             Body::Announce(announcement) => self.announcement(announcement),
-            Body::VoteRequest { role, term } | Body::Withdraw { role, term } => {
-                self.field(role).field(term)
-            }
+            Body::VoteRequest { role, term }
+            | Body::Withdraw { role, term }
+            | Body::AskAnnouncement { role, term } => self.field(role).field(term),
             Body::Release {
                 role,
                 term,

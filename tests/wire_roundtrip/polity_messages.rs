@@ -278,6 +278,10 @@ fn every_body() -> Vec<Body> {
                 (RoleName::new("gone").unwrap(), None),
             ],
         },
+        Body::AskAnnouncement {
+            role: role(&"a".repeat(MAX_ROLE_NAME_LEN)),
+            term: LamportTime(u64::MAX),
+        },
     ];
     let variants: Vec<usize> = all.iter().map(body_variant).collect();
     assert_eq!(variants, (0..BODY_VARIANTS).collect::<Vec<_>>());

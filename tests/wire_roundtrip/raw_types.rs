@@ -141,6 +141,10 @@ enum RawBody {
         part: (u64, u32, u32),
         changes: Vec<(String, Option<u64>)>,
     },
+    AskAnnouncement {
+        role: String,
+        term: u64,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -328,6 +332,10 @@ fn raw_body(body: &Body) -> RawBody {
                 .map(|(role, term)| (role.as_str().to_owned(), term.map(|t| t.get())))
                 .collect(),
         },
+        Body::AskAnnouncement { role, term } => RawBody::AskAnnouncement {
+            role: role.as_str().to_owned(),
+            term: term.get(),
+        },
     }
 }
 
@@ -377,6 +385,7 @@ pub(crate) fn message_names(message: &mut RawMessage) -> Vec<(NameField, &mut St
         }
         RawBody::VoteRequest { role, .. }
         | RawBody::Withdraw { role, .. }
+        | RawBody::AskAnnouncement { role, .. }
         | RawBody::Recall { role, .. }
         | RawBody::Query { role, .. } => names.push((Role, role)),
         RawBody::VoteReply(reply) => {

@@ -287,6 +287,7 @@ fn body() -> impl Strategy<Value = Body> {
             }
         ),
         (role_name(), lamport_time()).prop_map(|(role, term)| Body::Withdraw { role, term }),
+        (role_name(), lamport_time()).prop_map(|(role, term)| Body::AskAnnouncement { role, term }),
         (role_name(), wide_u64()).prop_map(|(role, request)| Body::Recall { role, request }),
         (wide_u64(), wide_u32(), prop::option::of(tenure())).prop_map(
             |(request, population, recalled)| Body::RecallReply {

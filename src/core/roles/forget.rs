@@ -74,7 +74,7 @@ impl Roles {
 
         let mut stale_views = Vec::new();
         for (role, view) in &mut self.views {
-            let key = view.version();
+            let key = view.forget_key();
             let quiet = view.unchanged.for_how_long(key, now);
             if view.is_vacant() && quiet >= forget_after {
                 stale_views.push(role.clone());

@@ -377,6 +377,28 @@ impl Roles {
             .collect()
     }
 
+    /// A voter knows this node holds `role` at `term` only from its renewals: it gets
+    /// the announcement, with the value. Only live members are answered, so that a
+    /// small forged request cannot turn into a large datagram sent elsewhere.
+    pub(super) fn on_ask_announcement(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut Outbox,
+        from: &NodeId,
+        role: &RoleName,
+        term: LamportTime,
+    ) {
+        let member = ctx.membership.live().any(|m| m == from);
+        if let Some(held) = self
+            .held
+            .get(role)
+            .filter(|held| member && held.term == term)
+        {
+            let announcement = held.announcement(role, ctx.me.name());
+            out.sends.push((from.addr(), Body::Announce(announcement)));
+        }
+    }
+
     pub(super) fn reannounce(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox) {
         if self.held.is_empty() {
             return;

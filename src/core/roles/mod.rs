@@ -74,6 +74,12 @@ pub(crate) enum RoleTimer {
     RiskCheck(Instant),
     /// Check whether the lease this node granted for a role has run out.
     LeaseCheck(RoleName),
+    /// Ask the holder of a role at a term, known here only from its renewals, for its
+    /// announcement, if the view still does not have it.
+    AskAnnouncement(RoleName, NodeId, LamportTime),
+    /// A role's view shows a tenure whose lease lapsed here until this instant, unless
+    /// its holder is heard from again.
+    ShownUntil(RoleName, Instant),
     /// Check whether a holder's held set, kept whole here, was renewed by the instant
     /// it was due (one pending per holder).
     SessionCheck(NodeName, Instant),
@@ -336,6 +342,10 @@ impl Roles {
                 successor,
             } => self.on_release(ctx, out, from, role, term, successor),
             Body::Withdraw { role, term } => self.on_withdraw(out, from, &role, term),
+            // As a holder (`holding`).
+            Body::AskAnnouncement { role, term } => {
+                self.on_ask_announcement(ctx, out, from, &role, term);
+            }
             Body::Recall { role, request } => self.on_recall(ctx, out, from, role, request),
             Body::Query { role, request } => self.on_query(ctx, out, from, role, request),
             // As a candidate (`election`).
@@ -394,6 +404,10 @@ impl Roles {
             RoleTimer::HolderCheck(at) => self.holder_check(ctx, out, at),
             RoleTimer::RiskCheck(at) => self.risk_check(ctx, out, at),
             RoleTimer::LeaseCheck(role) => self.lease_check(ctx, out, &role),
+            RoleTimer::AskAnnouncement(role, holder, term) => {
+                self.ask_announcement(ctx, out, role, holder, term);
+            }
+            RoleTimer::ShownUntil(role, at) => self.shown_until_passed(out, &role, at),
             RoleTimer::SessionCheck(holder, at) => {
                 self.voters.session_check(out, ctx.now, &holder, at);
             }

@@ -1,14 +1,16 @@
 //! What this node believes about a role, never going back to a lower term (S5), and the
 //! announcements (heard directly or by gossip) that move it.
 
+use std::time::Instant;
+
 use serde::Serialize;
 
 use super::forget::Unchanged;
-use super::{Ctx, Event, LossReason, Outbox, Roles};
+use super::{Ctx, Event, LossReason, Outbox, RoleTimer, Roles};
 use crate::clock::LamportTime;
-use crate::identity::{NodeName, RoleName};
+use crate::identity::{NodeId, NodeName, RoleName};
 use crate::role_value::RoleValue;
-use crate::wire::Announcement;
+use crate::wire::{Announcement, Body};
 
 /// A role as users see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,35 +55,66 @@ pub(crate) enum Step {
 /// One role's view: a state and the (term, step) it was learned at.
 #[derive(Debug, Clone)]
 pub(crate) struct View {
+    /// The newest tenure known, or `Vacant`.
     state: RoleState,
     version: (LamportTime, Step),
-    /// Since when `version` has stayed the same, for forgetting.
-    pub(super) unchanged: Unchanged<(LamportTime, Step)>,
+    /// Whether this node's own lease of the tenure at `version`'s term ran out.
+    lapse: Lapse,
+    /// Since when `version` and the lapse have stayed the same, for forgetting.
+    pub(super) unchanged: Unchanged<((LamportTime, Step), bool)>,
 }
+
+/// This node's lease of the tenure a view knows, and what the view shows after it.
+///
+/// A lease that runs out here is no proof that the tenure ended: the holder may go on
+/// with the leases of other voters (this one may have been cut off, or have recalled the
+/// term). So the view shows the role vacant but keeps the tenure, and fresh news from
+/// its holder (a renewal, an announcement) shows it again, for a lease at a time unless
+/// this node renews the lease again. Late news can show an ended tenure for at most one
+/// lease; news of a later term always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lapse {
+    /// No lease of this node ran out (or it was renewed since).
+    Live,
+    /// The lease ran out: the view shows the role vacant.
+    Lapsed,
+    /// The lease ran out, but its holder was heard from since: shown until then.
+    ShownUntil(Instant),
+}
+
+/// What a view shows while the lease of its tenure has lapsed.
+static VACANT: RoleState = RoleState::Vacant;
 
 impl Default for View {
     fn default() -> Self {
         View {
             state: RoleState::Vacant,
             version: (LamportTime::ZERO, Step::Ended),
+            lapse: Lapse::Live,
             unchanged: Unchanged::default(),
         }
     }
 }
 
 impl View {
+    /// What this node shows of the role.
     pub(crate) fn state(&self) -> &RoleState {
-        &self.state
+        match self.lapse {
+            Lapse::Lapsed => &VACANT,
+            Lapse::Live | Lapse::ShownUntil(_) => &self.state,
+        }
     }
 
-    /// The (term, step) this view was learned at.
-    pub(super) fn version(&self) -> (LamportTime, Step) {
-        self.version
+    /// What must stay the same for a view to be forgotten: the (term, step) it was
+    /// learned at, and whether its lease lapsed here, so that a lapsed tenure is kept
+    /// (with its value) for `forget_after` from the lapse.
+    pub(super) fn forget_key(&self) -> ((LamportTime, Step), bool) {
+        (self.version, self.lapse == Lapse::Lapsed)
     }
 
     /// Whether nobody holds the role, as far as this view knows.
     pub(super) fn is_vacant(&self) -> bool {
-        self.state == RoleState::Vacant
+        *self.state() == RoleState::Vacant
     }
 
     /// The highest term this view has seen.
@@ -121,15 +154,71 @@ impl View {
         self.update(state, (term, Step::Elected(version)))
     }
 
-    /// Learns from a renewal that `holder` holds the role at `term`, its value unknown
-    /// until its announcement comes; true if the view changed.
+    /// Learns from a renewal this node granted that `holder` holds the role at `term`,
+    /// its value unknown until its announcement comes; true if the view changed. This
+    /// node's lease of the tenure is live again, so the view shows it.
     pub(crate) fn renewed(&mut self, holder: &NodeName, term: LamportTime) -> bool {
         let state = RoleState::Held {
             holder: holder.clone(),
             term,
             value: RoleValue::EMPTY,
         };
-        self.update(state, (term, Step::Renewed))
+        let changed = self.update(state, (term, Step::Renewed));
+        if self.holds(holder, term) {
+            self.lapse = Lapse::Live;
+        }
+        changed
+    }
+
+    /// This node's lease of `holder`'s tenure at `term` ran out: the view shows the
+    /// role vacant, but a later renewal or announcement of the tenure shows it again.
+    pub(crate) fn lapsed(&mut self, holder: &NodeName, term: LamportTime) {
+        if matches!(self.state, RoleState::Recalled { term: t, .. } if t == term) {
+            // A quorum stopped renewing it and the lease ran out: it ended.
+            self.ended(term);
+        } else if self.holds(holder, term) || (term, Step::Seen) == self.version {
+            self.lapse = Lapse::Lapsed;
+        } else if (term, Step::Seen) > self.version {
+            // A vote this node granted, for a tenure it never saw begin.
+            self.update(RoleState::Vacant, (term, Step::Seen));
+            self.lapse = Lapse::Lapsed;
+        }
+    }
+
+    /// `holder`, whose tenure at `term` this view knows but whose lease lapsed here, was
+    /// heard from: the view shows the tenure until `until`. False if the view knows no
+    /// such lapsed tenure.
+    pub(crate) fn revive(&mut self, holder: &NodeName, term: LamportTime, until: Instant) -> bool {
+        if self.lapse == Lapse::Live || !self.holds(holder, term) {
+            return false;
+        }
+        self.lapse = Lapse::ShownUntil(until);
+        true
+    }
+
+    /// The time a lapsed tenure was shown until (`at`) came: the view shows the role
+    /// vacant again, unless its holder was heard from since.
+    pub(crate) fn shown_until_passed(&mut self, at: Instant) {
+        if self.lapse == Lapse::ShownUntil(at) {
+            self.lapse = Lapse::Lapsed;
+        }
+    }
+
+    /// Whether the view knows `holder`'s live tenure at `term` from renewals alone, not
+    /// the value it publishes.
+    pub(crate) fn knows_only_renewals(&self, holder: &NodeName, term: LamportTime) -> bool {
+        self.version == (term, Step::Renewed)
+            && self.lapse == Lapse::Live
+            && self.holds(holder, term)
+    }
+
+    /// Whether the view knows `holder`'s tenure at `term` (recalled or not).
+    fn holds(&self, holder: &NodeName, term: LamportTime) -> bool {
+        matches!(
+            &self.state,
+            RoleState::Held { holder: h, term: t, .. } | RoleState::Recalled { holder: h, term: t }
+                if h == holder && *t == term
+        )
     }
 
     /// The value this view knows for `holder`'s tenure at `term`, with its version.
@@ -171,6 +260,10 @@ impl View {
         if version <= self.version {
             return false;
         }
+        if version.0 > self.version.0 || version.1 == Step::Ended {
+            // Another tenure, or the end of this one: no lapse of this node matters.
+            self.lapse = Lapse::Live;
+        }
         self.version = version;
         self.state = state;
         true
@@ -178,19 +271,81 @@ impl View {
 }
 
 impl Roles {
-    /// Applies `change` to the view of `role` and reports it if it changed.
-    pub(super) fn learn(
+    /// Applies `change` to the view of `role` and reports it if what it shows changed.
+    pub(super) fn learn<R>(
         &mut self,
         out: &mut Outbox,
         role: &RoleName,
-        change: impl FnOnce(&mut View) -> bool,
-    ) {
+        change: impl FnOnce(&mut View) -> R,
+    ) -> R {
         let view = self.views.entry(role.clone()).or_default();
-        if change(view) {
+        let shown = view.state().clone();
+        let result = change(view);
+        if *view.state() != shown {
             out.events.push(Event::RoleChanged {
                 role: role.clone(),
                 state: view.state().clone(),
             });
+        }
+        result
+    }
+
+    /// Fresh news from `holder` of its tenure of `role` at `term`: if this node's lease
+    /// of it lapsed, the view shows the tenure again for a lease.
+    pub(super) fn heard_from_holder(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut Outbox,
+        role: &RoleName,
+        holder: &NodeName,
+        term: LamportTime,
+    ) {
+        if !self.views.contains_key(role) {
+            // Nothing lapsed here; and a refused renewal leaves nothing behind.
+            return;
+        }
+        let until = ctx.now + ctx.config.lease;
+        if self.learn(out, role, |v| v.revive(holder, term, until)) {
+            out.timers
+                .push((until, RoleTimer::ShownUntil(role.clone(), until)));
+        }
+    }
+
+    /// Asks `holder` for its announcement of `role` at `term` if this node's view knows
+    /// the tenure only from renewals, and asks again a lease later until it does. Loss
+    /// cannot keep a value away for long this way: renewals alone never carry it.
+    pub(super) fn ask_announcement(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut Outbox,
+        role: RoleName,
+        holder: NodeId,
+        term: LamportTime,
+    ) {
+        let wanted = self
+            .views
+            .get(&role)
+            .is_some_and(|v| v.knows_only_renewals(holder.name(), term));
+        if !wanted {
+            return;
+        }
+        out.sends.push((
+            holder.addr(),
+            Body::AskAnnouncement {
+                role: role.clone(),
+                term,
+            },
+        ));
+        out.timers.push((
+            ctx.now + ctx.config.lease,
+            RoleTimer::AskAnnouncement(role, holder, term),
+        ));
+    }
+
+    /// A lapsed tenure of `role` was shown until `at`, which came.
+    pub(super) fn shown_until_passed(&mut self, out: &mut Outbox, role: &RoleName, at: Instant) {
+        if self.views.contains_key(role) {
+            self.learn(out, role, |v| v.shown_until_passed(at));
         }
     }
 
@@ -221,6 +376,7 @@ impl Roles {
                 value,
             } => {
                 self.learn(out, role, |v| v.elected(holder, *term, *version, value));
+                self.heard_from_holder(ctx, out, role, holder, *term);
                 if holder != ctx.me.name() && self.held.get(role).is_some_and(|h| h.term < *term) {
                     self.step_down(out, role, LossReason::Superseded);
                 }
@@ -250,6 +406,8 @@ impl Roles {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -349,5 +507,95 @@ mod tests {
             "a renewal is older news"
         );
         assert_eq!(view.value_of(&a, LamportTime(10)), Some((0, value)));
+    }
+
+    #[test]
+    fn a_lapsed_lease_hides_the_tenure_until_its_holder_is_heard_from() {
+        let a = NodeName::new("a").unwrap();
+        let value = RoleValue::new("10.0.0.5:8080").unwrap();
+        let held = RoleState::Held {
+            holder: a.clone(),
+            term: LamportTime(10),
+            value: value.clone(),
+        };
+        let now = Instant::now();
+        let mut view = View::default();
+        assert!(view.elected(&a, LamportTime(10), 0, &value));
+        view.lapsed(&a, LamportTime(10));
+        assert_eq!(view.state(), &RoleState::Vacant);
+        assert!(
+            !view.has_ended(LamportTime(10)),
+            "a lapse is no proof of an end"
+        );
+        assert!(!view.revive(&a, LamportTime(9), now), "another tenure");
+        let until = now + Duration::from_secs(1);
+        assert!(view.revive(&a, LamportTime(10), until));
+        assert_eq!(view.state(), &held, "its holder renews it still");
+        view.shown_until_passed(now);
+        assert_eq!(view.state(), &held, "heard from since");
+        view.shown_until_passed(until);
+        assert_eq!(
+            view.state(),
+            &RoleState::Vacant,
+            "not heard from for a lease"
+        );
+        assert!(
+            !view.renewed(&a, LamportTime(10)),
+            "older news than the election"
+        );
+        assert_eq!(view.state(), &held, "renewed here again: live");
+        view.shown_until_passed(until);
+        assert_eq!(
+            view.state(),
+            &held,
+            "a live lease is not shown until anything"
+        );
+    }
+
+    #[test]
+    fn a_lapsed_vote_for_an_unknown_tenure_keeps_older_news_out() {
+        let (a, b) = (NodeName::new("a").unwrap(), NodeName::new("b").unwrap());
+        let mut view = View::default();
+        assert!(view.elected(&a, LamportTime(10), 0, &RoleValue::EMPTY));
+        view.lapsed(&b, LamportTime(20));
+        assert_eq!(view.state(), &RoleState::Vacant);
+        assert!(!view.elected(&a, LamportTime(10), 1, &RoleValue::EMPTY));
+        assert!(view.elected(&b, LamportTime(20), 0, &RoleValue::EMPTY));
+        assert_eq!(
+            view.state(),
+            &RoleState::Vacant,
+            "hidden until b is heard from"
+        );
+        assert!(view.revive(&b, LamportTime(20), Instant::now()));
+        assert!(matches!(view.state(), RoleState::Held { holder, .. } if *holder == b));
+        assert!(view.elected(&a, LamportTime(30), 0, &RoleValue::EMPTY));
+        assert!(
+            !view.revive(&a, LamportTime(30), Instant::now()),
+            "a new tenure is live"
+        );
+    }
+
+    #[test]
+    fn a_recalled_tenure_whose_lease_lapsed_has_ended() {
+        let a = NodeName::new("a").unwrap();
+        let mut view = View::default();
+        assert!(view.elected(&a, LamportTime(10), 0, &RoleValue::EMPTY));
+        assert!(view.recalled(LamportTime(10)));
+        view.lapsed(&a, LamportTime(10));
+        assert!(view.has_ended(LamportTime(10)));
+        assert!(!view.revive(&a, LamportTime(10), Instant::now()));
+    }
+
+    #[test]
+    fn only_a_live_tenure_known_from_renewals_wants_its_announcement() {
+        let a = NodeName::new("a").unwrap();
+        let mut view = View::default();
+        assert!(view.renewed(&a, LamportTime(10)));
+        assert!(view.knows_only_renewals(&a, LamportTime(10)));
+        assert!(!view.knows_only_renewals(&a, LamportTime(9)));
+        view.lapsed(&a, LamportTime(10));
+        assert!(!view.knows_only_renewals(&a, LamportTime(10)), "lapsed");
+        assert!(view.elected(&a, LamportTime(10), 0, &RoleValue::EMPTY));
+        assert!(!view.knows_only_renewals(&a, LamportTime(10)), "announced");
     }
 }

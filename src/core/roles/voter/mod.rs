@@ -376,7 +376,13 @@ impl Roles {
             });
             if renewed {
                 acked.push(*term);
-                self.learn(out, role, |v| v.renewed(from.name(), *term));
+                let first = self.learn(out, role, |v| v.renewed(from.name(), *term));
+                if first {
+                    self.ask_announcement(ctx, out, role.clone(), from.clone(), *term);
+                }
+            } else {
+                // Refused here, but the holder still renews: it may hold with others.
+                self.heard_from_holder(ctx, out, role, from.name(), *term);
             }
         }
         acked
@@ -490,8 +496,9 @@ impl Roles {
         let Some(lease) = self.voters.lease_check(out, ctx.now, role) else {
             return;
         };
-        if lease.holder != *ctx.me.name() {
-            self.learn(out, role, |v| v.ended(lease.term));
+        // While this node holds the role, no other candidate's vote here won (S1).
+        if lease.holder != *ctx.me.name() && !self.held.contains_key(role) {
+            self.learn(out, role, |v| v.lapsed(&lease.holder, lease.term));
         }
         // The holder this node vouched for went quiet: waiting candidates try in turn,
         // 30 ms apart with lan, so that rivals rarely collide.
