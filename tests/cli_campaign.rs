@@ -55,6 +55,16 @@ while [ ! -e "$d/$POLITY_HOLDER.go" ]; do sleep 0.02 & wait $!; done
 exit 7
 "#;
 
+/// CMD for the semaphore: records `POLITY_SLOT POLITY_ROLE` in `$d/$POLITY_HOLDER.slot`
+/// (written whole, then renamed), then exits 0 once `$d/$POLITY_HOLDER.go` exists.
+const SLOT_SCRIPT: &str = r#"
+d=$1
+printf '%s %s\n' "$POLITY_SLOT" "$POLITY_ROLE" > "$d/$POLITY_HOLDER.slot.tmp"
+mv "$d/$POLITY_HOLDER.slot.tmp" "$d/$POLITY_HOLDER.slot"
+while [ ! -e "$d/$POLITY_HOLDER.go" ]; do sleep 0.02 & wait $!; done
+exit 0
+"#;
+
 include!("cli_campaign/harness.rs");
 
 #[test]
@@ -444,10 +454,131 @@ fn usage_errors_exit_2() {
             ][..],
             "--stop-timeout 2000ms is out of range: allowed 1ms to 1035ms",
         ),
+        (
+            &["campaign", ROLE, "--slots", "0", "--", "true"][..],
+            "from 1 to 256",
+        ),
+        (
+            &["campaign", &"r".repeat(127), "--slots", "12", "--", "true"][..],
+            "--slots 12: slot role",
+        ),
+        (
+            &["campaign", ROLE, "--check-interval", "1s", "--", "true"][..],
+            "--check <CMD>",
+        ),
+        (
+            &[
+                "campaign",
+                ROLE,
+                "--check",
+                "true",
+                "--check-interval",
+                "5ms",
+                "--",
+                "true",
+            ][..],
+            "from 10ms to 3600s",
+        ),
     ] {
         let output = Command::new(POLITY).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn slots_run_cmd_on_at_most_n_nodes_and_a_freed_slot_goes_to_a_waiting_node() {
+    let _turn = serial();
+    let scratch = Scratch::new("slots");
+    let dir = scratch.path().to_str().unwrap();
+    let cmd = ["sh", "-c", SLOT_SCRIPT, "cmd", dir];
+    let slots = ["--slots", "2"];
+    let n0 = Campaign::member_running("n0", None, &slots, &cmd);
+    let addr = n0.addr(&Logs::of([&n0]));
+    let mut nodes = vec![n0];
+    for name in ["n1", "n2"] {
+        nodes.push(Campaign::member_running(name, Some(&addr), &slots, &cmd));
+    }
+    let logs = Logs::of(&nodes);
+    let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+    let slot_of = |i: usize| scratch.read(&format!("{}.slot", names[i]));
+    let running = logs.wait_for("two nodes to hold a slot", || {
+        let holding: Vec<usize> = (0..names.len()).filter(|&i| slot_of(i).is_some()).collect();
+        assert!(holding.len() <= 2, "more than two slots held: {holding:?}");
+        (holding.len() == 2).then_some(holding)
+    });
+    let mut held: Vec<String> = running.iter().map(|&i| slot_of(i).unwrap()).collect();
+    held.sort();
+    assert_eq!(held, ["1 scheduler/1\n", "2 scheduler/2\n"]);
+
+    // The holder of one slot is done: the node that waited takes that slot.
+    let (done, waiting) = (running[0], (0..3).find(|i| !running.contains(i)).unwrap());
+    let freed = slot_of(done).unwrap();
+    std::fs::write(scratch.file(&format!("{}.go", nodes[done].name)), "").unwrap();
+    assert_eq!(
+        nodes[done].exit_status(&logs).code(),
+        Some(0),
+        "{}",
+        logs.dump()
+    );
+    let taken = logs.wait_for("the waiting node to take the freed slot", || {
+        slot_of(waiting)
+    });
+    assert_eq!(taken, freed, "{}", logs.dump());
+    assert!(
+        slot_of(running[1]).is_some_and(|s| s != freed),
+        "the other slot's holder kept it"
+    );
+}
+
+#[test]
+fn a_failing_check_stops_cmd_hands_the_role_over_and_never_wins() {
+    let _turn = serial();
+    let scratch = Scratch::new("check");
+    let sick = |name: &str| scratch.file(&format!("{name}.sick"));
+    // n2 is unhealthy from the start.
+    std::fs::write(sick("n2"), "").unwrap();
+    let start = |name: &str, join: Option<&str>| {
+        let check = format!("test ! -e {}", sick(name).display());
+        let flags = ["--check", &check, "--check-interval", "50ms"];
+        Campaign::member(name, join, &flags, &scratch)
+    };
+    let n0 = start("n0", None);
+    let addr = n0.addr(&Logs::of([&n0]));
+    let nodes = vec![n0, start("n1", Some(&addr)), start("n2", Some(&addr))];
+    let logs = Logs::of(&nodes);
+    let started = |i: usize| scratch.file(&format!("{}.started", nodes[i].name)).exists();
+
+    let first = holder(&nodes, &scratch);
+    assert_ne!(first, 2, "an unhealthy node won");
+    // The holder turns unhealthy: CMD gets SIGTERM and the other healthy node takes over.
+    std::fs::write(sick(&nodes[first].name), "").unwrap();
+    logs.wait_for("the unhealthy holder to stop CMD", || {
+        scratch.read(&format!("{}.term", nodes[first].name))
+    });
+    let second = 1 - first;
+    logs.wait_for("the other healthy node to start CMD", || {
+        started(second).then_some(())
+    });
+    // It turns unhealthy too: nobody healthy is left, and n2 stays out until it passes.
+    std::fs::write(sick(&nodes[second].name), "").unwrap();
+    logs.wait_for("the second holder to stop CMD", || {
+        scratch.read(&format!("{}.term", nodes[second].name))
+    });
+    assert!(
+        !started(2),
+        "n2 ran CMD while its check failed\n{}",
+        logs.dump()
+    );
+    std::fs::remove_file(sick("n2")).unwrap();
+    logs.wait_for("n2 to start CMD once its check passes", || {
+        started(2).then_some(())
+    });
+    let runs = |i: usize| {
+        scratch
+            .read(&format!("{}.started", nodes[i].name))
+            .map_or(0, |s| s.lines().count())
+    };
+    assert_eq!((runs(first), runs(second)), (1, 1), "{}", logs.dump());
 }

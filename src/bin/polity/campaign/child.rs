@@ -13,9 +13,10 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::Pid;
-use polity::{LamportTime, Leadership, NodeName, RoleName};
+use polity::{LamportTime, Leadership, NodeName};
 use tokio::sync::oneshot;
 
+use super::slots::Slot;
 use super::watchdog::Watchdog;
 
 /// CMD as given on the command line.
@@ -94,7 +95,7 @@ impl Running {
     /// with SIGKILL as its parent-death signal.
     pub fn spawn(
         cmd: &Cmd<'_>,
-        role: &RoleName,
+        slot: &Slot,
         term: LamportTime,
         holder: &NodeName,
         deadline_file: &DeadlineFile,
@@ -105,13 +106,16 @@ impl Running {
         let mut command = std::process::Command::new(cmd.program);
         command
             .args(cmd.args)
-            .env("POLITY_ROLE", role.as_str())
+            .env("POLITY_ROLE", slot.role.as_str())
             .env("POLITY_TERM", term.to_string())
             .env("POLITY_HOLDER", holder.to_string())
             .env("POLITY_DEADLINE_FILE", &deadline_file.path)
             .process_group(watchdog.group.as_raw());
         if let Some(value) = cmd.value {
             command.env("POLITY_VALUE", value);
+        }
+        if let Some(number) = slot.number {
+            command.env("POLITY_SLOT", number.to_string());
         }
         let parent = nix::unistd::getpid();
         // SAFETY: the closure runs in the child between fork and exec, where only

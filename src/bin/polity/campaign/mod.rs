@@ -50,6 +50,16 @@
 //! rename, so never half-written) on every renewal. Before acting, a careful CMD checks
 //! that the time now is before it.
 //!
+//! With `--slots N`, CMD runs on at most N nodes at once, as with `consul lock -n N`: the
+//! slots are the roles `ROLE/1` to `ROLE/N`, the node holds the first it wins, and CMD
+//! gets `POLITY_SLOT` (the slot's number) and `POLITY_ROLE` naming the slot's role
+//! (see [`slots`]).
+//!
+//! With `--check CMD`, holding is tied to the service's health, as Consul's session
+//! checks tie a lock to it: the node campaigns only while the check passes, and a check
+//! failing `--check-failures` times in a row stops CMD, resigns the role and waits for
+//! a pass (see [`health`]).
+//!
 //! After CMD is gone the node keeps campaigning and runs CMD again when it next holds the
 //! role, unless `--once` is given: then `campaign` leaves the cluster and exits with 1.
 //!
@@ -91,6 +101,8 @@
 //!   cannot start (for instance its address is taken): 2.
 
 mod child;
+pub mod health;
+pub mod slots;
 pub mod watchdog;
 
 use std::ffi::OsString;
@@ -101,6 +113,8 @@ use std::time::{Duration, Instant};
 use polity::{Config, Event, Leadership, Node, NodeHandle, NodeName, RoleName, RoleValue};
 
 use self::child::{Cmd, DeadlineFile, Running, shell_status};
+use self::health::{Check, Health};
+use self::slots::{Slot, campaign_any, slots_of};
 use crate::exit_code;
 use crate::join;
 use crate::node_args::NodeArgs;
@@ -112,7 +126,9 @@ Environment of CMD: POLITY_ROLE (the role), POLITY_TERM (the term won, a decimal
 number: the fencing token, higher for every later grant of the role), POLITY_HOLDER \
 (this node's name), POLITY_DEADLINE_FILE (a file holding the time, in Unix \
 milliseconds, until which this node holds the role; rewritten on every renewal) and, \
-with --value, POLITY_VALUE (the value published with the role).
+with --value, POLITY_VALUE (the value published with the role). With --slots N, the \
+slots are the roles ROLE/1 to ROLE/N; POLITY_ROLE names the slot held and POLITY_SLOT \
+gives its number.
 
 When no quorum has renewed the role for a while (the renew deadline), CMD's process \
 group gets SIGTERM, and SIGKILL at the holder's own deadline, before any other node can \
@@ -138,7 +154,10 @@ Examples:
   polity campaign scheduler --name a --bind 10.0.0.1:7700 -- ./scheduler --port 9000
   # Hand the fencing token to the store; exit once the role is lost
   polity campaign compactor --name b --join 10.0.0.1:7700 --once -- \\
-      sh -c 'exec compact --fence \"$POLITY_TERM\"'";
+      sh -c 'exec compact --fence \"$POLITY_TERM\"'
+  # At most three workers at once, each told its slot
+  polity campaign workers --slots 3 --join 10.0.0.1:7700 -- \\
+      sh -c 'exec worker --slot \"$POLITY_SLOT\"'";
 
 /// Run CMD while this node holds ROLE, like `consul lock`.
 ///
@@ -160,6 +179,26 @@ pub struct CampaignArgs {
     /// size.
     #[arg(long, value_name = "TEXT")]
     pub value: Option<String>,
+    /// Run CMD on at most N nodes at once (a semaphore, as `consul lock -n`): the slots
+    /// are the roles ROLE/1 to ROLE/N, each with its own fencing term, and this node
+    /// holds the first it wins. CMD gets the slot's number as POLITY_SLOT. 1 to 256.
+    #[arg(long, value_name = "N", value_parser = slots::parse_slots)]
+    pub slots: Option<u32>,
+    /// A health check, run as `sh -c CMD` every --check-interval (exit 0 passes): the
+    /// node campaigns only once it passes, and when it fails --check-failures times in a
+    /// row, CMD is stopped, the role resigned, and the node waits for a pass before it
+    /// campaigns again (Consul's session health checks).
+    #[arg(long, value_name = "CMD")]
+    pub check: Option<String>,
+    /// How often the check runs, and how long one run may take before it is killed and
+    /// counts as failed (for example `500ms` or `5s`). 10 ms to 3600 s.
+    #[arg(long, value_name = "DURATION", default_value = "1s", requires = "check",
+          value_parser = parse_check_interval)]
+    pub check_interval: Duration,
+    /// How many failed checks in a row make the service unhealthy. 1 to 100.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "check",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub check_failures: u32,
     /// How long CMD has between SIGTERM and SIGKILL once the role is at risk (for
     /// example `585ms` or `2s`). Sets the renew deadline to the holder's lease less this.
     /// Default: the holder's lease less half the lease (585 ms with the lan profile).
@@ -182,6 +221,13 @@ pub struct CampaignArgs {
 /// Runs `polity campaign`; see the module documentation.
 pub fn run(args: CampaignArgs) -> ExitCode {
     crate::logging::init(args.node.log_format);
+    let slots = match slots_of(&args.role, args.slots) {
+        Ok(slots) => slots,
+        Err(error) => {
+            eprintln!("polity: {error}");
+            return exit_code::usage();
+        }
+    };
     let mut config = match args.node.config_or_exit() {
         Ok(config) => config,
         Err(code) => return code,
@@ -213,7 +259,7 @@ pub fn run(args: CampaignArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(campaign(args, config, value))
+    runtime.block_on(campaign(args, config, value, slots))
 }
 
 /// How long CMD has between SIGTERM and SIGKILL after the role is lost without warning
@@ -245,7 +291,12 @@ fn renew_deadline_for(config: &Config, window: Duration) -> Result<Duration, Str
     Ok(config.holder_lease() - window)
 }
 
-async fn campaign(args: CampaignArgs, mut config: Config, value: RoleValue) -> ExitCode {
+async fn campaign(
+    args: CampaignArgs,
+    mut config: Config,
+    value: RoleValue,
+    slots: Vec<Slot>,
+) -> ExitCode {
     // Installed before the node starts, so that no SIGINT or SIGTERM goes unhandled.
     let mut stop = match StopSignals::new() {
         Ok(stop) => stop,
@@ -284,9 +335,17 @@ async fn campaign(args: CampaignArgs, mut config: Config, value: RoleValue) -> E
         display: program.to_string_lossy().into_owned(),
         value: args.value.as_deref(),
     };
+    let health = args.check.as_ref().map(|command| {
+        Health::start(Check {
+            command: command.clone(),
+            interval: args.check_interval,
+            failures: args.check_failures,
+            role: args.role.to_string(),
+        })
+    });
     let holding = Holding {
         node: &node,
-        role: &args.role,
+        slots: &slots,
         value,
         name: &name,
         cmd,
@@ -298,7 +357,7 @@ async fn campaign(args: CampaignArgs, mut config: Config, value: RoleValue) -> E
     // Giving up on joining ends `hold` wherever it is: a CMD still running is killed
     // when its `Running` is dropped.
     let code = tokio::select! {
-        code = hold(&holding, &mut stop) => code,
+        code = hold(&holding, health, &mut stop) => code,
         Err(error) = joining => {
             eprintln!("polity: {error}");
             1
@@ -315,7 +374,8 @@ async fn campaign(args: CampaignArgs, mut config: Config, value: RoleValue) -> E
 /// What [`hold`] holds the role with.
 struct Holding<'a> {
     node: &'a NodeHandle,
-    role: &'a RoleName,
+    /// The roles sought: the role, or the slots of a semaphore.
+    slots: &'a [Slot],
     /// Published with the role.
     value: RoleValue,
     name: &'a NodeName,
@@ -330,10 +390,10 @@ struct Holding<'a> {
 
 /// Campaigns for the role and runs CMD while holding it, until `campaign` should exit;
 /// returns the exit code.
-async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
+async fn hold(holding: &Holding<'_>, mut health: Option<Health>, stop: &mut StopSignals) -> u8 {
     let &Holding {
         node,
-        role,
+        slots,
         ref value,
         name,
         ref cmd,
@@ -342,12 +402,24 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
         window,
     } = holding;
     loop {
-        tracing::info!(%role, "waiting for the role");
-        let leadership = tokio::select! {
-            won = node.campaign_with(role.clone(), value.clone()) => match won {
-                Ok(leadership) => leadership,
+        let wanted = &slots[0].role;
+        tokio::select! {
+            () = health::passing(&mut health) => {}
+            signal = stop.recv() => {
+                tracing::info!(signal = signal.as_str(), "stopping; the role was not held");
+                return stop_signals::exit_status(signal);
+            }
+        }
+        tracing::info!(role = %wanted, slots = slots.len(), "waiting for the role");
+        let (leadership, slot) = tokio::select! {
+            () = health::failing(&mut health) => {
+                tracing::warn!(role = %wanted, "unhealthy; no longer campaigning");
+                continue;
+            }
+            won = campaign_any(node, slots, value) => match won {
+                Ok(won) => won,
                 Err(error) => {
-                    eprintln!("polity: cannot campaign for {role}: {error}");
+                    eprintln!("polity: cannot campaign for {wanted}: {error}");
                     return 1;
                 }
             },
@@ -356,7 +428,7 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
                 return stop_signals::exit_status(signal);
             }
         };
-        let term = leadership.term();
+        let (role, term) = (&slot.role, leadership.term());
         tracing::info!(
             %role,
             %term,
@@ -365,7 +437,7 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
         );
         let deadline_file = DeadlineFile::new(term);
         deadline_file.write(leadership.deadline());
-        let mut running = match Running::spawn(cmd, role, term, name, &deadline_file, &leadership) {
+        let mut running = match Running::spawn(cmd, slot, term, name, &deadline_file, &leadership) {
             Ok(running) => running,
             Err(error) => {
                 eprintln!("polity: cannot run {}: {error}", cmd.display);
@@ -417,6 +489,17 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
                     }
                     break;
                 }
+                () = health::failing(&mut health) => {
+                    let until = (Instant::now() + window).min(leadership.deadline());
+                    tracing::warn!(%role, %term, "unhealthy; stopping the command");
+                    let status = running.stop(until).await;
+                    tracing::info!(%status, "the command stopped; resigning the role");
+                    resign(leadership).await;
+                    if once {
+                        return 1;
+                    }
+                    break;
+                }
                 reason = &mut lost => {
                     match reason {
                         Ok(reason) => tracing::warn!(
@@ -443,6 +526,16 @@ async fn hold(holding: &Holding<'_>, stop: &mut StopSignals) -> u8 {
                 }
             }
         }
+    }
+}
+
+/// Parses `--check-interval`: a duration from 10 ms to 3600 s.
+fn parse_check_interval(text: &str) -> Result<Duration, String> {
+    let interval = crate::duration::parse(text)?;
+    if (Duration::from_millis(10)..=Duration::from_secs(3600)).contains(&interval) {
+        Ok(interval)
+    } else {
+        Err("expected a duration from 10ms to 3600s".to_owned())
     }
 }
 
