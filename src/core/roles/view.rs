@@ -178,8 +178,11 @@ impl View {
             self.ended(term);
         } else if self.holds(holder, term) || (term, Step::Seen) == self.version {
             self.lapse = Lapse::Lapsed;
-        } else if (term, Step::Seen) > self.version {
-            // A vote this node granted, for a tenure it never saw begin.
+        } else if (term, Step::Seen) > self.version && self.is_vacant() {
+            // A vote this node granted, for a tenure it never saw begin. (Had the view
+            // shown an older tenure, that tenure is not known to be over: its holder may
+            // renew it here again once this vote is withdrawn, and a newer tenure's
+            // news would move the view on anyway.)
             self.update(RoleState::Vacant, (term, Step::Seen));
             self.lapse = Lapse::Lapsed;
         }
@@ -557,6 +560,12 @@ mod tests {
         let (a, b) = (NodeName::new("a").unwrap(), NodeName::new("b").unwrap());
         let mut view = View::default();
         assert!(view.elected(&a, LamportTime(10), 0, &RoleValue::EMPTY));
+        view.lapsed(&b, LamportTime(20));
+        assert!(
+            matches!(view.state(), RoleState::Held { holder, .. } if *holder == a),
+            "a's tenure is not known to be over"
+        );
+        view.lapsed(&a, LamportTime(10));
         view.lapsed(&b, LamportTime(20));
         assert_eq!(view.state(), &RoleState::Vacant);
         assert!(!view.elected(&a, LamportTime(10), 1, &RoleValue::EMPTY));

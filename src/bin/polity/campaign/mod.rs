@@ -107,7 +107,7 @@ pub mod watchdog;
 
 use std::ffi::OsString;
 use std::io;
-use std::process::ExitCode;
+use std::process::{ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
 use polity::{Config, Event, Leadership, Node, NodeHandle, NodeName, RoleName, RoleValue};
@@ -481,9 +481,7 @@ async fn hold(holding: &Holding<'_>, mut health: Option<Health>, stop: &mut Stop
                         %role, %term, left = ?until.saturating_duration_since(Instant::now()),
                         "no quorum renewed the role lately; stopping the command before the deadline"
                     );
-                    let status = running.stop(until).await;
-                    tracing::info!(%status, "the command stopped; resigning the role");
-                    resign(leadership).await;
+                    stop_and_resign(running, until, leadership).await;
                     if once {
                         return 1;
                     }
@@ -492,9 +490,7 @@ async fn hold(holding: &Holding<'_>, mut health: Option<Health>, stop: &mut Stop
                 () = health::failing(&mut health) => {
                     let until = (Instant::now() + window).min(leadership.deadline());
                     tracing::warn!(%role, %term, "unhealthy; stopping the command");
-                    let status = running.stop(until).await;
-                    tracing::info!(%status, "the command stopped; resigning the role");
-                    resign(leadership).await;
+                    stop_and_resign(running, until, leadership).await;
                     if once {
                         return 1;
                     }
@@ -519,10 +515,7 @@ async fn hold(holding: &Holding<'_>, mut health: Option<Health>, stop: &mut Stop
                 signal = stop.recv() => {
                     let until = (Instant::now() + window).min(leadership.deadline());
                     tracing::info!(signal = signal.as_str(), ?window, "stopping the command");
-                    let status = running.stop(until).await;
-                    tracing::info!(%status, "the command stopped; resigning the role");
-                    resign(leadership).await;
-                    return shell_status(status);
+                    return shell_status(stop_and_resign(running, until, leadership).await);
                 }
             }
         }
@@ -537,6 +530,14 @@ fn parse_check_interval(text: &str) -> Result<Duration, String> {
     } else {
         Err("expected a duration from 10ms to 3600s".to_owned())
     }
+}
+
+/// Stops CMD (SIGTERM, SIGKILL at `kill_at`), then resigns the role; returns CMD's status.
+async fn stop_and_resign(running: Running, kill_at: Instant, leadership: Leadership) -> ExitStatus {
+    let status = running.stop(kill_at).await;
+    tracing::info!(%status, "the command stopped; resigning the role");
+    resign(leadership).await;
+    status
 }
 
 /// Gives the role up so that a waiting node takes over at once; losing it first is fine.
