@@ -332,13 +332,7 @@ fn a_frozen_campaign_leaves_no_stale_write_in_a_fenced_store() {
     let store = fenced_store();
     let db = scratch.file("store.db");
     let cmd = [store.to_str().unwrap(), "write", db.to_str().unwrap(), "5"];
-    let lan = ["--profile", "lan"];
-    let n0 = Campaign::member_running("n0", None, &lan, &cmd);
-    let addr = n0.addr(&Logs::of([&n0]));
-    let mut nodes = vec![n0];
-    for name in ["n1", "n2"] {
-        nodes.push(Campaign::member_running(name, Some(&addr), &lan, &cmd));
-    }
+    let nodes = three_running(&["--profile", "lan"], &cmd);
     let logs = Logs::of(&nodes);
     let holding = |node: &Campaign| node.log().matches("holding the role").count();
     let first = logs.wait_for("a node to hold the role", || {
@@ -493,13 +487,7 @@ fn slots_run_cmd_on_at_most_n_nodes_and_a_freed_slot_goes_to_a_waiting_node() {
     let scratch = Scratch::new("slots");
     let dir = scratch.path().to_str().unwrap();
     let cmd = ["sh", "-c", SLOT_SCRIPT, "cmd", dir];
-    let slots = ["--slots", "2"];
-    let n0 = Campaign::member_running("n0", None, &slots, &cmd);
-    let addr = n0.addr(&Logs::of([&n0]));
-    let mut nodes = vec![n0];
-    for name in ["n1", "n2"] {
-        nodes.push(Campaign::member_running(name, Some(&addr), &slots, &cmd));
-    }
+    let mut nodes = three_running(&["--slots", "2"], &cmd);
     let logs = Logs::of(&nodes);
     let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
     let slot_of = |i: usize| scratch.read(&format!("{}.slot", names[i]));

@@ -199,15 +199,23 @@ impl Logs {
     }
 }
 
-/// Three nodes `n0`, `n1`, `n2` running [`SCRIPT`], `extra` flags for each; returns once
-/// each sees the two others.
-fn cluster(scratch: &Scratch, extra: &[&str]) -> Vec<Campaign> {
-    let n0 = Campaign::member("n0", None, extra, scratch);
+/// Three nodes `n0`, `n1`, `n2` running `cmd`, `extra` flags for each: `n0` first, then
+/// the two others joining it at the address it prints.
+fn three_running(extra: &[&str], cmd: &[&str]) -> Vec<Campaign> {
+    let n0 = Campaign::member_running("n0", None, extra, cmd);
     let addr = n0.addr(&Logs::of([&n0]));
     let mut nodes = vec![n0];
     for name in ["n1", "n2"] {
-        nodes.push(Campaign::member(name, Some(&addr), extra, scratch));
+        nodes.push(Campaign::member_running(name, Some(&addr), extra, cmd));
     }
+    nodes
+}
+
+/// Three nodes `n0`, `n1`, `n2` running [`SCRIPT`], `extra` flags for each; returns once
+/// each sees the two others.
+fn cluster(scratch: &Scratch, extra: &[&str]) -> Vec<Campaign> {
+    let dir = scratch.path().to_str().unwrap();
+    let nodes = three_running(extra, &["sh", "-c", SCRIPT, "cmd", dir]);
     let logs = Logs::of(&nodes);
     for node in &nodes {
         let what = format!("{} to see two members up", node.name);
