@@ -119,6 +119,7 @@
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod histogram;
 pub mod identity;
 pub mod node;
 pub mod quorum;
@@ -131,9 +132,10 @@ pub mod wire;
 pub use clock::{LamportClock, LamportTime, LamportWindow};
 pub use config::{Config, ConfigError, InvalidConfig, Profile};
 pub use core::{
-    Completion, Core, Durable, Event, ForceLeaveError, KeyAnswer, KeyRollout, LossReason, Member,
-    MemberStatus, RequestId, RoleError, RoleState, Startup, Stats, Transmit,
+    Completion, Core, Durable, Event, ForceLeaveError, HeldRole, KeyAnswer, KeyRollout, LossReason,
+    Member, MemberStatus, RequestId, RoleError, RoleState, Startup, Stats, Transmit,
 };
+pub use histogram::Histogram;
 pub use identity::{InvalidName, NodeId, NodeName, RoleName};
 pub use node::{Leadership, Node, NodeError, NodeHandle, Standing, StandingWatch, StartError};
 pub use quorum::{Majority, QuorumFunc, QuorumPercentage, SimpleMajority, UnsafeQuorum};

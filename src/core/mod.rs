@@ -21,7 +21,7 @@ mod timers;
 pub use event::Event;
 pub use key_rollout::{KeyAnswer, KeyRollout};
 pub use membership::{Member, MemberStatus};
-pub use roles::{Completion, LossReason, RequestId, RoleError, RoleState};
+pub use roles::{Completion, HeldRole, LossReason, RequestId, RoleError, RoleState};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -34,6 +34,7 @@ use rand::seq::IteratorRandom;
 
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::{Config, InvalidConfig};
+use crate::histogram::Histogram;
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::{self, Announcement, Body, FocaCodec, Keyring, Kind, Subject};
 use announcements::Announcements;
@@ -119,6 +120,27 @@ pub struct Stats {
     /// Announcements of roles applied and sent directly but not gossiped further,
     /// because the backlog had reached `Config::max_gossip_backlog`.
     pub gossip_unspread: u64,
+    /// Votes this node granted, to other candidates or itself.
+    pub votes_granted: u64,
+    /// Votes refused because the voter was busy: in its quiet time after start, or its
+    /// vote is with another candidate whose election is undecided.
+    pub votes_refused_busy: u64,
+    /// Votes refused because a holder's lease was in force.
+    pub votes_refused_leased: u64,
+    /// Votes refused because the voter had promised a higher ballot (or the term was at
+    /// or below the floor of a restart or of forgotten roles).
+    pub votes_refused_promised: u64,
+    /// Renewal rounds of this node as a holder in which some role held had not reached
+    /// a quorum by the time the next round was sent (`renew_interval` later).
+    pub renewal_rounds_failed: u64,
+    /// Time from sending a renewal round to a quorum acknowledging every role in it.
+    pub renewal_round_trip: Histogram,
+    /// How long each election this node ran as a candidate took, from asking for votes
+    /// to winning.
+    pub elections_won: Histogram,
+    /// Likewise to losing: a quorum out of reach, a rival or holder in the way, or time
+    /// up. A campaign's every attempt counts.
+    pub elections_lost: Histogram,
 }
 
 /// Why [`Core::force_leave`] refused.

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::roles::{Ctx, Held, Outbox, RequestKind, Roles, SetRenewed};
-use super::{Completion, Core, RequestId, RoleError, RoleState, Timer};
+use super::{Completion, Core, HeldRole, RequestId, RoleError, RoleState, Timer};
 use crate::clock::LamportTime;
 use crate::identity::{NodeId, RoleName};
 use crate::role_value::RoleValue;
@@ -100,12 +100,22 @@ impl Core {
         self.roles.state(role)
     }
 
+    /// From now on, keeps every value this node publishes for [`Core::take_published`].
+    #[cfg(feature = "sim")]
+    pub(crate) fn record_published(&mut self) {
+        self.roles.published.get_or_insert_default();
+    }
+
     /// The values this node published since the last call, for the simulator's checker.
     #[cfg(feature = "sim")]
     pub(crate) fn take_published(
         &mut self,
     ) -> Vec<(RoleName, LamportTime, u64, crate::role_value::RoleValue)> {
-        std::mem::take(&mut self.roles.published)
+        self.roles
+            .published
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// How many roles this node keeps voter entries and views for.
@@ -125,6 +135,12 @@ impl Core {
             .held()
             .map(|(role, term, until)| (role.clone(), term, until))
             .collect()
+    }
+
+    /// The roles this node holds at `now`, with when each was won and how its renewals
+    /// fare, for metrics.
+    pub fn held_role_details(&self, now: Instant) -> Vec<HeldRole> {
+        self.roles.held_details(now, self.config.renew_interval)
     }
 
     /// A number that rises whenever a held role's own deadline ([`Held::until`]) moves,
@@ -188,6 +204,7 @@ impl Core {
                 || self
                     .joined_at
                     .is_some_and(|at| now >= at + self.config.lease),
+            stats: &mut self.stats,
         };
         let result = f(&mut self.roles, &mut ctx, &mut out);
         self.carry_out(now, out);

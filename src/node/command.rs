@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use super::leadership::Leadership;
 use crate::clock::LamportTime;
-use crate::core::{ForceLeaveError, KeyRollout, Member, RoleError, RoleState, Stats};
+use crate::core::{ForceLeaveError, HeldRole, KeyRollout, Member, RoleError, RoleState, Stats};
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::role_value::RoleValue;
 use crate::tags::{Tags, TagsError};
@@ -25,6 +25,8 @@ pub(crate) enum Command {
     Population(oneshot::Sender<usize>),
     /// The core's counters.
     Stats(oneshot::Sender<Stats>),
+    /// The roles this node holds, for metrics.
+    HeldRoles(oneshot::Sender<Vec<HeldRole>>),
     /// Announce to more seeds; replied once the announcements are sent.
     Join(Vec<SocketAddr>, oneshot::Sender<()>),
     /// This node's own tags.

@@ -145,6 +145,9 @@ impl Driver {
             Command::Stats(reply) => {
                 let _ = reply.send(self.core.stats().clone());
             }
+            Command::HeldRoles(reply) => {
+                let _ = reply.send(self.core.held_role_details(Instant::now()));
+            }
             Command::Join(seeds, reply) => {
                 self.core.join(Instant::now(), &seeds);
                 self.flush().await;

@@ -10,7 +10,7 @@ use super::command::Command;
 use super::control::Control;
 use super::error::NodeError;
 use super::role_watch::RoleWatches;
-use crate::core::{Event, Member, Stats};
+use crate::core::{Event, HeldRole, Member, Stats};
 use crate::identity::{NodeId, NodeName};
 use crate::tags::Tags;
 
@@ -132,6 +132,13 @@ impl NodeHandle {
     /// The node's counters (datagrams received, sent and dropped, by reason).
     pub async fn stats(&self) -> Result<Stats, NodeError> {
         self.ask(Command::Stats).await
+    }
+
+    /// The roles this node holds, each with its term, when it was won and how many
+    /// renewal rounds in a row have gone without a quorum (for metrics; [`Self::roles`]
+    /// is every role this node knows).
+    pub async fn held_roles(&self) -> Result<Vec<HeldRole>, NodeError> {
+        self.ask(Command::HeldRoles).await
     }
 
     /// A new subscription to the node's events, from now on; earlier events are not

@@ -257,6 +257,7 @@ impl Sim {
         let local = node.clock.local(self.epoch, self.now, None);
         match Core::new(node.config.clone(), startup, local) {
             Ok(mut core) => {
+                core.record_published();
                 if let Some(saved) = saved {
                     core.remember(local, &saved);
                 }

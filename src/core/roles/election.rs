@@ -48,11 +48,15 @@ pub(crate) struct Election {
     pub(crate) retry_after: Option<Duration>,
     /// Whether the wait for the voters still to answer after a quorum has begun.
     pub(crate) grace: bool,
+    /// The election's span (`role`, `term`, then `outcome`): it closes when the election
+    /// is decided, so a log shows one election as one span.
+    pub(crate) span: tracing::Span,
 }
 
 impl Election {
     pub(crate) fn new(ballot: Ballot, sent_at: Instant, asked: usize, population: usize) -> Self {
         Election {
+            span: tracing::Span::none(),
             ballot,
             sent_at,
             asked,
@@ -286,8 +290,17 @@ impl Roles {
             term,
             candidate: ctx.me.name().clone(),
         };
-        tracing::debug!(me = %ctx.me.name(), %role, %term, have, need, "election started");
         let mut election = Election::new(ballot.clone(), ctx.now, have, population);
+        election.span = tracing::info_span!(
+            "election",
+            node = %ctx.me.name(),
+            %role,
+            %term,
+            outcome = tracing::field::Empty
+        );
+        election
+            .span
+            .in_scope(|| tracing::debug!(have, need, "election started"));
         for voter in &voters {
             out.sends.push((
                 voter.addr(),
@@ -353,6 +366,9 @@ impl Roles {
             self.lost(ctx, out, role);
             return;
         }
+        let took = ctx.now.saturating_duration_since(election.sent_at);
+        ctx.stats.elections_won.observe(took);
+        election.span.record("outcome", "won");
         self.held_version.changed();
         let since = self.held_version.current();
         let value = self
@@ -361,8 +377,10 @@ impl Roles {
             .map(|campaign| campaign.value.clone())
             .unwrap_or_default();
         #[cfg(feature = "sim")]
-        self.published.push((role.clone(), term, 0, value.clone()));
-        let held = Held::new(term, value.clone(), until, since);
+        if let Some(published) = &mut self.published {
+            published.push((role.clone(), term, 0, value.clone()));
+        }
+        let held = Held::new(term, value.clone(), (ctx.now, until), since);
         let announcement = held.announcement(role, ctx.me.name());
         self.held.insert(role.clone(), held);
         self.held_floor = Some(self.held_floor.map_or(until, |floor| floor.min(until)));
@@ -390,6 +408,10 @@ impl Roles {
             return;
         };
         let term = election.ballot.term;
+        let took = ctx.now.saturating_duration_since(election.sent_at);
+        ctx.stats.elections_lost.observe(took);
+        election.span.record("outcome", "lost");
+        let _in_election = election.span.enter();
         tracing::debug!(
             me = %ctx.me.name(), %role, %term, granted = election.granted.len(),
             rival = ?election.rival, retry_after = ?election.retry_after, "election lost"

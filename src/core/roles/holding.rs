@@ -67,6 +67,22 @@ impl SetRenewed {
     }
 }
 
+/// A role this node holds, as [`crate::Core::held_role_details`] shows it for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldRole {
+    /// The role.
+    pub role: RoleName,
+    /// The term held: its fencing token.
+    pub term: LamportTime,
+    /// When this node won it.
+    pub won_at: Instant,
+    /// Renewal rounds sent since the last one in which a quorum acknowledged this role,
+    /// not counting the one under way (sent less than `renew_interval` ago). Every
+    /// role held rides the same rounds, so the roles held alike count alike; at 2 or
+    /// more the holder is near its `renew_deadline` warning.
+    pub renewals_missed: u32,
+}
+
 /// A role held: its term, when this node must stop believing it holds it, and the
 /// candidates waiting for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +96,8 @@ pub(crate) struct Held {
     pub(crate) until: Instant,
     /// The version of the held set that first had it.
     pub(crate) since: u64,
+    /// When this node won it.
+    pub(crate) won_at: Instant,
     /// Whether `RoleAtRisk` was reported for this tenure (once at most).
     at_risk: bool,
     /// Candidates that asked this node for a vote while it held the role, with when each
@@ -88,13 +106,19 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    pub(crate) fn new(term: LamportTime, value: RoleValue, until: Instant, since: u64) -> Self {
+    pub(crate) fn new(
+        term: LamportTime,
+        value: RoleValue,
+        (won_at, until): (Instant, Instant),
+        since: u64,
+    ) -> Self {
         Held {
             term,
             value,
             value_version: 0,
             until,
             since,
+            won_at,
             at_risk: false,
             waiting: BTreeMap::new(),
         }
@@ -245,9 +269,27 @@ impl Roles {
                 .collect(),
             by_list: names(&by_list),
         };
+        // One span per round, closed when a quorum confirmed every role or the round
+        // can no longer extend a lease; a set of one role names it and its term.
+        let span = tracing::debug_span!(
+            "renewal",
+            node = %ctx.me.name(),
+            version,
+            roles = list.leases.len(),
+            role = tracing::field::Empty,
+            term = tracing::field::Empty,
+            outcome = tracing::field::Empty
+        );
+        if let [(role, term)] = list.leases.as_slice() {
+            span.record("role", tracing::field::display(role));
+            span.record("term", tracing::field::display(term));
+        }
+        if self.renewals.latest_incomplete() {
+            ctx.stats.renewal_rounds_failed += 1;
+        }
         let round = self
             .renewals
-            .start(ctx.now, Arc::clone(&list), population, asked);
+            .start(ctx.now, Arc::clone(&list), population, asked, span);
         send_by_version(out, round, version, &by_version);
         for (voter, base) in &by_changes {
             if let Some(changes) = changes_since.get(base) {
@@ -331,7 +373,7 @@ impl Roles {
 
     pub(super) fn renewed(
         &mut self,
-        ctx: &Ctx<'_>,
+        ctx: &mut Ctx<'_>,
         out: &mut Outbox,
         round: u64,
         voter: &NodeId,
@@ -351,6 +393,10 @@ impl Roles {
             }
         } else if let Some(version) = answer.whole {
             self.held_version.synced(voter.name(), version);
+        }
+        if let Some(sent_at) = acked.completed {
+            let round_trip = ctx.now.saturating_duration_since(sent_at);
+            ctx.stats.renewal_round_trip.observe(round_trip);
         }
         if let Some((version, sent_at)) = acked.all {
             let until = sent_at + ctx.config.holder_lease();
@@ -448,8 +494,9 @@ impl Roles {
         let announcement = held.announcement(role, ctx.me.name());
         let (term, version, value) = (held.term, held.value_version, held.value.clone());
         #[cfg(feature = "sim")]
-        self.published
-            .push((role.clone(), term, version, value.clone()));
+        if let Some(published) = &mut self.published {
+            published.push((role.clone(), term, version, value.clone()));
+        }
         self.learn(out, role, |v| {
             v.elected(ctx.me.name(), term, version, &value)
         });
@@ -693,7 +740,7 @@ mod tests {
         let t0 = Instant::now();
         let second = std::time::Duration::from_secs(1);
         let name = |n: &str| NodeName::new(n).unwrap();
-        let mut held = Held::new(LamportTime(3), RoleValue::EMPTY, t0 + second, 1);
+        let mut held = Held::new(LamportTime(3), RoleValue::EMPTY, (t0, t0 + second), 1);
         assert_eq!(held.successor(t0, |_| true, |n| n.clone()), None);
         held.candidate_asked(&name("c"), t0);
         held.candidate_asked(&name("b"), t0 + second);

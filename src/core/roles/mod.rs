@@ -34,6 +34,7 @@ mod voter;
 
 pub(crate) use requests::RequestKind;
 
+pub use holding::HeldRole;
 pub use outcome::{Completion, LossReason, RequestId, RoleError};
 pub use view::RoleState;
 
@@ -44,8 +45,8 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::Event;
 use super::membership::Membership;
+use super::{Event, Stats};
 use crate::clock::{LamportClock, LamportTime};
 use crate::config::Config;
 use crate::identity::{NodeId, NodeName, RoleName};
@@ -117,6 +118,8 @@ pub(crate) struct Ctx<'a> {
     /// membership may hold little more than itself, and a population that small would
     /// make it a quorum on its own.
     pub(crate) joined: bool,
+    /// The counters metrics read: votes cast, renewal rounds.
+    pub(crate) stats: &'a mut Stats,
 }
 
 impl Ctx<'_> {
@@ -187,10 +190,11 @@ pub(crate) struct Roles {
     held_version: HeldVersion,
     /// The last role re-announced: the next re-announcement goes on from there.
     reannounced_through: Option<RoleName>,
-    /// Every value this node published (role, term, version, value), for the
-    /// simulator's checker.
+    /// Every value this node published (role, term, version, value) since the
+    /// simulator's checker last took them; kept only once the simulator asks, so that
+    /// an agent built with every feature does not keep them all.
     #[cfg(feature = "sim")]
-    pub(crate) published: Vec<(RoleName, LamportTime, u64, crate::role_value::RoleValue)>,
+    pub(crate) published: Option<Vec<(RoleName, LamportTime, u64, crate::role_value::RoleValue)>>,
     /// No role held ends before this (a lower bound; `None` only when none is held).
     held_floor: Option<Instant>,
     /// The pending wake-up at the earliest end of a role held, and the pending early
@@ -237,7 +241,7 @@ impl Roles {
             held_version: HeldVersion::default(),
             reannounced_through: None,
             #[cfg(feature = "sim")]
-            published: Vec::new(),
+            published: None,
             held_floor: None,
             holder_check_at: None,
             risk_check_at: None,
@@ -295,6 +299,20 @@ impl Roles {
         self.held
             .iter()
             .map(|(r, h)| (r, h.term, h.deadline(&self.set_renewed)))
+    }
+
+    /// Every role held, as metrics show it; a round counts as missed once it has gone
+    /// `wait` without a quorum.
+    pub(crate) fn held_details(&self, now: Instant, wait: Duration) -> Vec<HeldRole> {
+        self.held
+            .iter()
+            .map(|(role, held)| HeldRole {
+                role: role.clone(),
+                term: held.term,
+                won_at: held.won_at,
+                renewals_missed: self.renewals.missed(held.since, held.term, now, wait),
+            })
+            .collect()
     }
 
     /// A number that rises whenever the end of a role held moves.

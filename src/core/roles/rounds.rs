@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::clock::LamportTime;
 use crate::identity::{NodeName, RoleName};
@@ -96,6 +96,10 @@ struct Round {
     /// quorum one by one.
     acks: BTreeMap<LamportTime, BTreeSet<NodeName>>,
     confirmed: BTreeSet<LamportTime>,
+    /// Whether every role of the round reached a quorum in it.
+    completed: bool,
+    /// The round's span, closed once it completes or is pruned (`outcome` says which).
+    span: tracing::Span,
     /// The voters the round was sent to, those of them asked by version alone or by
     /// the changes since a version they keep, and those that answered it.
     asked: BTreeSet<NodeName>,
@@ -150,6 +154,61 @@ impl Round {
             }
         }
     }
+
+    /// [`Renewals::ack`] on this self.
+    fn ack(
+        &mut self,
+        voter: &NodeName,
+        answer: &RenewAnswer<'_>,
+        quorum: &dyn QuorumFunc,
+    ) -> Acked {
+        self.population = self.population.max(answer.population);
+        self.answered.insert(voter.clone());
+        let version = self.list.version;
+        // The set the voter renewed whole for this round: this one, or, asked by the
+        // changes to an older one it keeps, that one.
+        let base = self.by_changes.get(voter).copied();
+        let kept = answer
+            .whole
+            .filter(|kept| *kept == version || Some(*kept) == base);
+        // Asked by version or by changes, a voter that renewed no set lost it.
+        let set_lost = kept.is_none() && (base.is_some() || self.by_version.contains(voter));
+        let mut acked = Acked {
+            set_lost,
+            ..Acked::default()
+        };
+        let need = quorum.votes_required(self.population);
+        if self.confirmed_through == Some(version) {
+            return acked;
+        }
+        let mut terms = Vec::new();
+        if let Some(kept) = kept {
+            let newly_whole = kept == version && !self.keeps_all(voter);
+            let entry = self.whole.entry(voter.clone()).or_insert(kept);
+            *entry = (*entry).max(kept);
+            if let Some(through) = self.kept_by_quorum(need)
+                && self.confirmed_through < Some(through)
+            {
+                self.confirmed_through = Some(through);
+                acked.all = Some((through, self.sent_at));
+                if through == version {
+                    return acked;
+                }
+            }
+            if newly_whole {
+                // Roles others acknowledged by list may reach a quorum with this voter.
+                terms.extend(self.acks.keys().copied());
+            }
+        }
+        for term in answer.acked {
+            if self.list.role_of(*term).is_some() {
+                self.acks.entry(*term).or_default().insert(voter.clone());
+                terms.push(*term);
+            }
+        }
+        self.reach(terms, need, &mut acked);
+        acked
+    }
 }
 
 /// A voter's answer to a renewal round ([`crate::wire::Body::RenewReply`]).
@@ -170,6 +229,8 @@ pub(crate) struct Acked {
     pub(crate) all: Option<(u64, Instant)>,
     /// The voter was asked by version and no longer keeps that set whole.
     pub(crate) set_lost: bool,
+    /// Every role of the round has now reached a quorum in it, which was sent then.
+    pub(crate) completed: Option<Instant>,
 }
 
 /// Renewal rounds still young enough to matter.
@@ -187,6 +248,7 @@ impl Renewals {
         list: Arc<HeldList>,
         population: usize,
         asked: Asked,
+        span: tracing::Span,
     ) -> u64 {
         let Asked {
             by_version,
@@ -206,6 +268,8 @@ impl Renewals {
             confirmed_through: None,
             acks: BTreeMap::new(),
             confirmed: BTreeSet::new(),
+            completed: false,
+            span,
             asked,
             by_version,
             by_changes,
@@ -262,59 +326,57 @@ impl Renewals {
         let Some(round) = self.rounds.iter_mut().find(|r| r.id == id) else {
             return Acked::default();
         };
-        round.population = round.population.max(answer.population);
-        round.answered.insert(voter.clone());
-        let version = round.list.version;
-        // The set the voter renewed whole for this round: this one, or, asked by the
-        // changes to an older one it keeps, that one.
-        let base = round.by_changes.get(voter).copied();
-        let kept = answer
-            .whole
-            .filter(|kept| *kept == version || Some(*kept) == base);
-        // Asked by version or by changes, a voter that renewed no set lost it.
-        let set_lost = kept.is_none() && (base.is_some() || round.by_version.contains(voter));
-        let mut acked = Acked {
-            set_lost,
-            ..Acked::default()
-        };
-        let need = quorum.votes_required(round.population);
-        if round.confirmed_through == Some(version) {
-            return acked;
+        let mut acked = round.ack(voter, answer, quorum);
+        if !round.completed
+            && (round.confirmed_through == Some(round.list.version)
+                || round.confirmed.len() == round.list.leases.len())
+        {
+            round.completed = true;
+            acked.completed = Some(round.sent_at);
+            round.span.record("outcome", "confirmed");
+            round.span = tracing::Span::none();
         }
-        let mut terms = Vec::new();
-        if let Some(kept) = kept {
-            let newly_whole = kept == version && !round.keeps_all(voter);
-            let entry = round.whole.entry(voter.clone()).or_insert(kept);
-            *entry = (*entry).max(kept);
-            if let Some(through) = round.kept_by_quorum(need)
-                && round.confirmed_through < Some(through)
-            {
-                round.confirmed_through = Some(through);
-                acked.all = Some((through, round.sent_at));
-                if through == version {
-                    return acked;
-                }
-            }
-            if newly_whole {
-                // Roles others acknowledged by list may reach a quorum with this voter.
-                terms.extend(round.acks.keys().copied());
-            }
-        }
-        for term in answer.acked {
-            if round.list.role_of(*term).is_some() {
-                round.acks.entry(*term).or_default().insert(voter.clone());
-                terms.push(*term);
-            }
-        }
-        round.reach(terms, need, &mut acked);
         acked
+    }
+
+    /// How many rounds were sent since the last in which `role`, held at `term` since
+    /// set version `since`, reached a quorum, not counting the latest if it is still
+    /// under way: all of them if none did while they are kept (a holder lease).
+    pub(crate) fn missed(
+        &self,
+        since: u64,
+        term: LamportTime,
+        now: Instant,
+        wait: Duration,
+    ) -> u32 {
+        let confirmed = |r: &Round| {
+            r.confirmed_through.is_some_and(|v| v >= since) || r.confirmed.contains(&term)
+        };
+        let missed = self
+            .rounds
+            .iter()
+            .rev()
+            .filter(|r| r.sent_at + wait <= now)
+            .take_while(|r| !confirmed(r))
+            .count();
+        u32::try_from(missed).unwrap_or(u32::MAX)
+    }
+
+    /// Whether the latest round is still short of a quorum for some role: asked when
+    /// the next is sent, it says the round failed.
+    pub(crate) fn latest_incomplete(&self) -> bool {
+        self.rounds.back().is_some_and(|r| !r.completed)
     }
 
     /// Forgets rounds sent before `cutoff`: their acknowledgements could no longer
     /// extend anything.
     pub(crate) fn prune(&mut self, cutoff: Instant) {
         while self.rounds.front().is_some_and(|r| r.sent_at < cutoff) {
-            self.rounds.pop_front();
+            if let Some(round) = self.rounds.pop_front()
+                && !round.completed
+            {
+                round.span.record("outcome", "failed");
+            }
         }
     }
 }
@@ -379,7 +441,7 @@ mod tests {
             ..Asked::default()
         };
         let list = Arc::new(HeldList::new(1, vec![(role.clone(), term)]));
-        let id = r.start(t0, Arc::clone(&list), 3, asked);
+        let id = r.start(t0, Arc::clone(&list), 3, asked, tracing::Span::none());
         let silent = |r: &Renewals| r.to_resend(id).by_list.into_iter().collect::<Vec<_>>();
         assert_eq!(silent(&r), vec![a.clone(), b.clone()]);
         assert_eq!(r.list_of(id), Some(list));
@@ -426,7 +488,7 @@ mod tests {
             ..Asked::default()
         };
         let list = Arc::new(HeldList::new(5, leases.clone()));
-        let id = r.start(t0, list, 3, asked);
+        let id = r.start(t0, list, 3, asked, tracing::Span::none());
         let me = r.ack(id, &name("me"), &acks(&[LamportTime(1)]), &Majority);
         assert!(me.reached.is_empty() && me.all.is_none() && !me.set_lost);
         let a = r.ack(id, &name("a"), &whole(4), &Majority);
@@ -469,7 +531,13 @@ mod tests {
             by_list: BTreeSet::from([name("l")]),
         };
         let leases = vec![(RoleName::new("r").unwrap(), LamportTime(1))];
-        let id = r.start(t0, Arc::new(HeldList::new(2, leases)), 5, asked);
+        let id = r.start(
+            t0,
+            Arc::new(HeldList::new(2, leases)),
+            5,
+            asked,
+            tracing::Span::none(),
+        );
         let c = r.ack(id, &name("c"), &whole(1), &Majority);
         assert!(
             !c.set_lost,
@@ -497,7 +565,13 @@ mod tests {
             by_changes: BTreeMap::from([(name("a"), 2), (name("c"), 2)]),
             ..Asked::default()
         };
-        let id = r.start(t0, Arc::new(HeldList::new(3, leases)), 3, asked);
+        let id = r.start(
+            t0,
+            Arc::new(HeldList::new(3, leases)),
+            3,
+            asked,
+            tracing::Span::none(),
+        );
         assert_eq!(r.ack(id, &name("a"), &whole(2), &Majority).all, None);
         assert_eq!(
             r.ack(id, &name("b"), &whole(3), &Majority).all,

@@ -18,6 +18,7 @@ struct TestNode {
     config: Config,
     membership: Membership,
     clock: LamportClock,
+    stats: Stats,
     roles: Roles,
     timers: Vec<(Instant, RoleTimer)>,
     events: Vec<(Instant, Event)>,
@@ -59,6 +60,7 @@ impl Net {
                     membership,
                     // Apart, as clocks that start above the wall clock are.
                     clock: LamportClock::starting_above(1000 * i as u64),
+                    stats: Stats::default(),
                     roles,
                     timers: Vec::new(),
                     events: Vec::new(),
@@ -96,6 +98,7 @@ impl Net {
             membership: &node.membership,
             clock: &mut node.clock,
             joined: true,
+            stats: &mut node.stats,
         };
         node.roles.expire(&mut ctx, &mut out);
         let result = f(&mut node.roles, &mut ctx, &mut out);
@@ -352,4 +355,45 @@ fn a_forgotten_role_leaves_nothing_behind_and_its_old_ballots_stay_refused() {
     net.settle();
     let next = net.nodes[2].roles.held_entry(&role).expect("n2 won").term;
     assert!(next > term, "{next} after {term}");
+}
+
+/// What metrics read: votes by outcome, election and renewal times, rounds that failed
+/// and the rounds a holder cut off has missed in a row.
+#[test]
+fn stats_count_votes_renewals_and_missed_rounds() {
+    let mut net = Net::new(3);
+    net.elect(0, false);
+    net.settle();
+    let config = net.nodes[0].config.clone();
+    net.advance(10 * config.renew_interval);
+    let stats = &net.nodes[0].stats;
+    assert_eq!(stats.elections_won.count(), 1);
+    assert_eq!(stats.elections_lost.count(), 0);
+    assert!(stats.renewal_round_trip.count() >= 9, "{stats:?}");
+    assert_eq!(stats.renewal_rounds_failed, 0);
+    for node in &net.nodes {
+        assert_eq!(node.stats.votes_granted, 1, "each voted for n0 once");
+    }
+    let missed = |net: &Net| {
+        net.nodes[0]
+            .roles
+            .held_details(net.now, config.renew_interval)
+    };
+    assert_eq!(missed(&net)[0].renewals_missed, 0);
+
+    // Cut off, n0 misses a round each interval (the one just sent is under way), until
+    // it steps down.
+    net.side[0] = 1;
+    net.advance(2 * config.renew_interval + MS);
+    assert_eq!(missed(&net)[0].renewals_missed, 1);
+    net.advance(config.renew_interval);
+    assert_eq!(missed(&net)[0].renewals_missed, 2);
+    // n1 asks while the others still grant n0's lease: refused as leased.
+    net.elect(1, false);
+    net.settle();
+    assert_eq!(net.nodes[2].stats.votes_refused_leased, 1);
+    assert_eq!(net.nodes[1].stats.elections_lost.count(), 1);
+    net.advance(config.holder_lease());
+    assert!(net.holders().is_empty());
+    assert!(net.nodes[0].stats.renewal_rounds_failed >= 2);
 }

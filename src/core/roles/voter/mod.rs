@@ -338,13 +338,13 @@ impl Roles {
     /// term floor), with the promise it keeps afterwards.
     pub(super) fn cast_vote(
         &mut self,
-        ctx: &Ctx<'_>,
+        ctx: &mut Ctx<'_>,
         out: &mut Outbox,
         role: &RoleName,
         ballot: &Ballot,
     ) -> (Result<(), Refusal>, Option<Ballot>) {
         let (term_floor, quiet_until) = (self.term_floor, self.quiet_until);
-        self.voters.update(out, role, |voter| {
+        let cast = self.voters.update(out, role, |voter| {
             let answer = if ballot.term <= term_floor {
                 Err(Refusal::Promised)
             } else {
@@ -357,7 +357,16 @@ impl Roles {
                 )
             };
             (answer, voter.promised.clone())
-        })
+        });
+        let stats = &mut *ctx.stats;
+        let counter = match &cast.0 {
+            Ok(()) => &mut stats.votes_granted,
+            Err(Refusal::Busy { .. }) => &mut stats.votes_refused_busy,
+            Err(Refusal::Leased { .. }) => &mut stats.votes_refused_leased,
+            Err(Refusal::Promised) => &mut stats.votes_refused_promised,
+        };
+        *counter += 1;
+        cast
     }
 
     /// A holder renews its leases.
