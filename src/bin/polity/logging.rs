@@ -1,5 +1,9 @@
 //! Logs of the commands that run a node: to standard error, as text or JSON lines, at the
 //! level `RUST_LOG` sets (`info` by default).
+//!
+//! Spans are logged when they close: an `election` span (`role`, `term`, `outcome`) at
+//! info, one line per election with how long it took (`time.busy` plus `time.idle`),
+//! and a `renewal` span per renewal round at debug (`RUST_LOG=polity=debug`).
 
 use std::io::IsTerminal;
 
@@ -12,6 +16,7 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => builder.init(),

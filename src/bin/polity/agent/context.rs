@@ -1,5 +1,5 @@
 //! What every handler of the agent's API reaches (the node, the roles the agent holds,
-//! the counters) and how a handler fails: an [`ApiError`], a status and an
+//! what it observed) and how a handler fails: an [`ApiError`], a status and an
 //! [`ErrorBody`].
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use polity::{ForceLeaveError, NodeError, NodeHandle, RoleError, RoleName};
 
 use super::holdings::Holdings;
-use super::metrics::Counters;
+use super::observed::Observed;
 use crate::api::{ErrorBody, ErrorCode};
 
 /// What every handler reaches.
@@ -18,7 +18,7 @@ use crate::api::{ErrorBody, ErrorCode};
 pub struct Agent {
     pub node: NodeHandle,
     pub holdings: Arc<Holdings>,
-    pub counters: Arc<Counters>,
+    pub observed: Arc<Observed>,
 }
 
 /// An error answer: a status and an [`ErrorBody`].

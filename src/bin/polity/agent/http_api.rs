@@ -41,7 +41,8 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
 
 use super::context::{Agent, ApiError};
-use super::metrics::{self, ElectionOutcome, Snapshot};
+use super::metrics::{self, Snapshot};
+use super::observed::ElectionOutcome;
 use crate::api::{
     ErrorCode, ForceLeftBody, HealthBody, MemberView, MembersBody, ProclaimedBody, RoleView,
     RolesBody, TermBody, ValueBody,
@@ -287,7 +288,7 @@ async fn elect(
     };
     match won {
         Ok(leadership) => {
-            agent.counters.election(ElectionOutcome::Won);
+            agent.observed.election(ElectionOutcome::Won);
             let term = leadership.term();
             agent.holdings.keep(leadership);
             tracing::info!(%role, %term, "elected through the API");
@@ -302,7 +303,7 @@ async fn elect(
                 NodeError::Role(RoleError::Lost { .. }) => ElectionOutcome::Lost,
                 _ => ElectionOutcome::Failed,
             };
-            agent.counters.election(outcome);
+            agent.observed.election(outcome);
             Err(ApiError::node(&agent, Some(&role), error))
         }
     }
@@ -383,14 +384,15 @@ async fn metrics(State(agent): Shared) -> Result<Response, ApiError> {
     let members = node.members().await.map_err(fail)?;
     let population = node.population().await.map_err(fail)?;
     let roles = node.roles().await.map_err(fail)?;
-    let id = node.id();
+    let held = node.held_roles().await.map_err(fail)?;
     let text = metrics::render(&Snapshot {
-        me: id.name(),
+        now: std::time::Instant::now(),
         stats: &stats,
         population,
         members: &members,
         roles: &roles,
-        counters: &agent.counters,
+        held: &held,
+        counts: &agent.observed.counts(),
         heap: super::heap::Heap::read(),
     });
     Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response())

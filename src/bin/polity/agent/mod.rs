@@ -29,6 +29,7 @@ mod http_keys;
 mod http_tags;
 mod listen;
 mod metrics;
+mod observed;
 
 use std::future::IntoFuture as _;
 use std::io::Write as _;
@@ -47,7 +48,7 @@ use self::config_file::ConfigFile;
 use self::context::Agent;
 use self::holdings::Holdings;
 use self::listen::ApiListener;
-use self::metrics::Counters;
+use self::observed::Observed;
 use crate::endpoint::{self, Endpoint};
 use crate::event_log;
 use crate::exit_code;
@@ -273,11 +274,11 @@ async fn serve(
 ) -> ExitCode {
     // Subscribed before anything can happen: the node's task has not run yet.
     let mut events = node.events();
-    let counters = Arc::new(Counters::default());
+    let observed = Arc::new(Observed::default());
     let agent = Arc::new(Agent {
         node: node.clone(),
         holdings: Arc::new(Holdings::default()),
-        counters: Arc::clone(&counters),
+        observed: Arc::clone(&observed),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let Listeners {
@@ -332,7 +333,7 @@ async fn serve(
             }
             event = events.recv() => match event {
                 Ok(event) => {
-                    counters.event(&event);
+                    observed.event(&event, std::time::Instant::now());
                     event_log::log(node.id().name(), &event);
                     if let (Event::KeyringChanged, Some(path)) = (&event, &keyring) {
                         save_keyring(&node, path).await;
