@@ -98,7 +98,7 @@ fn observations(scrape: &Scrape, metric: &str) -> f64 {
 }
 
 #[test]
-fn metrics_name_the_holder_once_and_count_one_failover() {
+fn metrics_name_the_holder_once_and_count_one_failover_and_one_handoff() {
     let mut cluster = Cluster::start();
     let won = polity(&["elect", "metered", "--http", cluster.http("a"), "--json"]);
     assert_eq!(won.code, 0, "{won:?}");
@@ -214,6 +214,32 @@ fn metrics_name_the_holder_once_and_count_one_failover() {
         );
     }
     assert_eq!(holders, 1, "exactly one survivor holds metered");
+
+    // The new holder resigns; the other survivor, still campaigning, takes over: one
+    // handoff on the one that resigned.
+    let holder = view["holder"].as_str().expect("a holder's name");
+    let other = if holder == "b" { "c" } else { "b" };
+    let resigned = polity(&["resign", "metered", "--http", cluster.http(holder)]);
+    assert_eq!(resigned.code, 0, "{resigned:?}");
+    poll(
+        &format!("{holder} to see {other} hold metered"),
+        &["query", "metered", "--http", cluster.http(holder), "--json"],
+        |run| run.code == 0 && run.json()["holder"] == other,
+    );
+    let resigner = cluster.agent(holder);
+    wait_for("the resigner to count the handoff", || {
+        observations(&scrape(resigner), "polity_handoff_seconds") >= 1.0
+    });
+    let scrape = scrape(resigner);
+    assert_eq!(observations(&scrape, "polity_handoff_seconds"), 1.0);
+    assert_eq!(
+        value(
+            &scrape,
+            "polity_roles_lost_total",
+            &[("reason", "resigned")]
+        ),
+        Some(1.0)
+    );
 }
 
 /// Every metric the shipped Grafana dashboard queries is one an agent exports.
