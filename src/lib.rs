@@ -109,6 +109,43 @@
 //! # }
 //! ```
 //!
+//! **Semaphores and health.** [`NodeHandle::campaign_any`] campaigns for several roles
+//! and holds the first won: with the slots `lock/1` to `lock/N`, at most N nodes work at
+//! once, as with `consul lock -n N`. [`NodeHandle::campaign_while_healthy`] campaigns
+//! only while a health check passes, as Consul's session checks: a node whose check
+//! fails never wins, and the caller stops and resigns when it fails while holding.
+//!
+//! ```
+//! use std::time::Duration;
+//! use polity::{Config, Node, NodeName, RoleName, RoleValue};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = Config::fast(NodeName::new("worker-1")?);
+//! config.bind = "127.0.0.1:0".parse()?;
+//! let node = Node::start(config).await?;
+//!
+//! // One of two slots.
+//! let slots = [RoleName::new("lock/1")?, RoleName::new("lock/2")?];
+//! let slot = node.campaign_any(slots, RoleValue::EMPTY);
+//! let slot = tokio::time::timeout(Duration::from_secs(10), slot).await??;
+//! assert!(slot.role().as_str().starts_with("lock/"));
+//! slot.resign().await?;
+//!
+//! // Only while healthy: the sender is the health check's.
+//! let (health, healthy) = tokio::sync::watch::channel(true);
+//! let role = RoleName::new("compactor")?;
+//! let held = node.campaign_while_healthy(role, RoleValue::EMPTY, healthy.clone());
+//! let held = tokio::time::timeout(Duration::from_secs(10), held).await??;
+//! health.send_replace(false); // the check failed:
+//! let mut healthy = healthy;
+//! healthy.wait_for(|ok| !ok).await?; // stop the work, then
+//! held.resign().await?; // hand the role on
+//! node.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The protocol lives in [`core::Core`], a sans-IO state machine: time comes in as an
 //! argument, randomness from a seeded generator, and outputs are polled. [`Node`] drives
 //! it over tokio and a UDP socket; the simulator (feature `sim`) drives many of them in

@@ -508,3 +508,127 @@ fn a_bad_role_name_converts_into_node_error() {
     );
     assert!(named("scheduler").is_ok());
 }
+
+/// Slots of a semaphore: each node campaigning for any of two slots holds at most one,
+/// two nodes hold one each, and a slot given up goes to the node still waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaign_any_fills_each_slot_once_and_a_freed_slot_goes_to_the_waiting_node() {
+    let nodes = cluster().await;
+    let slots = [role("lock/1"), role("lock/2")];
+    let mut set = JoinSet::new();
+    for i in 0..3 {
+        let (node, slots) = (nodes[i].clone(), slots.clone());
+        set.spawn(async move { (i, node.campaign_any(slots, RoleValue::EMPTY).await) });
+    }
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let (i, won) = within("a slot to be won", set.join_next())
+            .await
+            .unwrap()
+            .unwrap();
+        holders.push((i, won.unwrap()));
+    }
+    let (a, b) = (&holders[0].1, &holders[1].1);
+    assert_ne!(a.role(), b.role(), "two slots, one holder each");
+    for (i, _) in &holders {
+        assert_eq!(
+            nodes[*i].held_roles().await.unwrap().len(),
+            1,
+            "n{i} holds one slot"
+        );
+    }
+    let (first, leadership) = holders.remove(0);
+    let freed = leadership.role().clone();
+    leadership.resign().await.unwrap();
+    let (waiting, won) = within("the waiting node to take the freed slot", set.join_next())
+        .await
+        .unwrap()
+        .unwrap();
+    let won = won.unwrap();
+    assert_ne!(waiting, first);
+    assert_eq!(won.role(), &freed);
+    assert_eq!(nodes[waiting].held_roles().await.unwrap().len(), 1);
+    let empty: [RoleName; 0] = [];
+    assert_eq!(
+        nodes[0].campaign_any(empty, RoleValue::EMPTY).await.err(),
+        Some(NodeError::Role(RoleError::RoleUnfilled))
+    );
+    stop(&nodes).await;
+}
+
+/// Holding tied to health: an unhealthy node does not campaign (a healthy one takes the
+/// role it could have had), campaigns once healthy, and withdraws when its health
+/// fails before it wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaign_while_healthy_waits_for_a_pass_and_withdraws_on_a_failure() {
+    let nodes = cluster().await;
+    let scheduler = role("scheduler");
+    let (health, healthy) = tokio::sync::watch::channel(false);
+    let gated = {
+        let (node, role) = (nodes[0].clone(), scheduler.clone());
+        tokio::spawn(async move {
+            node.campaign_while_healthy(role, RoleValue::EMPTY, healthy)
+                .await
+        })
+    };
+    // n0 is unhealthy: n1 wins, and after n1 resigns n2 wins though n0 "waits".
+    let held = within("n1 to win", nodes[1].campaign(scheduler.clone()))
+        .await
+        .unwrap();
+    let mut next = campaigns(&nodes, [2], &scheduler);
+    held.resign().await.unwrap();
+    let (_, n2) = within("n2 to take over", next.join_next())
+        .await
+        .unwrap()
+        .unwrap();
+    let n2 = n2.unwrap();
+    assert!(!gated.is_finished());
+    assert!(nodes[0].held_roles().await.unwrap().is_empty());
+
+    // Healthy now, n0 campaigns and waits for n2; its health fails before n2 resigns,
+    // so n0 withdraws and n3 takes over.
+    let refused = || async {
+        let mut leased = 0;
+        for node in &nodes[1..] {
+            leased += node.stats().await.unwrap().votes_refused_leased;
+        }
+        leased
+    };
+    let before = refused().await;
+    health.send_replace(true);
+    within("n0 to ask for votes, refused for n2's lease", async {
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        while refused().await == before {
+            tick.tick().await;
+        }
+    })
+    .await;
+    let mut watch = nodes[2].watch(scheduler.clone());
+    health.send_replace(false);
+    let mut after = campaigns(&nodes, [3], &scheduler);
+    n2.resign().await.unwrap();
+    let (_, n3) = within("n3 to take over", after.join_next())
+        .await
+        .unwrap()
+        .unwrap();
+    let n3 = n3.unwrap();
+    within(
+        "n2 to see n3 hold it",
+        watch.wait_for(
+            |state| matches!(state, RoleState::Held { holder, .. } if holder.as_str() == "n3"),
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(!gated.is_finished());
+
+    // Healthy again: once n3 resigns, n0 wins.
+    health.send_replace(true);
+    n3.resign().await.unwrap();
+    let won = within("n0 to win once healthy", gated)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(won.role(), &scheduler);
+    stop(&nodes).await;
+}

@@ -22,6 +22,7 @@
 //! # }
 //! ```
 
+mod campaign_gates;
 mod command;
 mod control;
 mod driver;
