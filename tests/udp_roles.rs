@@ -516,8 +516,8 @@ async fn campaign_any_fills_each_slot_once_and_a_freed_slot_goes_to_the_waiting_
     let nodes = cluster().await;
     let slots = [role("lock/1"), role("lock/2")];
     let mut set = JoinSet::new();
-    for i in 0..3 {
-        let (node, slots) = (nodes[i].clone(), slots.clone());
+    for (i, node) in nodes.iter().enumerate().take(3) {
+        let (node, slots) = (node.clone(), slots.clone());
         set.spawn(async move { (i, node.campaign_any(slots, RoleValue::EMPTY).await) });
     }
     let mut holders = Vec::new();
