@@ -20,8 +20,9 @@ fn listed(c: &Polity, i: usize) -> Result<usize> {
     Ok(v["roles"].as_array().map_or(0, Vec::len))
 }
 
-/// Resident memory (MB) of every agent of `c`, read at once, each with the bytes in its
-/// live allocations (MB, from `polity_heap_allocated_bytes`), as `RSS / live`.
+/// Resident memory (MB) of every agent of `c`, read at once: all of it (`VmRSS`, the
+/// binary's code pages included), its own (`RssAnon`), and the bytes in its live
+/// allocations (from `polity_heap_allocated_bytes`), as `RSS / anon / live`.
 fn rss(c: &Polity) -> Result<Vec<String>> {
     let pids: Vec<i32> = c.agents.iter().map(|a| a.proc.pid()).collect();
     let resident = idle_cost(&pids, 0)?;
@@ -38,7 +39,8 @@ fn rss(c: &Polity) -> Result<Vec<String>> {
                 .and_then(|n| n.parse::<f64>().ok())
                 .map_or_else(|| String::from("?"), |b| format!("{:.2}", b / 1e6));
             let backlog = sample("polity_gossip_backlog").unwrap_or("?");
-            Ok(format!("{:.2} / {live} MB, {backlog}", resident[i].0))
+            let (all, anon, _) = resident[i];
+            Ok(format!("{all:.2} / {anon:.2} / {live} MB, {backlog}"))
         })
         .collect()
 }
@@ -79,7 +81,7 @@ pub fn role_churn(bin: &Path, work: &Path, roles: usize) -> Result<()> {
     thread::sleep(DRAINED);
     let drained = rss(&c)?;
     println!(
-        "\n## {roles} roles elected and resigned on agent 0 of 3 ({:.0} s), lan\n\nEach cell: VmRSS / bytes in live allocations, then announcements in the gossip backlog.\n\n| agent | before | right after | roles listed | {} s later | roles listed | {} s later |\n| --- | --- | --- | --- | --- | --- | --- |",
+        "\n## {roles} roles elected and resigned on agent 0 of 3 ({:.0} s), lan\n\nEach cell: VmRSS / RssAnon / bytes in live allocations, then announcements in the gossip backlog.\n\n| agent | before | right after | roles listed | {} s later | roles listed | {} s later |\n| --- | --- | --- | --- | --- | --- | --- |",
         churned.as_secs_f64(),
         (2 * forget_after + Duration::from_secs(5)).as_secs(),
         (2 * forget_after + Duration::from_secs(5) + DRAINED).as_secs(),

@@ -434,11 +434,9 @@ impl Roles {
         role: &RoleName,
         term: LamportTime,
     ) {
-        let member = ctx.membership.live().any(|m| m == from);
-        if let Some(held) = self
-            .held
-            .get(role)
-            .filter(|held| member && held.term == term)
+        // The role first: most requests it ignores need no look at the membership.
+        if let Some(held) = self.held.get(role).filter(|held| held.term == term)
+            && ctx.membership.live().any(|m| m == from)
         {
             let announcement = held.announcement(role, ctx.me.name());
             out.sends.push((from.addr(), Body::Announce(announcement)));

@@ -88,11 +88,6 @@ impl Client {
         self.call(Method::POST, path, patience, None)
     }
 
-    /// `POST` a JSON body to a path under `/v1`.
-    pub fn post_json(&self, path: &str, json: &str) -> Result<Reply, Unanswered> {
-        self.call(Method::POST, path, Patience::Bounded, Some(json))
-    }
-
     /// `POST` to a path under `/v1`, with a JSON body if `json` is given.
     pub fn post_with(
         &self,

@@ -13,6 +13,7 @@ use clap::Subcommand;
 
 use super::ClientArgs;
 use crate::api::{KeyBody, KeysBody};
+use crate::client::Patience;
 use crate::client::output::{Answer, answer, print, refused, show, table};
 use crate::exit_code;
 use crate::keyring_file::{encode_key, fingerprint, parse_key, read_key_file};
@@ -109,7 +110,7 @@ pub fn run(args: KeysArgs) -> ExitCode {
                 key: encode_key(key),
             };
             let json = serde_json::to_string(&body).unwrap_or_default();
-            agent.post_json(&format!("/keys/{verb}"), &json)
+            agent.post_with(&format!("/keys/{verb}"), Patience::Bounded, Some(&json))
         }
     };
     match answer::<KeysBody>(&client.http, reply) {

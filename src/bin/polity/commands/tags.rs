@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use crate::api::{TagsBody, TagsChange};
+use crate::client::Patience;
 use crate::client::output::{Answer, answer, refused, show};
 use crate::node_args::parse_tag;
 
@@ -37,7 +38,7 @@ pub fn run(args: TagsArgs) -> ExitCode {
             delete: args.delete,
         };
         match serde_json::to_string(&change) {
-            Ok(json) => client.post_json("/tags", &json),
+            Ok(json) => client.post_with("/tags", Patience::Bounded, Some(&json)),
             Err(error) => {
                 eprintln!("polity: cannot write the request: {error}");
                 return crate::exit_code::usage();
