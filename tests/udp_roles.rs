@@ -126,6 +126,21 @@ fn campaigns(
     set
 }
 
+/// The next campaign of `set` to end, with the node it ran on; panics unless it won.
+async fn next_won(
+    set: &mut JoinSet<(usize, Result<polity::Leadership, NodeError>)>,
+    what: &str,
+) -> (usize, polity::Leadership) {
+    let (i, won) = within(what, set.join_next())
+        .await
+        .expect("a campaign is left")
+        .expect("the campaign's task ran");
+    (
+        i,
+        won.unwrap_or_else(|error| panic!("n{i}'s campaign: {error}")),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_node_wins_an_election_and_the_cluster_agrees() {
     let nodes = cluster().await;
@@ -187,11 +202,7 @@ async fn a_waiting_candidate_takes_over_from_a_crashed_holder() {
         Err(NodeError::ShutDown)
     );
 
-    let (winner, next) = within("a campaigner to take over", waiting.join_next())
-        .await
-        .unwrap()
-        .unwrap();
-    let next = next.unwrap();
+    let (winner, next) = next_won(&mut waiting, "a campaigner to take over").await;
     assert!(
         next.term() > first.term(),
         "{} > {}",
@@ -265,11 +276,7 @@ async fn resigning_hands_the_role_to_a_waiting_candidate() {
     held.resign().await.unwrap();
 
     assert_eq!(within("lost()", lost).await, Ok(LossReason::Resigned));
-    let (_, next) = within("n1 to take over", waiting.join_next())
-        .await
-        .unwrap()
-        .unwrap();
-    let next = next.unwrap();
+    let (_, next) = next_won(&mut waiting, "n1 to take over").await;
     assert!(next.term() > old);
     // Resigning by name works too, and only for the holder.
     assert_eq!(nodes[1].resign(&scheduler).await, Ok(next.term()));
@@ -304,11 +311,8 @@ async fn dropping_a_leadership_resigns() {
             if *role == scheduler && *term == old)
     })
     .await;
-    let (_, next) = within("n2 to take over", waiting.join_next())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(next.unwrap().term() > old);
+    let (_, next) = next_won(&mut waiting, "n2 to take over").await;
+    assert!(next.term() > old);
     stop(&nodes).await;
 }
 
@@ -331,11 +335,7 @@ async fn a_dropped_campaign_is_withdrawn_and_leave_cancels_and_resigns() {
     let lost = held.lost();
     nodes[0].leave().await.unwrap();
     assert_eq!(within("lost()", lost).await, Ok(LossReason::Resigned));
-    let (_, next) = within("n4 to take over", waiting.join_next())
-        .await
-        .unwrap()
-        .unwrap();
-    let next = next.unwrap();
+    let (_, next) = next_won(&mut waiting, "n4 to take over").await;
     // n3 withdrew: it never held the role.
     while let Ok(event) = n3_events.try_recv() {
         assert!(
@@ -385,11 +385,7 @@ async fn a_campaign_dropped_during_its_election_leaves_nothing_held() {
         nodes[1].holder(&scheduler).await.unwrap();
     }
     let mut waiting = campaigns(&nodes, [2], &scheduler);
-    let (_, next) = within("n2 to win", waiting.join_next())
-        .await
-        .unwrap()
-        .unwrap();
-    let next = next.unwrap();
+    let (_, next) = next_won(&mut waiting, "n2 to win").await;
     // If n1 won, it resigned: its next role event after the win is the resignation.
     let mut held = None;
     while let Ok(event) = events.try_recv() {
@@ -522,11 +518,7 @@ async fn campaign_any_fills_each_slot_once_and_a_freed_slot_goes_to_the_waiting_
     }
     let mut holders = Vec::new();
     for _ in 0..2 {
-        let (i, won) = within("a slot to be won", set.join_next())
-            .await
-            .unwrap()
-            .unwrap();
-        holders.push((i, won.unwrap()));
+        holders.push(next_won(&mut set, "a slot to be won").await);
     }
     let (a, b) = (&holders[0].1, &holders[1].1);
     assert_ne!(a.role(), b.role(), "two slots, one holder each");
@@ -540,11 +532,7 @@ async fn campaign_any_fills_each_slot_once_and_a_freed_slot_goes_to_the_waiting_
     let (first, leadership) = holders.remove(0);
     let freed = leadership.role().clone();
     leadership.resign().await.unwrap();
-    let (waiting, won) = within("the waiting node to take the freed slot", set.join_next())
-        .await
-        .unwrap()
-        .unwrap();
-    let won = won.unwrap();
+    let (waiting, won) = next_won(&mut set, "the waiting node to take the freed slot").await;
     assert_ne!(waiting, first);
     assert_eq!(won.role(), &freed);
     assert_eq!(nodes[waiting].held_roles().await.unwrap().len(), 1);
@@ -577,11 +565,7 @@ async fn campaign_while_healthy_waits_for_a_pass_and_withdraws_on_a_failure() {
         .unwrap();
     let mut next = campaigns(&nodes, [2], &scheduler);
     held.resign().await.unwrap();
-    let (_, n2) = within("n2 to take over", next.join_next())
-        .await
-        .unwrap()
-        .unwrap();
-    let n2 = n2.unwrap();
+    let (_, n2) = next_won(&mut next, "n2 to take over").await;
     assert!(!gated.is_finished());
     assert!(nodes[0].held_roles().await.unwrap().is_empty());
 
@@ -607,11 +591,7 @@ async fn campaign_while_healthy_waits_for_a_pass_and_withdraws_on_a_failure() {
     health.send_replace(false);
     let mut after = campaigns(&nodes, [3], &scheduler);
     n2.resign().await.unwrap();
-    let (_, n3) = within("n3 to take over", after.join_next())
-        .await
-        .unwrap()
-        .unwrap();
-    let n3 = n3.unwrap();
+    let (_, n3) = next_won(&mut after, "n3 to take over").await;
     within(
         "n2 to see n3 hold it",
         watch.wait_for(

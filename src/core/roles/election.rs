@@ -380,7 +380,7 @@ impl Roles {
         if let Some(published) = &mut self.published {
             published.push((role.clone(), term, 0, value.clone()));
         }
-        let held = Held::new(term, value.clone(), (ctx.now, until), since);
+        let held = Held::new(term, value.clone(), ctx.now, until, since);
         let announcement = held.announcement(role, ctx.me.name());
         self.held.insert(role.clone(), held);
         self.held_floor = Some(self.held_floor.map_or(until, |floor| floor.min(until)));

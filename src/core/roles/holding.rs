@@ -109,7 +109,8 @@ impl Held {
     pub(crate) fn new(
         term: LamportTime,
         value: RoleValue,
-        (won_at, until): (Instant, Instant),
+        won_at: Instant,
+        until: Instant,
         since: u64,
     ) -> Self {
         Held {
@@ -738,7 +739,7 @@ mod tests {
         let t0 = Instant::now();
         let second = std::time::Duration::from_secs(1);
         let name = |n: &str| NodeName::new(n).unwrap();
-        let mut held = Held::new(LamportTime(3), RoleValue::EMPTY, (t0, t0 + second), 1);
+        let mut held = Held::new(LamportTime(3), RoleValue::EMPTY, t0, t0 + second, 1);
         assert_eq!(held.successor(t0, |_| true, |n| n.clone()), None);
         held.candidate_asked(&name("c"), t0);
         held.candidate_asked(&name("b"), t0 + second);

@@ -155,7 +155,7 @@ impl Round {
         }
     }
 
-    /// [`Renewals::ack`] on this self.
+    /// Records `voter`'s answer to this round ([`Renewals::ack`]).
     fn ack(
         &mut self,
         voter: &NodeName,

@@ -161,15 +161,12 @@ impl Inner {
                 .retain(|_, loss| now.saturating_duration_since(loss.since) < PENDING_HORIZON);
         }
         if self.pending.len() < MAX_PENDING {
-            let since = now;
-            self.pending.insert(
-                role,
-                Loss {
-                    since,
-                    term,
-                    resigned,
-                },
-            );
+            let loss = Loss {
+                since: now,
+                term,
+                resigned,
+            };
+            self.pending.insert(role, loss);
         }
     }
 
@@ -212,6 +209,13 @@ mod tests {
         }
     }
 
+    fn vacant(role: &RoleName) -> Event {
+        Event::RoleChanged {
+            role: role.clone(),
+            state: RoleState::Vacant,
+        }
+    }
+
     #[test]
     fn a_failover_counts_from_the_holder_going_down_to_the_next_holder() {
         let observed = Observed::default();
@@ -221,11 +225,7 @@ mod tests {
         observed.event(&shown(&role, "a", 5), t0);
         let a = NodeId::new(name("a"), "127.0.0.1:1".parse().unwrap(), 1);
         observed.event(&Event::MemberDown(a), t0 + second);
-        let vacant = Event::RoleChanged {
-            role: role.clone(),
-            state: RoleState::Vacant,
-        };
-        observed.event(&vacant, t0 + 2 * second);
+        observed.event(&vacant(&role), t0 + 2 * second);
         observed.event(&shown(&role, "b", 9), t0 + 3 * second);
         let counts = observed.counts();
         assert_eq!(counts.failover.count(), 1);
@@ -244,15 +244,11 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis(1);
         observed.event(&shown(&role, "a", 5), t0);
-        let vacant = Event::RoleChanged {
-            role: role.clone(),
-            state: RoleState::Vacant,
-        };
-        observed.event(&vacant, t0 + ms);
+        observed.event(&vacant(&role), t0 + ms);
         observed.event(&shown(&role, "a", 5), t0 + 2 * ms);
         assert_eq!(observed.counts().failover.count(), 0, "a lapse shown again");
 
-        observed.event(&vacant, t0 + 3 * ms);
+        observed.event(&vacant(&role), t0 + 3 * ms);
         let resigned = Event::RoleLost {
             role: role.clone(),
             term: LamportTime(5),
@@ -272,11 +268,7 @@ mod tests {
         for i in 0..(MAX_PENDING * 4) {
             let role = RoleName::new(format!("job-{i}")).unwrap();
             observed.event(&shown(&role, "a", 5), t0);
-            let vacant = Event::RoleChanged {
-                role,
-                state: RoleState::Vacant,
-            };
-            observed.event(&vacant, t0);
+            observed.event(&vacant(&role), t0);
         }
         let inner = observed.lock();
         assert_eq!(inner.pending.len(), MAX_PENDING);
