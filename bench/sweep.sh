@@ -22,6 +22,7 @@ SWEEPS=(
     "sim_withdrawals withdrawals_crossing_in_a_minority_never_let_a_lower_term_win_later"
     "sim_sweep a_wide_sweep_with_the_dynamic_electorate_keeps_one_holder_per_role"
     "sim_sweep a_wide_sweep_with_a_fixed_electorate_keeps_one_holder_per_role"
+    "sim_transfers transfers_under_faults_never_make_two_holders"
 )
 
 echo "== building the sweeps (release)"

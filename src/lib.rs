@@ -146,6 +146,48 @@
 //! # }
 //! ```
 //!
+//! **Handing a role over.** [`Leadership::transfer`] (or [`NodeHandle::transfer`]) gives
+//! the role to a named node, as raft's leadership transfer does, for maintenance of the
+//! holder: only once that node answers that it campaigns for the role, and then every
+//! voter keeps its vote for it for an election timeout. A node that does not campaign
+//! ([`RoleError::NotCandidate`]) or does not answer ([`RoleError::Unreachable`]) is
+//! refused, and the role stays held.
+//!
+//! ```
+//! use std::time::Duration;
+//! use polity::{Config, Node, NodeName, RoleError, RoleName, NodeError};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let start = |name: &str, join: Vec<std::net::SocketAddr>| {
+//!     let mut config = Config::fast(NodeName::new(name).expect("a valid name"));
+//!     config.bind = "127.0.0.1:0".parse().expect("an address");
+//!     config.join = join;
+//!     Node::start(config)
+//! };
+//! let a = start("a", vec![]).await?;
+//! let b = start("b", vec![a.local_addr()]).await?;
+//! let role = RoleName::new("scheduler")?;
+//! let held = tokio::time::timeout(Duration::from_secs(10), a.campaign(role.clone())).await??;
+//!
+//! let waiting = tokio::spawn({
+//!     let (b, role) = (b.clone(), role.clone());
+//!     async move { b.campaign(role).await }
+//! });
+//! // Refused, with the role kept, until b campaigns.
+//! while let Err(NodeError::Role(RoleError::NotCandidate { .. })) =
+//!     held.transfer(b.id().name()).await
+//! {
+//!     tokio::time::sleep(Duration::from_millis(20)).await;
+//! }
+//! let b_holds = tokio::time::timeout(Duration::from_secs(10), waiting).await???;
+//! assert!(b_holds.term() > held.term());
+//! # a.shutdown().await;
+//! # b.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The protocol lives in [`core::Core`], a sans-IO state machine: time comes in as an
 //! argument, randomness from a seeded generator, and outputs are polled. [`Node`] drives
 //! it over tokio and a UDP socket; the simulator (feature `sim`) drives many of them in

@@ -197,6 +197,62 @@ fn three_agents_elect_query_watch_resign_recall_and_force_leave() {
     );
 }
 
+/// `resign --to NODE` hands the role to a node that campaigns for it, and refuses, with
+/// the role kept, a node that does not campaign (exit 3), one that is not a member
+/// (exit 1) and a name that is not valid (exit 2).
+#[test]
+fn resign_to_hands_the_role_to_the_named_campaigner_and_refuses_the_others() {
+    let cluster = Cluster::start();
+    let (a, b, c) = (cluster.http("a"), cluster.http("b"), cluster.http("c"));
+    let won = polity(&["elect", "t", "--http", a]);
+    assert_eq!(won.code, 0, "{won:?}");
+    let term: u64 = won.stdout.parse().expect("elect prints the term");
+    let held_by_a = format!("t a {term} held");
+
+    let not_campaigning = polity(&["resign", "t", "--to", "c", "--http", a, "--json"]);
+    assert_eq!(not_campaigning.code, 3, "{not_campaigning:?}");
+    assert_eq!(not_campaigning.json()["code"], "not_candidate");
+    let unknown = polity(&["resign", "t", "--to", "zed", "--http", a]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(unknown.stderr.contains("zed is not a live member"), "{unknown:?}");
+    let invalid = polity(&["resign", "t", "--to", "bad name", "--http", a]);
+    assert_eq!(invalid.code, 2, "{invalid:?}");
+    let not_held = polity(&["resign", "t", "--to", "c", "--http", b]);
+    assert_eq!(not_held.code, 3, "{not_held:?}");
+    assert!(not_held.stderr.contains("does not hold t"), "{not_held:?}");
+    let query = polity(&["query", "t", "--http", b]);
+    assert_eq!((query.code, query.stdout.as_str()), (0, held_by_a.as_str()));
+
+    // b and c both wait for the role; it goes to c, the one named.
+    let waiting: Vec<Guard> = [b, c]
+        .iter()
+        .map(|http| {
+            let child = Command::new(POLITY)
+                .args(["elect", "t", "--wait", "--http", http])
+                .env_remove("POLITY_HTTP_ADDR")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the polity binary runs");
+            Guard(child)
+        })
+        .collect();
+    // Until c's campaign has started, the handover is refused and a keeps the role.
+    let handed = poll(
+        "a to hand t to c",
+        &["resign", "t", "--to", "c", "--http", a],
+        |run| run.code != 3 || !run.stderr.contains("does not campaign"),
+    );
+    assert_eq!((handed.code, handed.stdout.as_str()), (0, &*term.to_string()));
+    let taken = poll("c to hold t", &["query", "t", "--http", b], |run| {
+        run.code == 0 && run.stdout.starts_with("t c ")
+    });
+    let new_term: u64 = taken.stdout.split(' ').nth(2).and_then(|t| t.parse().ok()).expect("a term");
+    assert!(new_term > term, "{taken:?}");
+    drop(waiting);
+}
+
 #[test]
 fn an_agent_leaves_on_sigterm_and_the_others_see_it_go() {
     let dir = tempfile::tempdir().expect("a temporary directory");

@@ -292,6 +292,35 @@ async fn resigning_hands_the_role_to_a_waiting_candidate() {
     stop(&nodes).await;
 }
 
+/// A transfer goes to the node named, not to the first waiting candidate, and is refused
+/// with the role kept for a node that does not campaign.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_hands_the_role_to_the_node_named() {
+    let nodes = cluster().await;
+    let scheduler = role("scheduler");
+    let held = within("n0 to win", nodes[0].campaign(scheduler.clone()))
+        .await
+        .unwrap();
+    let n2 = nodes[2].id().name().clone();
+    assert_eq!(
+        held.transfer(&n2).await,
+        Err(NodeError::Role(RoleError::NotCandidate { node: n2.clone() }))
+    );
+    assert!(!held.is_lost(), "a refused transfer keeps the role");
+    let mut waiting = campaigns(&nodes, [1, 2], &scheduler);
+    // n2's campaign starts on its own task: until it has, the transfer is refused.
+    within("n0 to hand the role to n2", async {
+        while held.transfer(&n2).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(held.is_lost());
+    let (winner, next) = next_won(&mut waiting, "n2 to take over").await;
+    assert_eq!((winner, next.term() > held.term()), (2, true));
+    stop(&nodes).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_a_leadership_resigns() {
     let nodes = cluster().await;

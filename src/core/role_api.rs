@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::roles::{Ctx, Held, Outbox, RequestKind, Roles, SetRenewed};
 use super::{Completion, Core, HeldRole, RequestId, RoleError, RoleState, Timer};
 use crate::clock::LamportTime;
-use crate::identity::{NodeId, RoleName};
+use crate::identity::{NodeId, NodeName, RoleName};
 use crate::role_value::RoleValue;
 use crate::wire::Body;
 
@@ -77,6 +77,18 @@ impl Core {
         }
         self.expire_roles(now);
         self.with_roles(now, |roles, ctx, out| roles.resign(ctx, out, role))
+    }
+
+    /// Hands `role`, which this node holds, to the node named `to` (raft's leadership
+    /// transfer): asks `to` whether it campaigns for the role and, once it says so,
+    /// resigns in its favour; every voter then votes for `to` alone for an election
+    /// timeout, and the other candidates wait as long. Completes with the term given up,
+    /// or with the role still held and [`RoleError::NotHolder`],
+    /// [`RoleError::NotCandidate`] (`to` does not campaign for it, or is this node) or
+    /// [`RoleError::Unreachable`] (`to` is not a live member, or did not answer within
+    /// an election timeout).
+    pub fn transfer(&mut self, now: Instant, role: RoleName, to: &NodeName) -> RequestId {
+        self.role_request(now, |roles, ctx, out| roles.transfer(ctx, out, role, to))
     }
 
     /// Asks a quorum of voters to stop renewing the holder of `role`. Completes with the

@@ -82,6 +82,13 @@ pub(crate) enum RoleCommand {
         term: Option<LamportTime>,
         reply: oneshot::Sender<Result<LamportTime, RoleError>>,
     },
+    /// Hand the role to `to`; with a `term`, only if it is held at that term.
+    Transfer {
+        role: RoleName,
+        term: Option<LamportTime>,
+        to: NodeName,
+        reply: oneshot::Sender<Result<LamportTime, RoleError>>,
+    },
     /// This node's view of one role.
     State(RoleName, oneshot::Sender<RoleState>),
     /// This node's view of every role it has heard of.

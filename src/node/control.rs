@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use crate::clock::LamportTime;
 use crate::core::RoleError;
-use crate::identity::RoleName;
+use crate::identity::{NodeName, RoleName};
 use crate::role_value::RoleValue;
 
 #[derive(Debug)]
@@ -22,6 +22,13 @@ pub(crate) enum Control {
     Resign {
         role: RoleName,
         term: LamportTime,
+        reply: oneshot::Sender<Result<LamportTime, RoleError>>,
+    },
+    /// `Leadership::transfer`: hand the role to `to` if it is held at `term`.
+    Transfer {
+        role: RoleName,
+        term: LamportTime,
+        to: NodeName,
         reply: oneshot::Sender<Result<LamportTime, RoleError>>,
     },
     /// `Leadership::proclaim`: publish `value` with the role if it is held at `term`.

@@ -12,7 +12,7 @@ use super::error::NodeError;
 use crate::clock::LamportTime;
 use crate::core::LossReason;
 use crate::core::roles::SetRenewed;
-use crate::identity::RoleName;
+use crate::identity::{NodeName, RoleName};
 use crate::role_value::RoleValue;
 
 /// Proof that this node holds a role, returned by [`super::NodeHandle::elect`] and
@@ -237,6 +237,29 @@ impl Leadership {
             .send(Control::Resign {
                 role: self.tenure.role.clone(),
                 term: self.tenure.term,
+                reply,
+            })
+            .map_err(|_| NodeError::ShutDown)?;
+        answer.await.map_err(|_| NodeError::ShutDown)??;
+        Ok(())
+    }
+
+    /// Hands the role to the node named `to`, as [`super::NodeHandle::transfer`] does,
+    /// if the node still holds it at this tenure's term. Returns once the node has
+    /// stepped down: every [`Leadership::lost`] of the tenure has then resolved with
+    /// [`LossReason::Resigned`].
+    ///
+    /// Fails, keeping the role, with [`crate::RoleError::NotCandidate`],
+    /// [`crate::RoleError::Unreachable`] or [`crate::RoleError::NotHolder`] (as
+    /// [`NodeError::Role`]), and with [`NodeError::ShutDown`] if the node has stopped.
+    pub async fn transfer(&self, to: &NodeName) -> Result<(), NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.tenure
+            .control
+            .send(Control::Transfer {
+                role: self.tenure.role.clone(),
+                term: self.tenure.term,
+                to: to.clone(),
                 reply,
             })
             .map_err(|_| NodeError::ShutDown)?;

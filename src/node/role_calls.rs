@@ -9,7 +9,7 @@ use super::handle::NodeHandle;
 use super::leadership::Leadership;
 use crate::clock::LamportTime;
 use crate::core::{RoleError, RoleState};
-use crate::identity::RoleName;
+use crate::identity::{NodeName, RoleName};
 use crate::role_value::RoleValue;
 
 /// Role operations. Role names are [`RoleName`]s, checked when they are made:
@@ -106,6 +106,36 @@ impl NodeHandle {
                 Command::Role(RoleCommand::Resign {
                     role,
                     term: None,
+                    reply,
+                })
+            })
+            .await?;
+        Ok(result?)
+    }
+
+    /// Hands `role`, which this node holds, to the node named `to` (raft's
+    /// `LeadershipTransferToServer`, Consul's leadership transfer): asks `to` whether it
+    /// campaigns for the role and, once it says so, steps down in its favour. Every
+    /// voter then votes for `to` alone for an election timeout, and the other candidates
+    /// wait as long, so `to` holds the role within a few round trips unless it fails
+    /// meanwhile. Returns the term given up, once the node has stepped down (every
+    /// [`Leadership::lost`] of it has resolved with `Resigned`); watch the role to see
+    /// `to` take it.
+    ///
+    /// Fails, keeping the role, with [`RoleError::NotCandidate`] (`to` does not campaign
+    /// for the role, or is this node), [`RoleError::Unreachable`] (`to` is not a live
+    /// member, or did not answer within an election timeout) or
+    /// [`RoleError::NotHolder`] (as [`NodeError::Role`]).
+    ///
+    /// [`Leadership::transfer`] does the same for one tenure only.
+    pub async fn transfer(&self, role: &RoleName, to: &NodeName) -> Result<LamportTime, NodeError> {
+        let (role, to) = (role.clone(), to.clone());
+        let result = self
+            .ask(|reply| {
+                Command::Role(RoleCommand::Transfer {
+                    role,
+                    term: None,
+                    to,
                     reply,
                 })
             })

@@ -27,6 +27,7 @@ enum Pending {
     Elect(oneshot::Sender<Result<Leadership, RoleError>>),
     Recall(oneshot::Sender<Result<LamportTime, RoleError>>),
     Query(oneshot::Sender<Result<RoleState, RoleError>>),
+    Transfer(ResignReply),
     Keys(oneshot::Sender<KeyRollout>),
 }
 
@@ -37,6 +38,7 @@ impl Pending {
             Pending::Elect(reply) => reply.is_closed(),
             Pending::Recall(reply) => reply.is_closed(),
             Pending::Query(reply) => reply.is_closed(),
+            Pending::Transfer(reply) => reply.is_closed(),
             Pending::Keys(reply) => reply.is_closed(),
         }
     }
@@ -127,6 +129,20 @@ impl RoleDesk {
                 };
                 self.resigned.push((reply, result));
             }
+            RoleCommand::Transfer {
+                role,
+                term,
+                to,
+                reply,
+            } => match term {
+                Some(term) if !holds(core, &role, term) => {
+                    self.resigned.push((reply, Err(RoleError::NotHolder)));
+                }
+                _ => {
+                    let id = core.transfer(now, role, &to);
+                    self.pending.insert(id, Pending::Transfer(reply));
+                }
+            },
             RoleCommand::State(role, reply) => {
                 let _ = reply.send(core.role_state(&role));
             }
@@ -171,6 +187,15 @@ impl RoleDesk {
             Control::Resign { role, term, reply } => {
                 let term = Some(term);
                 self.command(core, RoleCommand::Resign { role, term, reply });
+            }
+            Control::Transfer {
+                role,
+                term,
+                to,
+                reply,
+            } => {
+                let term = Some(term);
+                self.command(core, RoleCommand::Transfer { role, term, to, reply });
             }
             Control::Proclaim {
                 role,
@@ -226,7 +251,8 @@ impl RoleDesk {
                 }
             }
         }
-        // The caller of `resign` hears back once its `lost()` futures have resolved.
+        // The caller of `resign` or `transfer` hears back once its `lost()` futures have
+        // resolved.
         for (reply, result) in self.resigned.drain(..) {
             let _ = reply.send(result);
         }
@@ -271,6 +297,12 @@ impl RoleDesk {
             Completion::Query { id, result } => {
                 if let Some(Pending::Query(reply)) = self.pending.remove(&id) {
                     let _ = reply.send(result);
+                }
+            }
+            Completion::Transfer { id, result } => {
+                // Answered with the resignations, once the loss it caused is reported.
+                if let Some(Pending::Transfer(reply)) = self.pending.remove(&id) {
+                    self.resigned.push((reply, result));
                 }
             }
             Completion::Keys { id, rollout } => {

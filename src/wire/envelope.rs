@@ -9,8 +9,10 @@ pub const MAGIC: [u8; 2] = *b"PY";
 /// (`Body::RenewSet`), version 3 sends a held set's changes (`Body::RenewDelta`), version
 /// 4 carries the value a holder publishes (`Announcement::Elected`, `Body::QueryReply`)
 /// and member tags, version 5 lets a voter ask a holder for its announcement
-/// (`Body::AskAnnouncement`); nodes of different versions refuse each other's datagrams.
-pub const VERSION: u8 = 5;
+/// (`Body::AskAnnouncement`), version 6 hands a role to a named node
+/// (`Body::TransferOffer`, `Body::Release::transfer`); nodes of different versions refuse
+/// each other's datagrams.
+pub const VERSION: u8 = 6;
 
 /// Length of the envelope, in bytes.
 pub const ENVELOPE_LEN: usize = 4;
@@ -80,16 +82,16 @@ mod tests {
         assert_eq!(open(b"PY\x01", 1400), Err(WireError::TooShort { len: 3 }));
         assert_eq!(open(b"XY\x01\x00", 1400), Err(WireError::BadMagic));
         assert_eq!(
-            open(b"PY\x04\x00", 1400),
-            Err(WireError::UnsupportedVersion { version: 4 }),
+            open(b"PY\x05\x00", 1400),
+            Err(WireError::UnsupportedVersion { version: 5 }),
             "an older version is refused"
         );
         assert_eq!(
-            open(b"PY\x06\x00", 1400),
-            Err(WireError::UnsupportedVersion { version: 6 })
+            open(b"PY\x07\x00", 1400),
+            Err(WireError::UnsupportedVersion { version: 7 })
         );
         assert_eq!(
-            open(b"PY\x05\x09", 1400),
+            open(b"PY\x06\x09", 1400),
             Err(WireError::UnknownKind { kind: 9 })
         );
         assert_eq!(

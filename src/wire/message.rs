@@ -103,8 +103,12 @@ pub enum Body {
         /// The term released.
         term: LamportTime,
         /// The candidate the holder names to ask first: the first, in the role's order, of
-        /// those that asked it for a vote lately. The others wait a little longer.
+        /// those that asked it for a vote lately, or the target of a transfer. The others
+        /// wait a little longer.
         successor: Option<NodeName>,
+        /// The successor is a transfer's target: for an election timeout, voters vote for
+        /// nobody else and the other candidates wait.
+        transfer: bool,
     },
     /// A candidate (the sender) lost the election at `term` and will never use that
     /// term: voters drop the vote they gave it and forget the promise, if it is still
@@ -199,6 +203,23 @@ pub enum Body {
         role: RoleName,
         /// The term the voter renews.
         term: LamportTime,
+    },
+    /// A holder (the sender) offers to hand `role`, held at `term`, to the receiver.
+    TransferOffer {
+        /// The role.
+        role: RoleName,
+        /// The holder's term.
+        term: LamportTime,
+    },
+    /// The answer to a [`Body::TransferOffer`]: whether the receiver campaigns for the
+    /// role. Only then does the holder resign in its favour.
+    TransferReply {
+        /// The role offered.
+        role: RoleName,
+        /// The term offered.
+        term: LamportTime,
+        /// Whether this node campaigns for the role (and does not hold it).
+        campaigning: bool,
     },
 }
 

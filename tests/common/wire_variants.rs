@@ -109,6 +109,8 @@ pub fn body_variant(body: &Body) -> usize {
         Body::RenewSet { .. } => 13,
         Body::RenewDelta { .. } => 14,
         Body::AskAnnouncement { .. } => 15,
+        Body::TransferOffer { .. } => 16,
+        Body::TransferReply { .. } => 17,
     }
 }
-pub const BODY_VARIANTS: usize = 16;
+pub const BODY_VARIANTS: usize = 18;

@@ -231,6 +231,7 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
             role: role.clone(),
             term,
             successor: None,
+            transfer: false,
         });
         bodies.push(Body::Withdraw {
             role: role.clone(),
@@ -239,6 +240,15 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
         bodies.push(Body::AskAnnouncement {
             role: role.clone(),
             term,
+        });
+        bodies.push(Body::TransferOffer {
+            role: role.clone(),
+            term,
+        });
+        bodies.push(Body::TransferReply {
+            role: role.clone(),
+            term,
+            campaigning: true,
         });
     }
     // The target's requests are numbered from 1: its two elections, then the query

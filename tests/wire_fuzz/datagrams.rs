@@ -89,12 +89,19 @@ impl Fields {
             Body::Announce(announcement) => self.announcement(announcement),
             Body::VoteRequest { role, term }
             | Body::Withdraw { role, term }
-            | Body::AskAnnouncement { role, term } => self.field(role).field(term),
+            | Body::AskAnnouncement { role, term }
+            | Body::TransferOffer { role, term } => self.field(role).field(term),
+            Body::TransferReply {
+                role,
+                term,
+                campaigning,
+            } => self.field(role).field(term).field(campaigning),
             Body::Release {
                 role,
                 term,
                 successor,
-            } => self.field(role).field(term).field(successor),
+                transfer,
+            } => self.field(role).field(term).field(successor).field(transfer),
             Body::VoteReply(reply) => self
                 .field(&reply.role)
                 .field(&reply.term)

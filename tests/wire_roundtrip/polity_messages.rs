@@ -100,6 +100,7 @@ proptest! {
                 role: RoleName::new(long.clone()).expect("valid"),
                 term,
                 successor: None,
+                transfer: false,
             },
             ..message
         };
@@ -225,6 +226,16 @@ fn every_body() -> Vec<Body> {
             role: role("scheduler"),
             term: LamportTime(1),
             successor: Some(longest_node.clone()),
+            transfer: true,
+        },
+        Body::TransferOffer {
+            role: longest_role.clone(),
+            term: LamportTime(u64::MAX),
+        },
+        Body::TransferReply {
+            role: longest_role.clone(),
+            term: LamportTime(u64::MAX),
+            campaigning: true,
         },
         Body::Withdraw {
             role: role(&"w".repeat(MAX_ROLE_NAME_LEN)),

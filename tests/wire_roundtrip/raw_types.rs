@@ -97,6 +97,7 @@ enum RawBody {
         role: String,
         term: u64,
         successor: Option<String>,
+        transfer: bool,
     },
     Withdraw {
         role: String,
@@ -144,6 +145,15 @@ enum RawBody {
     AskAnnouncement {
         role: String,
         term: u64,
+    },
+    TransferOffer {
+        role: String,
+        term: u64,
+    },
+    TransferReply {
+        role: String,
+        term: u64,
+        campaigning: bool,
     },
 }
 
@@ -265,10 +275,12 @@ fn raw_body(body: &Body) -> RawBody {
             role,
             term,
             successor,
+            transfer,
         } => RawBody::Release {
             role: role.as_str().to_owned(),
             term: term.get(),
             successor: successor.as_ref().map(|n| n.as_str().to_owned()),
+            transfer: *transfer,
         },
         Body::Withdraw { role, term } => RawBody::Withdraw {
             role: role.as_str().to_owned(),
@@ -336,6 +348,19 @@ fn raw_body(body: &Body) -> RawBody {
             role: role.as_str().to_owned(),
             term: term.get(),
         },
+        Body::TransferOffer { role, term } => RawBody::TransferOffer {
+            role: role.as_str().to_owned(),
+            term: term.get(),
+        },
+        Body::TransferReply {
+            role,
+            term,
+            campaigning,
+        } => RawBody::TransferReply {
+            role: role.as_str().to_owned(),
+            term: term.get(),
+            campaigning: *campaigning,
+        },
     }
 }
 
@@ -386,6 +411,8 @@ pub(crate) fn message_names(message: &mut RawMessage) -> Vec<(NameField, &mut St
         RawBody::VoteRequest { role, .. }
         | RawBody::Withdraw { role, .. }
         | RawBody::AskAnnouncement { role, .. }
+        | RawBody::TransferOffer { role, .. }
+        | RawBody::TransferReply { role, .. }
         | RawBody::Recall { role, .. }
         | RawBody::Query { role, .. } => names.push((Role, role)),
         RawBody::VoteReply(reply) => {

@@ -279,15 +279,28 @@ fn body() -> impl Strategy<Value = Body> {
                     changes,
                 }
             }),
-        (role_name(), lamport_time(), prop::option::of(node_name())).prop_map(
-            |(role, term, successor)| Body::Release {
+        (
+            role_name(),
+            lamport_time(),
+            prop::option::of(node_name()),
+            any::<bool>()
+        )
+            .prop_map(|(role, term, successor, transfer)| Body::Release {
                 role,
                 term,
-                successor
-            }
-        ),
+                successor,
+                transfer,
+            }),
         (role_name(), lamport_time()).prop_map(|(role, term)| Body::Withdraw { role, term }),
         (role_name(), lamport_time()).prop_map(|(role, term)| Body::AskAnnouncement { role, term }),
+        (role_name(), lamport_time()).prop_map(|(role, term)| Body::TransferOffer { role, term }),
+        (role_name(), lamport_time(), any::<bool>()).prop_map(|(role, term, campaigning)| {
+            Body::TransferReply {
+                role,
+                term,
+                campaigning,
+            }
+        }),
         (role_name(), wide_u64()).prop_map(|(role, request)| Body::Recall { role, request }),
         (wide_u64(), wide_u32(), prop::option::of(tenure())).prop_map(
             |(request, population, recalled)| Body::RecallReply {

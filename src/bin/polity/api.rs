@@ -362,6 +362,11 @@ pub enum ErrorCode {
     BadTags,
     /// 400: a value longer than the cluster allows (`max` in the message).
     ValueTooLarge,
+    /// 409: the node a transfer named does not campaign for the role; it stays held.
+    NotCandidate,
+    /// 503: the node a transfer named is not a live member or did not answer; the role
+    /// stays held.
+    Unreachable,
     /// A code this client does not know.
     #[serde(other)]
     Other,

@@ -32,7 +32,9 @@ Examples:
 pub const RESIGN: &str = "\
 Examples:
   polity resign scheduler
-  polity resign scheduler || echo 'not held here'";
+  polity resign scheduler || echo 'not held here'
+  # Hand it to node-b for maintenance here (node-b must campaign for it)
+  polity resign scheduler --to node-b";
 
 /// `polity recall`.
 pub const RECALL: &str = "\

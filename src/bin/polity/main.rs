@@ -73,10 +73,11 @@ enum Command {
     /// the value's version. Exit 3 if it does not hold the role.
     #[command(after_help = help_examples::PROCLAIM)]
     Proclaim(commands::proclaim::ProclaimArgs),
-    /// Give up a role the agent's node holds; print the term given up. Exit 3 if it does
-    /// not hold it.
+    /// Give up a role the agent's node holds, or hand it to a node with --to; print the
+    /// term given up. Exit 3 if it does not hold it, or if the node named does not
+    /// campaign for it.
     #[command(after_help = help_examples::RESIGN)]
-    Resign(commands::RoleArgs),
+    Resign(commands::resign::ResignArgs),
     /// Ask a quorum to vacate a role, whoever holds it; print the term recalled. Exit 3
     /// if nobody holds it.
     #[command(after_help = help_examples::RECALL)]

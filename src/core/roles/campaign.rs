@@ -59,7 +59,9 @@ impl Roles {
     /// usually asks first and the others vote for it instead of splitting the vote; each
     /// role orders the nodes differently, which spreads the roles. A `successor` the
     /// holder named asks at once, and the others wait one more round trip's worth
-    /// (`election_timeout / 30`) on top of their turn, in case it is gone.
+    /// (`election_timeout / 30`) on top of their turn, in case it is gone; a whole
+    /// election timeout if it is a `transfer`'s target, for which the voters keep their
+    /// votes that long.
     pub(super) fn contest_opens(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -67,6 +69,7 @@ impl Roles {
         role: &RoleName,
         step: Duration,
         successor: Option<&NodeName>,
+        transfer: bool,
     ) {
         let Some(campaign) = self.campaigns.get_mut(role) else {
             return;
@@ -77,6 +80,7 @@ impl Roles {
         }
         let wait = match successor {
             Some(name) if name == ctx.me.name() => Duration::ZERO,
+            Some(_) if transfer => ctx.config.election_timeout + self.turn(ctx, role, step),
             Some(_) => ctx.config.retry_step() + self.turn(ctx, role, step),
             None => self.turn(ctx, role, step),
         };
@@ -166,6 +170,7 @@ impl Roles {
         if let Some(request) = self.requests.remove(&id) {
             out.completions.push(request.fail(id, RoleError::Cancelled));
         }
+        self.cancel_transfer(out, id);
     }
 
     pub(super) fn schedule_retry(

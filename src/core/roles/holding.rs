@@ -220,7 +220,7 @@ impl Roles {
             .map(|(r, h)| (r.clone(), h.term))
             .collect();
         for (role, term) in expired {
-            self.give_up(ctx, out, &role, term, LossReason::LeaseExpired);
+            self.give_up(ctx, out, &role, term, LossReason::LeaseExpired, None);
         }
         let set = &self.set_renewed;
         self.held_floor = self.held.values().map(|h| h.deadline(set)).min();
@@ -508,10 +508,11 @@ impl Roles {
     /// election need not wait for the voters' leases to run out. Voters release only the
     /// lease of this holder at this term, and then open the contest.
     ///
-    /// The release names a successor: the first, in the role's order, of the live
-    /// candidates that asked this node for a vote in the last two leases. It asks at once
-    /// instead of waiting its turn. Its release is sent last, so that on one network path
-    /// every other voter has its release before the successor's vote request.
+    /// The release names a successor: `transfer_to` if given (a transfer), otherwise
+    /// the first, in the role's order, of the live candidates that asked this node for a
+    /// vote in the last two leases. It asks at once instead of waiting its turn. Its
+    /// release is sent last, so that on one network path every other voter has its
+    /// release before the successor's vote request.
     pub(super) fn give_up(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -519,21 +520,25 @@ impl Roles {
         role: &RoleName,
         term: LamportTime,
         reason: LossReason,
+        transfer_to: Option<NodeName>,
     ) {
         let since = ctx
             .now
             .checked_sub(ctx.config.successor_window())
             .unwrap_or(ctx.now);
-        let successor = self.held.get(role).and_then(|held| {
-            held.successor(
-                since,
-                |name| {
-                    ctx.membership
-                        .lookup(name)
-                        .is_some_and(|(_, status)| status == MemberStatus::Alive)
-                },
-                |name| rank_key(role, name),
-            )
+        let transfer = transfer_to.is_some();
+        let successor = transfer_to.or_else(|| {
+            self.held.get(role).and_then(|held| {
+                held.successor(
+                    since,
+                    |name| {
+                        ctx.membership
+                            .lookup(name)
+                            .is_some_and(|(_, status)| status == MemberStatus::Alive)
+                    },
+                    |name| rank_key(role, name),
+                )
+            })
         });
         self.step_down(out, role, reason);
         let mut voters = ctx.counted_voters();
@@ -545,10 +550,14 @@ impl Roles {
                     role: role.clone(),
                     term,
                     successor: successor.clone(),
+                    transfer,
                 },
             ));
         }
-        self.voters.release(out, role, ctx.me.name(), term);
+        let until = ctx.now + ctx.config.election_timeout;
+        let reserve = successor.as_ref().filter(|_| transfer).map(|s| (s, until));
+        self.voters
+            .release(out, role, ctx.me.name(), term, reserve);
         out.announcements.push(Announcement::Resigned {
             role: role.clone(),
             holder: ctx.me.name().clone(),
@@ -568,7 +577,7 @@ impl Roles {
             .get(role)
             .map(|h| h.term)
             .ok_or(RoleError::NotHolder)?;
-        self.give_up(ctx, out, role, term, LossReason::Resigned);
+        self.give_up(ctx, out, role, term, LossReason::Resigned, None);
         Ok(term)
     }
 
@@ -583,6 +592,7 @@ impl Roles {
             .values()
             .flat_map(|c| c.waiters.iter().map(Waiter::id))
             .chain(self.requests.keys().copied())
+            .chain(self.transfer_ids())
             .collect();
         for id in waiting {
             self.cancel(out, id);

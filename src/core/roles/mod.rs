@@ -14,6 +14,7 @@
 //!   and stepping down or resigning;
 //! - [`session`]: renewing a whole held set by its version, on both sides;
 //! - [`requests`]: recalls and queries made by this node;
+//! - [`transfer`]: handing a role held to a named node;
 //! - [`forget`]: dropping the state of roles nothing depends on any more;
 //! - [`view`]: what this node believes about each role, and the announcements that move
 //!   it (S5).
@@ -29,6 +30,7 @@ mod outcome;
 mod requests;
 mod rounds;
 mod session;
+mod transfer;
 mod view;
 mod voter;
 
@@ -93,6 +95,8 @@ pub(crate) enum RoleTimer {
     Retry(RoleName, u64),
     /// Give up a recall or query.
     RequestTimeout(RequestId),
+    /// Offer a transfer's target the role again, or give the transfer up.
+    Offer(RequestId),
 }
 
 /// What a call asks the core to do.
@@ -207,6 +211,7 @@ pub(crate) struct Roles {
     /// deadlines it hands out only then.
     deadlines_moved: u64,
     requests: BTreeMap<RequestId, Request>,
+    transfers: transfer::Transfers,
     next_id: u64,
     /// This node grants nothing before this time (one lease after start).
     quiet_until: Instant,
@@ -248,6 +253,7 @@ impl Roles {
             set_renewed: SetRenewed::default(),
             deadlines_moved: 0,
             requests: BTreeMap::new(),
+            transfers: transfer::Transfers::new(),
             next_id: 0,
             quiet_until: now + lease,
             term_floor,
@@ -358,7 +364,9 @@ impl Roles {
                 role,
                 term,
                 successor,
-            } => self.on_release(ctx, out, from, role, term, successor),
+                transfer,
+            } => self.on_release(ctx, out, from, role, term, successor, transfer),
+            Body::TransferOffer { role, term } => self.on_transfer_offer(out, from, role, term),
             Body::Withdraw { role, term } => self.on_withdraw(out, from, &role, term),
             // As a holder (`holding`).
             Body::AskAnnouncement { role, term } => {
@@ -368,6 +376,12 @@ impl Roles {
             Body::Query { role, request } => self.on_query(ctx, out, from, role, request),
             // As a candidate (`election`).
             Body::VoteReply(reply) => self.on_vote_reply(ctx, out, from, reply),
+            // As the holder that offered a transfer (`transfer`).
+            Body::TransferReply {
+                role,
+                term,
+                campaigning,
+            } => self.on_transfer_reply(ctx, out, from, &role, term, campaigning),
             // As a holder (`holding`).
             Body::RenewReply {
                 round,
@@ -435,6 +449,7 @@ impl Roles {
             RoleTimer::AskAgain(role, term, voter) => self.ask_again(out, role, term, &voter),
             RoleTimer::Retry(role, token) => self.retry(ctx, out, &role, token),
             RoleTimer::RequestTimeout(id) => self.request_timeout(ctx, out, id),
+            RoleTimer::Offer(id) => self.offer(ctx, out, id),
         }
     }
 }

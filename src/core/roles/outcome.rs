@@ -46,6 +46,21 @@ pub enum RoleError {
     /// cannot know the electorate yet; wait, or check its join addresses.
     #[error("not joined: this node has not been part of the cluster for a lease yet")]
     NotJoined,
+    /// The node a transfer named does not campaign for the role (or is this node); the
+    /// role stays held. Start a campaign on it first, or name another node.
+    #[error("{node} does not campaign for the role; the role stays held")]
+    NotCandidate {
+        /// The node named.
+        node: NodeName,
+    },
+    /// The node a transfer named is not a live member, or did not answer the offer
+    /// within an election timeout; the role stays held. Check that it runs and is
+    /// reachable, or name another node.
+    #[error("{node} is not reachable; the role stays held")]
+    Unreachable {
+        /// The node named.
+        node: NodeName,
+    },
     /// The value is longer than this node's [`crate::Config::max_value_len`]; shorten it.
     #[error(transparent)]
     ValueTooLarge(#[from] crate::role_value::ValueTooLarge),
@@ -93,6 +108,14 @@ pub enum Completion {
         /// The state with the highest term among a quorum's answers, or why none came.
         result: Result<RoleState, RoleError>,
     },
+    /// `transfer`: the term given up in favour of the node named, or why the role
+    /// stays held.
+    Transfer {
+        /// The request.
+        id: RequestId,
+        /// The term given up, or why not.
+        result: Result<LamportTime, RoleError>,
+    },
     /// `rollout_keys`: what each member answered, and who did not.
     Keys {
         /// The request.
@@ -109,6 +132,7 @@ impl Completion {
             Completion::Elect { id, .. }
             | Completion::Recall { id, .. }
             | Completion::Query { id, .. }
+            | Completion::Transfer { id, .. }
             | Completion::Keys { id, .. } => *id,
         }
     }

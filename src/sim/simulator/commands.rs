@@ -80,6 +80,14 @@ impl Sim {
         })
     }
 
+    /// Node `i` hands `role` to node `to`.
+    pub fn transfer(&mut self, i: usize, role: &RoleName, to: usize) -> Option<RequestId> {
+        let name = self.name(to);
+        self.command(i, format_args!("transfer {role} to n{to}"), |c, now| {
+            c.transfer(now, role.clone(), &name)
+        })
+    }
+
     /// Node `i` replaces its tags.
     pub fn set_tags(&mut self, i: usize, tags: Tags) -> Option<()> {
         let shown = tags.to_string();

@@ -144,6 +144,20 @@ impl ApiError {
                 ErrorCode::Cancelled,
                 "the request was cancelled: the agent is leaving the cluster",
             ),
+            RoleError::NotCandidate { node } => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::NotCandidate,
+                format!(
+                    "{node} does not campaign for {role}, so {me} keeps it; start                      `polity campaign {role}` (or `elect --wait`) on {node} first"
+                ),
+            ),
+            RoleError::Unreachable { node } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unreachable,
+                format!(
+                    "{node} is not a live member or did not answer, so {me} keeps {role};                      check `polity members` and that {node} runs"
+                ),
+            ),
             RoleError::ValueTooLarge(too_large) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::ValueTooLarge,

@@ -331,16 +331,45 @@ async fn proclaim(
     }))
 }
 
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ResignParams {
+    /// Hand the role to this node instead of to whoever asks first.
+    to: Option<String>,
+}
+
 async fn resign(
     State(agent): Shared,
     path: Result<Path<String>, PathRejection>,
+    params: Result<Query<ResignParams>, QueryRejection>,
 ) -> Answer<TermBody> {
     let role = role_name(path)?;
-    let term = agent
-        .node
-        .resign(&role)
-        .await
-        .map_err(|error| ApiError::node(&agent, Some(&role), error))?;
+    let Query(params) = params.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            format!(
+                "{}; the only parameter is to=NODE",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let fail = |error| ApiError::node(&agent, Some(&role), error);
+    let term = match params.to {
+        None => agent.node.resign(&role).await.map_err(fail)?,
+        Some(to) => {
+            let to = NodeName::new(to.as_str()).map_err(|error| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidName,
+                    format!("invalid member name {to:?}: {error}"),
+                )
+            })?;
+            let term = agent.node.transfer(&role, &to).await.map_err(fail)?;
+            tracing::info!(%role, %term, %to, "handed over through the API");
+            term
+        }
+    };
     tracing::info!(%role, %term, "resigned through the API");
     Ok(Json(TermBody {
         role: role.to_string(),

@@ -302,6 +302,11 @@ pub fn role_path(role: &RoleName, action: Option<&str>) -> String {
     }
 }
 
+/// A value for a query string, escaped.
+pub fn query_value(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
 /// The path of a member's action, with the name escaped.
 pub fn member_path(name: &str, action: &str) -> String {
     format!("/members/{}/{action}", utf8_percent_encode(name, SEGMENT))

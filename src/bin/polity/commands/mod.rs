@@ -79,20 +79,21 @@ pub fn json_of(body: &impl serde::Serialize) -> String {
     serde_json::to_string(body).unwrap_or_default()
 }
 
-/// `resign` or `recall`: prints the term given up or recalled.
-pub fn term_command(args: RoleArgs, action: &str, no: ErrorCode) -> ExitCode {
+/// `resign` or `recall` (`action`, with a query string such as `?to=NODE` or none):
+/// prints the term given up or recalled; exit 3 for the error codes in `no`.
+pub fn term_command(args: RoleArgs, action: &str, query: &str, no: &[ErrorCode]) -> ExitCode {
     let client = match args.client.client() {
         Ok(client) => client,
         Err(code) => return code,
     };
-    let path = client::role_path(&args.role, Some(action));
+    let path = client::role_path(&args.role, Some(action)) + query;
     let json = args.client.json;
     match answer::<TermBody>(&args.client.http, client.post(&path, Patience::Bounded)) {
         Ok(Answer::Done(done, raw)) => {
             show(json, &done, &raw, |done| done.term.to_string());
             ExitCode::SUCCESS
         }
-        Ok(Answer::Refused(error, raw)) => refused(json, &error, &raw, &[no]),
+        Ok(Answer::Refused(error, raw)) => refused(json, &error, &raw, no),
         Err(code) => code,
     }
 }

@@ -8,5 +8,5 @@ use super::{RoleArgs, term_command};
 
 /// Runs `polity recall`; exit 3 if nobody holds the role.
 pub fn run(args: RoleArgs) -> ExitCode {
-    term_command(args, "recall", ErrorCode::RoleUnfilled)
+    term_command(args, "recall", "", &[ErrorCode::RoleUnfilled])
 }

@@ -91,6 +91,9 @@ pub(crate) struct Voter {
     confirmed_through: Option<LamportTime>,
     /// Since when the terms above have stayed the same, for forgetting.
     pub(super) unchanged: Unchanged<VoterVersion>,
+    /// A transfer's successor, and until when this entry votes for nobody else. It
+    /// only ever refuses votes, so it takes no part in safety.
+    pub(super) reserved: Option<(NodeName, Instant)>,
 }
 
 /// What a voter entry promises and refuses, by term: it changes whenever the entry does.
@@ -147,6 +150,14 @@ impl Voter {
         if now < quiet_until {
             return Err(Refusal::Busy {
                 retry_after: quiet_until - now,
+            });
+        }
+        if let Some((successor, until)) = &self.reserved
+            && now < *until
+            && *successor != ballot.candidate
+        {
+            return Err(Refusal::Busy {
+                retry_after: *until - now,
             });
         }
         if let Some(l) = self.live_lease(now)
@@ -406,16 +417,31 @@ impl Roles {
         role: RoleName,
         term: LamportTime,
         successor: Option<NodeName>,
+        transfer: bool,
     ) {
-        let news = self.voters.release(out, &role, from.name(), term);
+        let until = ctx.now + ctx.config.election_timeout;
+        let reserve = successor.as_ref().filter(|_| transfer).map(|s| (s, until));
+        let news = self.voters.release(out, &role, from.name(), term, reserve);
         if news {
             self.learn(out, &role, |v| v.ended(term));
         }
+        // A transfer to another node: an undecided election of this node's (started on
+        // hearing of the resignation first) gives way, votes and all, as it would to a
+        // higher ballot.
+        let quorum = ctx.config.quorum.as_ref();
+        if reserve.is_some_and(|(to, _)| to != ctx.me.name())
+            && self
+                .elections
+                .get(&role)
+                .is_some_and(|mine| mine.tally(quorum, false) == Tally::Pending)
+        {
+            self.lost(ctx, out, &role);
+        }
         // The holder gave the role up, or named this node its successor: a
         // handoff.
-        if news || successor.as_ref() == Some(ctx.me.name()) {
+        if news || successor.as_ref() == Some(ctx.me.name()) || transfer {
             let step = ctx.config.handoff_step();
-            self.contest_opens(ctx, out, &role, step, successor.as_ref());
+            self.contest_opens(ctx, out, &role, step, successor.as_ref(), transfer);
         }
     }
 
@@ -511,7 +537,7 @@ impl Roles {
         }
         // The holder this node vouched for went quiet: waiting candidates try in turn,
         // 30 ms apart with lan, so that rivals rarely collide.
-        self.contest_opens(ctx, out, role, ctx.config.contest_step(), None);
+        self.contest_opens(ctx, out, role, ctx.config.contest_step(), None, false);
     }
 }
 

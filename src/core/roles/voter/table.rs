@@ -81,17 +81,22 @@ impl Voters {
     /// `holder` gave `role` up at `term` (released it, or announced it resigned):
     /// renewals of that term and below are refused from now on. If a set of that same
     /// holder bound the role at that term or below, the role alone leaves the set.
-    /// Returns whether the term was not closed here before.
+    /// With `reserve` (a transfer), the entry votes for nobody but the successor named
+    /// until the instant given. Returns whether the term was not closed here before.
     pub(crate) fn release(
         &mut self,
         out: &mut Outbox,
         role: &RoleName,
         holder: &NodeName,
         term: LamportTime,
+        reserve: Option<(&NodeName, Instant)>,
     ) -> bool {
         self.change(out, role, Some(holder), |voter| {
             let news = voter.closed_through < Some(term);
             voter.release(holder, term);
+            if let Some((successor, until)) = reserve {
+                voter.reserved = Some((successor.clone(), until));
+            }
             news
         })
     }

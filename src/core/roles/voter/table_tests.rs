@@ -159,9 +159,9 @@ fn the_holder_giving_one_role_up_takes_it_alone_out_of_its_set() {
     let t0 = Instant::now();
     let (mut voters, mut out) = kept(t0);
     let h = holder();
-    assert!(voters.release(&mut out, &role(2), h.name(), LamportTime(2)));
+    assert!(voters.release(&mut out, &role(2), h.name(), LamportTime(2), None));
     assert!(
-        !voters.release(&mut out, &role(2), h.name(), LamportTime(2)),
+        !voters.release(&mut out, &role(2), h.name(), LamportTime(2), None),
         "closed already"
     );
     let t1 = t0 + LEASE / 2;
@@ -174,7 +174,7 @@ fn the_holder_giving_one_role_up_takes_it_alone_out_of_its_set() {
         assert_eq!(until(&mut voters, i), Some(t1 + LEASE));
     }
     let other = NodeName::new("other").unwrap();
-    voters.release(&mut out, &role(1), &other, LamportTime(5));
+    voters.release(&mut out, &role(1), &other, LamportTime(5), None);
     assert!(
         !voters.renew_set(t1, LEASE, &h, 1),
         "another node closing a bound term drops the set"

@@ -244,3 +244,29 @@ fn a_late_renewal_of_a_resigned_term_keeps_the_vote_for_the_next_one() {
         "the vote for a's term 20 still stands against a rival"
     );
 }
+
+#[test]
+fn a_transfer_keeps_the_vote_for_its_successor_until_the_reservation_ends() {
+    let t0 = Instant::now();
+    let mut v = Voter::default();
+    assert_eq!(v.vote(t0, &ballot(10, "a"), LEASE, t0, UNDECIDED), Ok(()));
+    assert!(v.renew(t0, &name("a"), LamportTime(10), LEASE));
+    assert!(v.release(&name("a"), LamportTime(10)));
+    let until = t0 + UNDECIDED;
+    v.reserved = Some((name("c"), until));
+    assert_eq!(
+        v.vote(t0, &ballot(11, "b"), LEASE, t0, UNDECIDED),
+        Err(Refusal::Busy {
+            retry_after: UNDECIDED
+        }),
+        "another candidate is refused while the successor asks"
+    );
+    assert_eq!(v.vote(t0, &ballot(12, "c"), LEASE, t0, UNDECIDED), Ok(()));
+    // Once it ends, the reservation stands in nobody's way (the successor's vote, a
+    // lease, still does until it ends too).
+    let mut w = Voter {
+        reserved: Some((name("c"), until)),
+        ..Voter::default()
+    };
+    assert_eq!(w.vote(until, &ballot(13, "b"), LEASE, t0, UNDECIDED), Ok(()));
+}
