@@ -214,7 +214,10 @@ fn resign_to_hands_the_role_to_the_named_campaigner_and_refuses_the_others() {
     assert_eq!(not_campaigning.json()["code"], "not_candidate");
     let unknown = polity(&["resign", "t", "--to", "zed", "--http", a]);
     assert_eq!(unknown.code, 1, "{unknown:?}");
-    assert!(unknown.stderr.contains("zed is not a live member"), "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("zed is not a live member"),
+        "{unknown:?}"
+    );
     let invalid = polity(&["resign", "t", "--to", "bad name", "--http", a]);
     assert_eq!(invalid.code, 2, "{invalid:?}");
     let not_held = polity(&["resign", "t", "--to", "c", "--http", b]);
@@ -244,11 +247,19 @@ fn resign_to_hands_the_role_to_the_named_campaigner_and_refuses_the_others() {
         &["resign", "t", "--to", "c", "--http", a],
         |run| run.code != 3 || !run.stderr.contains("does not campaign"),
     );
-    assert_eq!((handed.code, handed.stdout.as_str()), (0, &*term.to_string()));
+    assert_eq!(
+        (handed.code, handed.stdout.as_str()),
+        (0, &*term.to_string())
+    );
     let taken = poll("c to hold t", &["query", "t", "--http", b], |run| {
         run.code == 0 && run.stdout.starts_with("t c ")
     });
-    let new_term: u64 = taken.stdout.split(' ').nth(2).and_then(|t| t.parse().ok()).expect("a term");
+    let new_term: u64 = taken
+        .stdout
+        .split(' ')
+        .nth(2)
+        .and_then(|t| t.parse().ok())
+        .expect("a term");
     assert!(new_term > term, "{taken:?}");
     drop(waiting);
 }

@@ -304,7 +304,9 @@ async fn a_transfer_hands_the_role_to_the_node_named() {
     let n2 = nodes[2].id().name().clone();
     assert_eq!(
         held.transfer(&n2).await,
-        Err(NodeError::Role(RoleError::NotCandidate { node: n2.clone() }))
+        Err(NodeError::Role(RoleError::NotCandidate {
+            node: n2.clone()
+        }))
     );
     assert!(!held.is_lost(), "a refused transfer keeps the role");
     let mut waiting = campaigns(&nodes, [1, 2], &scheduler);

@@ -195,7 +195,15 @@ impl RoleDesk {
                 reply,
             } => {
                 let term = Some(term);
-                self.command(core, RoleCommand::Transfer { role, term, to, reply });
+                self.command(
+                    core,
+                    RoleCommand::Transfer {
+                        role,
+                        term,
+                        to,
+                        reply,
+                    },
+                );
             }
             Control::Proclaim {
                 role,

@@ -101,7 +101,11 @@ impl Fields {
                 term,
                 successor,
                 transfer,
-            } => self.field(role).field(term).field(successor).field(transfer),
+            } => self
+                .field(role)
+                .field(term)
+                .field(successor)
+                .field(transfer),
             Body::VoteReply(reply) => self
                 .field(&reply.role)
                 .field(&reply.term)

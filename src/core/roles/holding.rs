@@ -556,8 +556,7 @@ impl Roles {
         }
         let until = ctx.now + ctx.config.election_timeout;
         let reserve = successor.as_ref().filter(|_| transfer).map(|s| (s, until));
-        self.voters
-            .release(out, role, ctx.me.name(), term, reserve);
+        self.voters.release(out, role, ctx.me.name(), term, reserve);
         out.announcements.push(Announcement::Resigned {
             role: role.clone(),
             holder: ctx.me.name().clone(),

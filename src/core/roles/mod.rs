@@ -365,7 +365,7 @@ impl Roles {
                 term,
                 successor,
                 transfer,
-            } => self.on_release(ctx, out, from, role, term, successor, transfer),
+            } => self.on_release(ctx, out, from, (role, term), successor, transfer),
             Body::TransferOffer { role, term } => self.on_transfer_offer(out, from, role, term),
             Body::Withdraw { role, term } => self.on_withdraw(out, from, &role, term),
             // As a holder (`holding`).

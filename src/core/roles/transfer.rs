@@ -6,12 +6,12 @@
 //! the transfer, and a voter's reservation only ever refuses votes. What it adds is
 //! liveness for one node: its rivals wait while the successor asks.
 
-use std::collections::BTreeMap;
 use super::{Completion, Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
 use crate::core::membership::MemberStatus;
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::Body;
+use std::collections::BTreeMap;
 
 /// How many times the offer is sent before the target counts as unreachable: it travels
 /// over UDP, and one loss should not fail a transfer.
@@ -57,7 +57,8 @@ impl Roles {
             return id;
         }
         let target = match ctx.membership.lookup(to) {
-            Some((target, MemberStatus::Alive)) => target.clone(),
+            // A suspect may well be alive: the offer finds out.
+            Some((target, MemberStatus::Alive | MemberStatus::Suspect)) => target.clone(),
             _ => {
                 let error = RoleError::Unreachable { node: to.clone() };
                 out.completions.push(fail(error));

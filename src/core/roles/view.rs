@@ -394,8 +394,8 @@ impl Roles {
                 self.learn(out, role, |v| v.ended(*term));
                 // A voter the holder told directly has opened the contest already, with
                 // the successor the holder named first.
-                let told =
-                    self.voters.contains(role) && !self.voters.release(out, role, holder, *term, None);
+                let told = self.voters.contains(role)
+                    && !self.voters.release(out, role, holder, *term, None);
                 if !told {
                     self.contest_opens(ctx, out, role, ctx.config.handoff_step(), None, false);
                 }

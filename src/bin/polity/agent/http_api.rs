@@ -348,10 +348,7 @@ async fn resign(
         ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::BadRequest,
-            format!(
-                "{}; the only parameter is to=NODE",
-                rejection.body_text()
-            ),
+            format!("{}; the only parameter is to=NODE", rejection.body_text()),
         )
     })?;
     let fail = |error| ApiError::node(&agent, Some(&role), error);

@@ -408,14 +408,14 @@ impl Roles {
         acked
     }
 
-    /// A holder gave its role up, perhaps naming a successor.
+    /// A holder gave its role up (the role and term released), perhaps naming a
+    /// successor, the target of a transfer if `transfer`.
     pub(super) fn on_release(
         &mut self,
         ctx: &mut Ctx<'_>,
         out: &mut Outbox,
         from: &NodeId,
-        role: RoleName,
-        term: LamportTime,
+        (role, term): (RoleName, LamportTime),
         successor: Option<NodeName>,
         transfer: bool,
     ) {

@@ -268,5 +268,8 @@ fn a_transfer_keeps_the_vote_for_its_successor_until_the_reservation_ends() {
         reserved: Some((name("c"), until)),
         ..Voter::default()
     };
-    assert_eq!(w.vote(until, &ballot(13, "b"), LEASE, t0, UNDECIDED), Ok(()));
+    assert_eq!(
+        w.vote(until, &ballot(13, "b"), LEASE, t0, UNDECIDED),
+        Ok(())
+    );
 }
