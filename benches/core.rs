@@ -176,6 +176,7 @@ fn codec(c: &mut Criterion) {
             message(Body::VoteRequest {
                 role: role(7),
                 term: LamportTime(1_795_437_002_745_500),
+                priority: 0,
             }),
         ),
         (

@@ -151,7 +151,9 @@
 //! holder: only once that node answers that it campaigns for the role, and then every
 //! voter keeps its vote for it for an election timeout. A node that does not campaign
 //! ([`RoleError::NotCandidate`]) or does not answer ([`RoleError::Unreachable`]) is
-//! refused, and the role stays held.
+//! refused, and the role stays held. [`NodeHandle::campaign_with_priority`] does it on
+//! its own, as client-go's `preferredHolder`: a holder of a lower priority hands the role
+//! to a candidate that has waited for [`Config::preference_delay`] without a pause.
 //!
 //! ```
 //! use std::time::Duration;

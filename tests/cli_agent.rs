@@ -197,6 +197,52 @@ fn three_agents_elect_query_watch_resign_recall_and_force_leave() {
     );
 }
 
+/// `elect --wait --priority N`: a node that waits with a priority higher than the
+/// holder's gets the role handed to it; a priority needs `--wait`.
+#[test]
+fn elect_wait_with_a_priority_takes_the_role_from_a_holder_without_one() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.http("a"), cluster.http("b"));
+    let won = polity(&["elect", "p", "--http", a]);
+    assert_eq!(won.code, 0, "{won:?}");
+    let term: u64 = won.stdout.parse().expect("elect prints the term");
+
+    let no_wait = polity(&["elect", "p", "--priority", "3", "--http", b]);
+    assert_eq!(no_wait.code, 2, "{no_wait:?}");
+    let answer = http(a, "POST", "/v1/roles/p/elect?priority=3", "", "");
+    assert_eq!(answer.split_whitespace().nth(1), Some("400"), "{answer}");
+    assert!(answer.contains("needs wait=true"), "{answer}");
+
+    let waiting = Command::new(POLITY)
+        .args(["elect", "p", "--wait", "--priority", "3", "--http", b])
+        .env_remove("POLITY_HTTP_ADDR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the polity binary runs");
+    let mut waiting = Guard(waiting);
+    let taken = poll("b to be handed p", &["query", "p", "--http", a], |run| {
+        run.code == 0 && run.stdout.starts_with("p b ")
+    });
+    let new_term: u64 = taken
+        .stdout
+        .split(' ')
+        .nth(2)
+        .and_then(|t| t.parse().ok())
+        .expect("a term");
+    assert!(new_term > term, "{taken:?}");
+    let status = waiting
+        .0
+        .wait()
+        .expect("elect --wait exits once it holds the role");
+    assert!(status.success(), "{status:?}");
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut waiting.0.stdout.take().expect("piped"), &mut printed)
+        .expect("its output");
+    assert_eq!(printed.trim(), new_term.to_string());
+}
+
 /// `resign --to NODE` hands the role to a node that campaigns for it, and refuses, with
 /// the role kept, a node that does not campaign (exit 3), one that is not a member
 /// (exit 1) and a name that is not valid (exit 2).

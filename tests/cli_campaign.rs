@@ -570,3 +570,22 @@ fn a_failing_check_stops_cmd_hands_the_role_over_and_never_wins() {
     };
     assert_eq!((runs(first), runs(second)), (1, 1), "{}", logs.dump());
 }
+
+#[test]
+fn a_node_that_campaigns_with_a_higher_priority_is_handed_the_role() {
+    let _turn = serial();
+    let scratch = Scratch::new("priority");
+    let n0 = Campaign::member("n0", None, &[], &scratch);
+    let addr = n0.addr(&Logs::of([&n0]));
+    let n1 = Campaign::member("n1", Some(&addr), &[], &scratch);
+    let started = |name: &str| scratch.file(&format!("{name}.started")).exists();
+    let pair = [n0, n1];
+    let first = pair[holder(&pair, &scratch)].name.clone();
+    // n2 prefers itself: once it has waited two leases, the holder hands it the role.
+    let n2 = Campaign::member("n2", Some(&addr), &["--priority", "5"], &scratch);
+    let logs = Logs::of([&n2]);
+    logs.wait_for("the holder to stop CMD for n2", || {
+        scratch.read(&format!("{first}.term"))
+    });
+    logs.wait_for("n2 to start CMD", || started("n2").then_some(()));
+}

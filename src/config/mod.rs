@@ -136,6 +136,12 @@ pub struct Config {
     /// a quorum of answers, before giving up the round. Default `lease / 5`. Range 1 ms
     /// to `lease`.
     pub election_timeout: Duration,
+    /// Roles: how long a candidate of a higher priority than the holder's
+    /// ([`crate::NodeHandle::campaign_with_priority`]) must have asked for the role,
+    /// without a pause of more than two leases, before the holder hands it over, so that
+    /// a flapping node does not bounce the role. Only matters once a priority is given.
+    /// Default `2 * lease` (3 s with `lan`). Range `election_timeout` to 1 h.
+    pub preference_delay: Duration,
     /// Roles: how many votes a population needs. Must require more than half of every
     /// population. Default [`Majority`].
     pub quorum: Arc<dyn QuorumFunc>,
@@ -268,6 +274,7 @@ impl Config {
             renew_deadline: lease / 2,
             max_drift: 0.1,
             election_timeout: lease / 5,
+            preference_delay: lease * 2,
             quorum: Arc::new(Majority),
             keyring: None,
             cluster_label: String::new(),
@@ -465,6 +472,15 @@ impl Config {
                 allowed: "1ms..=lease",
             });
         }
+        if self.preference_delay < self.election_timeout
+            || self.preference_delay > Duration::from_secs(3600)
+        {
+            errors.push(ConfigError::OutOfRange {
+                field: "preference_delay",
+                value: format!("{:?}", self.preference_delay),
+                allowed: "election_timeout..=1h",
+            });
+        }
         if self.cluster_label.len() > 64 {
             errors.push(ConfigError::OutOfRange {
                 field: "cluster_label",
@@ -547,6 +563,7 @@ impl fmt::Debug for Config {
             .field("renew_deadline", &self.renew_deadline)
             .field("max_drift", &self.max_drift)
             .field("election_timeout", &self.election_timeout)
+            .field("preference_delay", &self.preference_delay)
             .field("quorum", &self.quorum)
             .field("electorate", &self.electorate)
             .field("keyring", &self.keyring)

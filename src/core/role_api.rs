@@ -26,7 +26,7 @@ impl Core {
     /// [`RoleError::ValueTooLarge`] if it is longer than [`crate::Config::max_value_len`].
     pub fn elect_with(&mut self, now: Instant, role: RoleName, value: RoleValue) -> RequestId {
         self.role_request(now, |roles, ctx, out| {
-            roles.want(ctx, out, role, false, value)
+            roles.want(ctx, out, role, false, value, 0)
         })
     }
 
@@ -40,8 +40,24 @@ impl Core {
     /// [`Core::campaign`], publishing `value` with the role once won. If requests for
     /// the same role wait with different values, the latest one's is published.
     pub fn campaign_with(&mut self, now: Instant, role: RoleName, value: RoleValue) -> RequestId {
+        self.campaign_with_priority(now, role, value, 0)
+    }
+
+    /// [`Core::campaign_with`], with a `priority` for the role (client-go's
+    /// `preferredHolder`): a holder whose own priority for it is lower hands the role
+    /// over once this node has asked for it without a pause for
+    /// [`crate::Config::preference_delay`]. 0 is none; equal priorities never move a
+    /// role. If requests for the same role wait with different priorities, the latest
+    /// one's counts.
+    pub fn campaign_with_priority(
+        &mut self,
+        now: Instant,
+        role: RoleName,
+        value: RoleValue,
+        priority: u32,
+    ) -> RequestId {
         self.role_request(now, |roles, ctx, out| {
-            roles.want(ctx, out, role, true, value)
+            roles.want(ctx, out, role, true, value, priority)
         })
     }
 

@@ -64,6 +64,8 @@ pub(crate) enum RoleCommand {
         role: RoleName,
         campaign: bool,
         value: RoleValue,
+        /// The campaign's priority ([`crate::Core::campaign_with_priority`]); 0 is none.
+        priority: u32,
         reply: oneshot::Sender<Result<Leadership, RoleError>>,
     },
     /// Ask a quorum to stop renewing the holder.

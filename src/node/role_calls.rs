@@ -49,7 +49,7 @@ impl NodeHandle {
         role: RoleName,
         value: RoleValue,
     ) -> Result<Leadership, NodeError> {
-        self.run_for(role, false, value).await
+        self.run_for(role, false, value, 0).await
     }
 
     /// Waits until this node holds `role`: elects when the role is vacant, waits for the
@@ -72,7 +72,24 @@ impl NodeHandle {
         role: RoleName,
         value: RoleValue,
     ) -> Result<Leadership, NodeError> {
-        self.run_for(role, true, value).await
+        self.run_for(role, true, value, 0).await
+    }
+
+    /// [`NodeHandle::campaign_with`], preferring this node by `priority` (client-go's
+    /// `preferredHolder`, etcd's election priorities): a holder whose own priority for
+    /// the role is lower (0 unless it campaigned with one) hands the role to this node,
+    /// by a transfer, once this node has asked for it without a pause for
+    /// [`crate::Config::preference_delay`] (3 s with `lan`), so that a flapping node
+    /// does not bounce the role. Equal priorities never move a role; 0 is none. The
+    /// holder sees the priority in the vote requests it answers, so with a fixed
+    /// electorate only a holder that votes hands over.
+    pub async fn campaign_with_priority(
+        &self,
+        role: RoleName,
+        value: RoleValue,
+        priority: u32,
+    ) -> Result<Leadership, NodeError> {
+        self.run_for(role, true, value, priority).await
     }
 
     /// One election (`campaign: false`) or a campaign, publishing `value` once won.
@@ -81,11 +98,13 @@ impl NodeHandle {
         role: RoleName,
         campaign: bool,
         value: RoleValue,
+        priority: u32,
     ) -> Result<Leadership, NodeError> {
         self.request(|reply| RoleCommand::Elect {
             role,
             campaign,
             value,
+            priority,
             reply,
         })
         .await

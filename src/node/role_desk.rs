@@ -97,6 +97,7 @@ impl RoleDesk {
                 role,
                 campaign,
                 value,
+                priority,
                 reply,
             } => {
                 // The caller gave up before the request started: do not start it.
@@ -104,7 +105,7 @@ impl RoleDesk {
                     return;
                 }
                 let id = if campaign {
-                    core.campaign_with(now, role, value)
+                    core.campaign_with_priority(now, role, value, priority)
                 } else {
                     core.elect_with(now, role, value)
                 };

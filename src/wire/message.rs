@@ -69,6 +69,9 @@ pub enum Body {
         role: RoleName,
         /// The term asked for.
         term: LamportTime,
+        /// The candidate's priority for the role: a holder of a lower one hands the role
+        /// to it once it has asked long enough. 0 is none.
+        priority: u32,
     },
     /// The answer to a vote request.
     VoteReply(VoteReply),

@@ -72,6 +72,7 @@ pub(crate) fn role_bodies(a: &NodeId, b: &NodeId, facts: &RoleFacts) -> Vec<Body
             bodies.push(Body::VoteRequest {
                 role: role.clone(),
                 term,
+                priority: 1,
             });
         }
     }

@@ -87,8 +87,12 @@ impl Fields {
         self.field(&(body_variant(body) as u32));
         match body {
             Body::Announce(announcement) => self.announcement(announcement),
-            Body::VoteRequest { role, term }
-            | Body::Withdraw { role, term }
+            Body::VoteRequest {
+                role,
+                term,
+                priority,
+            } => self.field(role).field(term).field(priority),
+            Body::Withdraw { role, term }
             | Body::AskAnnouncement { role, term }
             | Body::TransferOffer { role, term } => self.field(role).field(term),
             Body::TransferReply {

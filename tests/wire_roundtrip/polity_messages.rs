@@ -192,6 +192,7 @@ fn every_body() -> Vec<Body> {
         Body::VoteRequest {
             role: longest_role.clone(),
             term: LamportTime(u64::MAX),
+            priority: u32::MAX,
         },
         Body::VoteReply(VoteReply {
             role: longest_role.clone(),

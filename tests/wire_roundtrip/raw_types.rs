@@ -80,6 +80,7 @@ enum RawBody {
     VoteRequest {
         role: String,
         term: u64,
+        priority: u32,
     },
     VoteReply(RawVoteReply),
     Renew {
@@ -243,9 +244,14 @@ pub(crate) fn raw_announcement(announcement: &Announcement) -> RawAnnouncement {
 fn raw_body(body: &Body) -> RawBody {
     match body {
         Body::Announce(a) => RawBody::Announce(raw_announcement(a)),
-        Body::VoteRequest { role, term } => RawBody::VoteRequest {
+        Body::VoteRequest {
+            role,
+            term,
+            priority,
+        } => RawBody::VoteRequest {
             role: role.as_str().to_owned(),
             term: term.get(),
+            priority: *priority,
         },
         Body::VoteReply(reply) => RawBody::VoteReply(raw_vote_reply(reply)),
         Body::Renew {

@@ -233,7 +233,13 @@ pub(crate) fn announcement() -> impl Strategy<Value = Announcement> {
 fn body() -> impl Strategy<Value = Body> {
     prop_oneof![
         announcement().prop_map(Body::Announce),
-        (role_name(), lamport_time()).prop_map(|(role, term)| Body::VoteRequest { role, term }),
+        (role_name(), lamport_time(), any::<u32>()).prop_map(|(role, term, priority)| {
+            Body::VoteRequest {
+                role,
+                term,
+                priority,
+            }
+        }),
         vote_reply().prop_map(Body::VoteReply),
         (
             wide_u64(),

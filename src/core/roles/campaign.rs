@@ -38,6 +38,9 @@ pub(crate) struct Campaign {
     pub(crate) value: RoleValue,
     /// Consecutive lost elections, for the backoff.
     pub(crate) attempt: u32,
+    /// The priority its vote requests carry ([`super::preference`]): the one the latest
+    /// request that gave one gave; 0 is none.
+    pub(crate) priority: u32,
     /// Only the retry timer carrying this token is current.
     pub(crate) token: u64,
 }
@@ -108,6 +111,7 @@ impl Roles {
         role: RoleName,
         persist: bool,
         value: RoleValue,
+        priority: u32,
     ) -> RequestId {
         let id = self.next_request();
         if let Err(too_large) = value.within(ctx.config.max_value_len()) {
@@ -118,8 +122,12 @@ impl Roles {
             });
             return id;
         }
+        if let Some(held) = self.held.get_mut(&role).filter(|_| priority > 0) {
+            held.priority = priority;
+        }
         if let Some((term, published)) = self.held.get(&role).map(|h| (h.term, h.value == value)) {
-            // Already held: a value given replaces the one published.
+            // Already held: a value given replaces the one published, a priority given
+            // the one it was won with.
             if !value.is_empty() && !published {
                 let _ = self.proclaim(ctx, out, &role, value);
             }
@@ -142,6 +150,9 @@ impl Roles {
         campaign.waiters.push(waiter);
         if !value.is_empty() {
             campaign.value = value;
+        }
+        if priority > 0 {
+            campaign.priority = priority;
         }
         self.try_elect(ctx, out, &role);
         id

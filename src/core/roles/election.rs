@@ -51,12 +51,15 @@ pub(crate) struct Election {
     /// The election's span (`role`, `term`, then `outcome`): it closes when the election
     /// is decided, so a log shows one election as one span.
     pub(crate) span: tracing::Span,
+    /// The priority the vote requests carry.
+    pub(crate) priority: u32,
 }
 
 impl Election {
     pub(crate) fn new(ballot: Ballot, sent_at: Instant, asked: usize, population: usize) -> Self {
         Election {
             span: tracing::Span::none(),
+            priority: 0,
             ballot,
             sent_at,
             asked,
@@ -241,8 +244,15 @@ impl Roles {
             && election.ballot.term == term
             && election.ask_again(voter.name())
         {
-            out.sends
-                .push((voter.addr(), Body::VoteRequest { role, term }));
+            let priority = election.priority;
+            out.sends.push((
+                voter.addr(),
+                Body::VoteRequest {
+                    role,
+                    term,
+                    priority,
+                },
+            ));
         }
     }
 
@@ -301,12 +311,15 @@ impl Roles {
         election
             .span
             .in_scope(|| tracing::debug!(have, need, "election started"));
+        let priority = self.campaigns.get(role).map_or(0, |c| c.priority);
+        election.priority = priority;
         for voter in &voters {
             out.sends.push((
                 voter.addr(),
                 Body::VoteRequest {
                     role: role.clone(),
                     term,
+                    priority,
                 },
             ));
         }
@@ -371,16 +384,16 @@ impl Roles {
         election.span.record("outcome", "won");
         self.held_version.changed();
         let since = self.held_version.current();
-        let value = self
+        let (value, priority) = self
             .campaigns
             .get(role)
-            .map(|campaign| campaign.value.clone())
+            .map(|campaign| (campaign.value.clone(), campaign.priority))
             .unwrap_or_default();
         #[cfg(feature = "sim")]
         if let Some(published) = &mut self.published {
             published.push((role.clone(), term, 0, value.clone()));
         }
-        let held = Held::new(term, value.clone(), ctx.now, until, since);
+        let held = Held::new(term, value.clone(), ctx.now, until, since, priority);
         let announcement = held.announcement(role, ctx.me.name());
         self.held.insert(role.clone(), held);
         self.held_floor = Some(self.held_floor.map_or(until, |floor| floor.min(until)));

@@ -12,11 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::seq::IteratorRandom;
 
 use super::campaign::{Waiter, rank_key};
+use super::preference::Waiting;
 use super::rounds::{Asked, RenewAnswer, chunks};
 use super::voter::Chunk;
 use super::{Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
@@ -100,9 +101,12 @@ pub(crate) struct Held {
     pub(crate) won_at: Instant,
     /// Whether `RoleAtRisk` was reported for this tenure (once at most).
     at_risk: bool,
-    /// Candidates that asked this node for a vote while it held the role, with when each
-    /// last asked (at most `MAX_WAITING`, the oldest forgotten first).
-    waiting: BTreeMap<NodeName, Instant>,
+    /// The priority the campaign that won it had ([`super::preference`]).
+    pub(crate) priority: u32,
+    /// Candidates that asked this node for a vote while it held the role, with when and
+    /// how each asked (at most `MAX_WAITING`, the one that asked least lately forgotten
+    /// first).
+    pub(super) waiting: BTreeMap<NodeName, Waiting>,
 }
 
 impl Held {
@@ -112,6 +116,7 @@ impl Held {
         won_at: Instant,
         until: Instant,
         since: u64,
+        priority: u32,
     ) -> Self {
         Held {
             term,
@@ -121,6 +126,7 @@ impl Held {
             since,
             won_at,
             at_risk: false,
+            priority,
             waiting: BTreeMap::new(),
         }
     }
@@ -151,15 +157,27 @@ impl Held {
         }
     }
 
-    /// Notes that `candidate` asked for a vote at `now`.
-    pub(crate) fn candidate_asked(&mut self, candidate: &NodeName, now: Instant) {
-        if !self.waiting.contains_key(candidate) && self.waiting.len() >= MAX_WAITING {
-            let oldest = self.waiting.iter().min_by_key(|(_, at)| **at);
+    /// Notes that `candidate` asked for a vote at `now` with `priority`; a pause longer
+    /// than `gap` since it last asked starts its streak again.
+    pub(crate) fn candidate_asked(
+        &mut self,
+        candidate: &NodeName,
+        now: Instant,
+        priority: u32,
+        gap: Duration,
+    ) {
+        if let Some(asked) = self.waiting.get_mut(candidate) {
+            asked.again(now, priority, gap);
+            return;
+        }
+        if self.waiting.len() >= MAX_WAITING {
+            let oldest = self.waiting.iter().min_by_key(|(_, asked)| asked.last);
             if let Some(name) = oldest.map(|(name, _)| name.clone()) {
                 self.waiting.remove(&name);
             }
         }
-        self.waiting.insert(candidate.clone(), now);
+        self.waiting
+            .insert(candidate.clone(), Waiting::new(now, priority));
     }
 
     /// The successor to name on giving the role up: of the candidates that asked since
@@ -173,7 +191,7 @@ impl Held {
     ) -> Option<NodeName> {
         self.waiting
             .iter()
-            .filter(|(name, at)| **at >= since && is_live(name))
+            .filter(|(name, asked)| asked.last >= since && is_live(name))
             .map(|(name, _)| name)
             .min_by_key(|name| rank(name))
             .cloned()
@@ -748,11 +766,11 @@ mod tests {
         let t0 = Instant::now();
         let second = std::time::Duration::from_secs(1);
         let name = |n: &str| NodeName::new(n).unwrap();
-        let mut held = Held::new(LamportTime(3), RoleValue::EMPTY, t0, t0 + second, 1);
+        let mut held = Held::new(LamportTime(3), RoleValue::EMPTY, t0, t0 + second, 1, 0);
         assert_eq!(held.successor(t0, |_| true, |n| n.clone()), None);
-        held.candidate_asked(&name("c"), t0);
-        held.candidate_asked(&name("b"), t0 + second);
-        held.candidate_asked(&name("a"), t0 + second);
+        held.candidate_asked(&name("c"), t0, 0, second);
+        held.candidate_asked(&name("b"), t0 + second, 0, second);
+        held.candidate_asked(&name("a"), t0 + second, 0, second);
         let rank = |n: &NodeName| n.clone();
         assert_eq!(held.successor(t0, |_| true, rank), Some(name("a")));
         assert_eq!(
@@ -766,7 +784,7 @@ mod tests {
             "a candidate that stopped asking is forgotten"
         );
         for i in 0..100 {
-            held.candidate_asked(&name(&format!("n{i:03}")), t0 + second * (i + 2));
+            held.candidate_asked(&name(&format!("n{i:03}")), t0 + second * (i + 2), 0, second);
         }
         assert_eq!(held.waiting.len(), MAX_WAITING, "bounded");
         assert!(held.waiting.contains_key(&name("n099")), "the newest kept");

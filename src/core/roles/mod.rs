@@ -15,6 +15,7 @@
 //! - [`session`]: renewing a whole held set by its version, on both sides;
 //! - [`requests`]: recalls and queries made by this node;
 //! - [`transfer`]: handing a role held to a named node;
+//! - [`preference`]: handing a role held to a candidate of a higher priority;
 //! - [`forget`]: dropping the state of roles nothing depends on any more;
 //! - [`view`]: what this node believes about each role, and the announcements that move
 //!   it (S5).
@@ -27,6 +28,7 @@ mod election;
 mod forget;
 mod holding;
 mod outcome;
+mod preference;
 mod requests;
 mod rounds;
 mod session;
@@ -212,6 +214,8 @@ pub(crate) struct Roles {
     deadlines_moved: u64,
     requests: BTreeMap<RequestId, Request>,
     transfers: transfer::Transfers,
+    /// Held roles some candidate asked for with a higher priority than this node's.
+    preferred: std::collections::BTreeSet<RoleName>,
     next_id: u64,
     /// This node grants nothing before this time (one lease after start).
     quiet_until: Instant,
@@ -254,6 +258,7 @@ impl Roles {
             deadlines_moved: 0,
             requests: BTreeMap::new(),
             transfers: transfer::Transfers::new(),
+            preferred: std::collections::BTreeSet::new(),
             next_id: 0,
             quiet_until: now + lease,
             term_floor,
@@ -347,7 +352,11 @@ impl Roles {
         match body {
             Body::Announce(_) | Body::KeyRequest { .. } | Body::KeyReply { .. } => {}
             // As a voter (`voter`).
-            Body::VoteRequest { role, term } => self.on_vote_request(ctx, out, from, role, term),
+            Body::VoteRequest {
+                role,
+                term,
+                priority,
+            } => self.on_vote_request(ctx, out, from, (role, term), priority),
             Body::Renew {
                 round,
                 part,
@@ -430,7 +439,10 @@ impl Roles {
     /// Handles a role timer, by the capacity that set it.
     pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, out: &mut Outbox, timer: RoleTimer) {
         match timer {
-            RoleTimer::Renew => self.renew(ctx, out),
+            RoleTimer::Renew => {
+                self.renew(ctx, out);
+                self.prefer(ctx, out);
+            }
             RoleTimer::Resend(round) => self.resend(ctx, out, round),
             RoleTimer::Reannounce => self.reannounce(ctx, out),
             RoleTimer::HolderCheck(at) => self.holder_check(ctx, out, at),

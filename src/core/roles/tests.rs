@@ -177,7 +177,7 @@ impl Net {
 
     fn elect(&mut self, i: usize, persist: bool) -> RequestId {
         self.input(i, |r, c, o| {
-            r.want(c, o, Net::role(), persist, RoleValue::EMPTY)
+            r.want(c, o, Net::role(), persist, RoleValue::EMPTY, 0)
         })
     }
 }
@@ -343,6 +343,7 @@ fn a_forgotten_role_leaves_nothing_behind_and_its_old_ballots_stay_refused() {
         let ask = Body::VoteRequest {
             role: role.clone(),
             term,
+            priority: 0,
         };
         r.on_message(c, o, &rival, ask);
     });

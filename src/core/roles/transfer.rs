@@ -164,6 +164,11 @@ impl Roles {
         }
     }
 
+    /// Whether a transfer of `role` waits for an answer.
+    pub(super) fn transfers_of(&self, role: &RoleName) -> bool {
+        self.transfers.values().any(|t| t.role == *role)
+    }
+
     /// The transfers waiting for an answer, for the leave that cancels them.
     pub(super) fn transfer_ids(&self) -> impl Iterator<Item = RequestId> + '_ {
         self.transfers.keys().copied()

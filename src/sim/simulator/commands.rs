@@ -60,6 +60,19 @@ impl Sim {
         })
     }
 
+    /// Node `i` campaigns for `role` with `priority`.
+    pub fn campaign_with_priority(
+        &mut self,
+        i: usize,
+        role: &RoleName,
+        priority: u32,
+    ) -> Option<RequestId> {
+        let what = format_args!("campaign {role} with priority {priority}");
+        self.command(i, what, |c, now| {
+            c.campaign_with_priority(now, role.clone(), RoleValue::EMPTY, priority)
+        })
+    }
+
     /// Node `i` publishes `value` with `role`, which it holds.
     pub fn proclaim(
         &mut self,

@@ -239,6 +239,9 @@ struct ElectParams {
     /// Wait until the agent's node holds the role, instead of one election.
     #[serde(default)]
     wait: bool,
+    /// With `wait`: the campaign's priority (`NodeHandle::campaign_with_priority`).
+    #[serde(default)]
+    priority: u32,
 }
 
 /// The value in a request's body: `{"value": "TEXT"}`; none for an empty body when
@@ -276,13 +279,22 @@ async fn elect(
             StatusCode::BAD_REQUEST,
             ErrorCode::BadRequest,
             format!(
-                "{}; the only parameter is wait=true or wait=false",
+                "{}; the parameters are wait=true or wait=false, and priority=N",
                 rejection.body_text()
             ),
         )
     })?;
+    if params.priority > 0 && !params.wait {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "priority=N needs wait=true: a priority matters only to a node that waits",
+        ));
+    }
     let won = if params.wait {
-        agent.node.campaign_with(role.clone(), value).await
+        let (node, role) = (&agent.node, role.clone());
+        node.campaign_with_priority(role, value, params.priority)
+            .await
     } else {
         agent.node.elect_with(role.clone(), value).await
     };

@@ -184,6 +184,12 @@ pub struct CampaignArgs {
     /// holds the first it wins. CMD gets the slot's number as POLITY_SLOT. 1 to 256.
     #[arg(long, value_name = "N", value_parser = slots::parse_slots)]
     pub slots: Option<u32>,
+    /// Prefer this node for the role (client-go's preferredHolder): a holder of a lower
+    /// priority hands the role to it once this node has waited for it for two leases
+    /// without a pause (3 s with the lan profile). Equal priorities never move a role.
+    /// 0, the default, is none.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub priority: u32,
     /// A health check, run as `sh -c CMD` every --check-interval (exit 0 passes): the
     /// node campaigns only once it passes, and when it fails --check-failures times in a
     /// row, CMD is stopped, the role resigned, and the node waits for a pass before it
@@ -347,6 +353,7 @@ async fn campaign(
         node: &node,
         slots: &slots,
         value,
+        priority: args.priority,
         name: &name,
         cmd,
         once: args.once,
@@ -378,6 +385,8 @@ struct Holding<'a> {
     slots: &'a [Slot],
     /// Published with the role.
     value: RoleValue,
+    /// The priority campaigned with (0 none).
+    priority: u32,
     name: &'a NodeName,
     cmd: Cmd<'a>,
     /// Exit once the role is lost, instead of campaigning again.
@@ -395,6 +404,7 @@ async fn hold(holding: &Holding<'_>, mut health: Option<Health>, stop: &mut Stop
         node,
         slots,
         ref value,
+        priority,
         name,
         ref cmd,
         once,
@@ -416,7 +426,7 @@ async fn hold(holding: &Holding<'_>, mut health: Option<Health>, stop: &mut Stop
                 tracing::warn!(role = %wanted, "unhealthy; no longer campaigning");
                 continue;
             }
-            won = campaign_any(node, slots, value) => match won {
+            won = campaign_any(node, slots, value, priority) => match won {
                 Ok(won) => won,
                 Err(error) => {
                     eprintln!("polity: cannot campaign for {wanted}: {error}");

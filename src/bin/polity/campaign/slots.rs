@@ -60,11 +60,13 @@ pub async fn campaign_any<'a>(
     node: &NodeHandle,
     slots: &'a [Slot],
     value: &RoleValue,
+    priority: u32,
 ) -> Result<(Leadership, &'a Slot), NodeError> {
     let mut campaigns = JoinSet::new();
     for (index, slot) in slots.iter().enumerate() {
         let (node, role, value) = (node.clone(), slot.role.clone(), value.clone());
-        campaigns.spawn(async move { (index, node.campaign_with(role, value).await) });
+        let won = async move { node.campaign_with_priority(role, value, priority).await };
+        campaigns.spawn(async move { (index, won.await) });
     }
     let mut failure = None;
     while let Some(joined) = campaigns.join_next().await {

@@ -23,11 +23,21 @@ pub struct ElectArgs {
     /// most 920 bytes with the default datagram size; change it with `polity proclaim`.
     #[arg(long, value_name = "TEXT")]
     pub value: Option<String>,
+    /// With --wait, prefer this node (client-go's preferredHolder): a holder of a lower
+    /// priority hands the role over once this node has waited for it for two leases
+    /// without a pause. Equal priorities never move a role; 0 is none.
+    #[arg(long, value_name = "N", requires = "wait")]
+    pub priority: Option<u32>,
 }
 
 /// Runs `polity elect`.
 pub fn run(args: ElectArgs) -> ExitCode {
-    let ElectArgs { role, wait, value } = args;
+    let ElectArgs {
+        role,
+        wait,
+        value,
+        priority,
+    } = args;
     let client = match role.client.client() {
         Ok(client) => client,
         Err(code) => return code,
@@ -35,6 +45,9 @@ pub fn run(args: ElectArgs) -> ExitCode {
     let mut path = client::role_path(&role.role, Some("elect"));
     let patience = if wait {
         path.push_str("?wait=true");
+        if let Some(priority) = priority {
+            path.push_str(&format!("&priority={priority}"));
+        }
         Patience::Unbounded
     } else {
         Patience::Bounded

@@ -287,14 +287,14 @@ impl Voter {
 }
 
 impl Roles {
-    /// A candidate asks for this node's vote.
+    /// A candidate asks for this node's vote for a role at a term, with its priority.
     pub(super) fn on_vote_request(
         &mut self,
         ctx: &mut Ctx<'_>,
         out: &mut Outbox,
         from: &NodeId,
-        role: RoleName,
-        term: LamportTime,
+        (role, term): (RoleName, LamportTime),
+        priority: u32,
     ) {
         if !ctx.i_vote() {
             return;
@@ -326,10 +326,8 @@ impl Roles {
             }) => (Some(tenure.clone()), *retry_after),
             Err(Refusal::Promised) => (None, Duration::ZERO),
         };
-        if answer.is_err()
-            && let Some(held) = self.held.get_mut(&role)
-        {
-            held.candidate_asked(from.name(), ctx.now);
+        if answer.is_err() {
+            self.candidate_asked(ctx, &role, from.name(), priority);
         }
         let reply = VoteReply {
             role,
