@@ -122,8 +122,14 @@ mod tests {
             asked.again(t0 + i * s, 5, gap);
         }
         assert!(asked.preferred(t0 + 3 * s, 0, delay, gap));
-        assert!(!asked.preferred(t0 + 3 * s, 5, delay, gap), "equal priorities stay");
-        assert!(!asked.preferred(t0 + 6 * s, 0, delay, gap), "silent too long");
+        assert!(
+            !asked.preferred(t0 + 3 * s, 5, delay, gap),
+            "equal priorities stay"
+        );
+        assert!(
+            !asked.preferred(t0 + 6 * s, 0, delay, gap),
+            "silent too long"
+        );
         // A pause longer than the gap starts the wait again.
         asked.again(t0 + 6 * s, 5, gap);
         assert!(!asked.preferred(t0 + 7 * s, 0, delay, gap));

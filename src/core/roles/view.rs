@@ -178,14 +178,10 @@ impl View {
             self.ended(term);
         } else if self.holds(holder, term) || (term, Step::Seen) == self.version {
             self.lapse = Lapse::Lapsed;
-        } else if (term, Step::Seen) > self.version && self.is_vacant() {
-            // A vote this node granted, for a tenure it never saw begin. (Had the view
-            // shown an older tenure, that tenure is not known to be over: its holder may
-            // renew it here again once this vote is withdrawn, and a newer tenure's
-            // news would move the view on anyway.)
-            self.update(RoleState::Vacant, (term, Step::Seen));
-            self.lapse = Lapse::Lapsed;
         }
+        // A vote this node granted, for a tenure it never saw begin, changes nothing: the
+        // view's own tenure (shown or lapsed) is not known to be over, since the vote may
+        // have lost, and a newer tenure's news moves the view on anyway.
     }
 
     /// `holder`, whose tenure at `term` this view knows but whose lease lapsed here, was
@@ -556,7 +552,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lapsed_vote_for_an_unknown_tenure_keeps_older_news_out() {
+    fn a_lapsed_vote_for_an_unknown_tenure_does_not_hide_an_older_one() {
         let (a, b) = (NodeName::new("a").unwrap(), NodeName::new("b").unwrap());
         let mut view = View::default();
         assert!(view.elected(&a, LamportTime(10), 0, &RoleValue::EMPTY));
@@ -565,23 +561,29 @@ mod tests {
             matches!(view.state(), RoleState::Held { holder, .. } if *holder == a),
             "a's tenure is not known to be over"
         );
+        // a's lease ran out here, then the vote for b: a may still hold with other
+        // voters, so its news still counts.
         view.lapsed(&a, LamportTime(10));
         view.lapsed(&b, LamportTime(20));
         assert_eq!(view.state(), &RoleState::Vacant);
-        assert!(!view.elected(&a, LamportTime(10), 1, &RoleValue::EMPTY));
-        assert!(view.elected(&b, LamportTime(20), 0, &RoleValue::EMPTY));
+        assert!(view.elected(&a, LamportTime(10), 1, &RoleValue::EMPTY));
         assert_eq!(
             view.state(),
             &RoleState::Vacant,
-            "hidden until b is heard from"
+            "hidden until a is heard from"
         );
-        assert!(view.revive(&b, LamportTime(20), Instant::now()));
-        assert!(matches!(view.state(), RoleState::Held { holder, .. } if *holder == b));
-        assert!(view.elected(&a, LamportTime(30), 0, &RoleValue::EMPTY));
         assert!(
-            !view.revive(&a, LamportTime(30), Instant::now()),
-            "a new tenure is live"
+            !view.renewed(&a, LamportTime(10)),
+            "older news than the value"
         );
+        assert!(
+            matches!(view.state(), RoleState::Held { holder, .. } if *holder == a),
+            "renewed here again: live"
+        );
+        // News of a later term wins.
+        assert!(view.elected(&b, LamportTime(20), 0, &RoleValue::EMPTY));
+        assert!(matches!(view.state(), RoleState::Held { holder, .. } if *holder == b));
+        assert!(!view.elected(&a, LamportTime(10), 2, &RoleValue::EMPTY));
     }
 
     #[test]
