@@ -213,25 +213,9 @@ fn elect_wait_with_a_priority_takes_the_role_from_a_holder_without_one() {
     assert_eq!(answer.split_whitespace().nth(1), Some("400"), "{answer}");
     assert!(answer.contains("needs wait=true"), "{answer}");
 
-    let waiting = Command::new(POLITY)
-        .args(["elect", "p", "--wait", "--priority", "3", "--http", b])
-        .env_remove("POLITY_HTTP_ADDR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the polity binary runs");
-    let mut waiting = Guard(waiting);
-    let taken = poll("b to be handed p", &["query", "p", "--http", a], |run| {
-        run.code == 0 && run.stdout.starts_with("p b ")
-    });
-    let new_term: u64 = taken
-        .stdout
-        .split(' ')
-        .nth(2)
-        .and_then(|t| t.parse().ok())
-        .expect("a term");
-    assert!(new_term > term, "{taken:?}");
+    let mut waiting = spawn_polity(&["elect", "p", "--wait", "--priority", "3", "--http", b]);
+    let new_term = term_once_held_by(a, "p", "b");
+    assert!(new_term > term);
     let status = waiting
         .0
         .wait()
@@ -275,17 +259,7 @@ fn resign_to_hands_the_role_to_the_named_campaigner_and_refuses_the_others() {
     // b and c both wait for the role; it goes to c, the one named.
     let waiting: Vec<Guard> = [b, c]
         .iter()
-        .map(|http| {
-            let child = Command::new(POLITY)
-                .args(["elect", "t", "--wait", "--http", http])
-                .env_remove("POLITY_HTTP_ADDR")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("the polity binary runs");
-            Guard(child)
-        })
+        .map(|http| spawn_polity(&["elect", "t", "--wait", "--http", http]))
         .collect();
     // Until c's campaign has started, the handover is refused and a keeps the role.
     let handed = poll(
@@ -297,16 +271,7 @@ fn resign_to_hands_the_role_to_the_named_campaigner_and_refuses_the_others() {
         (handed.code, handed.stdout.as_str()),
         (0, &*term.to_string())
     );
-    let taken = poll("c to hold t", &["query", "t", "--http", b], |run| {
-        run.code == 0 && run.stdout.starts_with("t c ")
-    });
-    let new_term: u64 = taken
-        .stdout
-        .split(' ')
-        .nth(2)
-        .and_then(|t| t.parse().ok())
-        .expect("a term");
-    assert!(new_term > term, "{taken:?}");
+    assert!(term_once_held_by(b, "t", "c") > term);
     drop(waiting);
 }
 

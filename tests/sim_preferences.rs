@@ -7,8 +7,12 @@
 
 use std::time::Duration;
 
-use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
+use polity::sim::{Draws, Sim, SimConfig, for_each_seed, sweep_seeds};
+
+#[path = "common/trouble.rs"]
+mod trouble;
 use polity::{LamportTime, RoleName};
+use trouble::{campaign_unless_holding, heal_all, lossy, stir};
 
 const SECOND: Duration = Duration::from_secs(1);
 const MS: Duration = Duration::from_millis(1);
@@ -144,60 +148,23 @@ fn preferences_under_faults_never_make_two_holders_and_settle_on_the_preferred_n
             .ok_or("membership did not converge")?;
         sim.run_for(sim.config(0).lease);
         let role = RoleName::new("scheduler").map_err(|e| e.to_string())?;
-        let mut pick = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut next = move || {
-            pick ^= pick << 13;
-            pick ^= pick >> 7;
-            pick ^= pick << 17;
-            pick
-        };
+        let mut draws = Draws::new(seed);
         // Distinct priorities 1 to 5, in an order of the seed's.
-        let top = (next() % 5) as usize;
+        let top = draws.node(&sim);
         let priority = |node: usize| 5 - ((node + 5 - top) % 5) as u32;
         let campaign_all = |sim: &mut Sim| {
-            for node in 0..5 {
-                let holds =
-                    |core: &polity::Core| core.held_roles().iter().any(|(r, ..)| *r == role);
-                if sim.core(node).is_some_and(|core| !holds(core)) {
-                    sim.campaign_with_priority(node, &role, priority(node));
-                }
-            }
+            campaign_unless_holding(sim, &role, |sim, node| {
+                sim.campaign_with_priority(node, &role, priority(node));
+            });
         };
         campaign_all(&mut sim);
-        sim.set_faults(Faults {
-            loss: 0.05,
-            duplicate: 0.05,
-            max_delay: 20 * MS,
-            ..Faults::default()
-        });
+        sim.set_faults(lossy());
         for step in 0..10 {
-            sim.run_for(Duration::from_millis(200 + next() % 800));
-            match next() % 5 {
-                0 => {
-                    let cut = (next() % 5) as usize;
-                    let rest: Vec<usize> = (0..5).filter(|&n| n != cut).collect();
-                    sim.partition(&[cut], &rest);
-                }
-                1 => sim.heal(),
-                2 if step % 3 == 1 => {
-                    let node = (next() % 5) as usize;
-                    if sim.is_running(node) {
-                        sim.crash(node);
-                    } else {
-                        sim.restart(node);
-                    }
-                }
-                _ => {}
-            }
+            sim.run_for(MS * 200 + draws.millis(799));
+            stir(&mut sim, &mut draws, 5, step % 3 == 1);
             campaign_all(&mut sim);
         }
-        sim.heal();
-        sim.set_faults(Faults::default());
-        for node in 0..5 {
-            if !sim.is_running(node) {
-                sim.restart(node);
-            }
-        }
+        heal_all(&mut sim);
         campaign_all(&mut sim);
         let settle = sim.config(0).preference_delay + 10 * SECOND;
         sim.run_until(settle, |s| holder(s, &role) == Some(top))

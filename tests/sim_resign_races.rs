@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use polity::RoleName;
-use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
+use polity::sim::{Draws, Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -37,11 +37,9 @@ fn a_holder_resigning_and_campaigning_again_under_reordering_makes_one_holder() 
             ..Faults::default()
         });
         let renew = sim.config(0).renew_interval;
-        let mut pick = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut draws = Draws::new(seed);
         for _ in 0..10 {
-            pick ^= pick << 13;
-            pick ^= pick >> 7;
-            pick ^= pick << 17;
+            let pick = draws.next_u64();
             // Resign at a random point of the renewal interval, so that some rounds
             // are still on their way.
             sim.run_for(renew.mul_f64((pick % 1000) as f64 / 1000.0));

@@ -17,40 +17,11 @@
 
 use std::time::Duration;
 
-use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
+use polity::sim::{Draws, Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
 use polity::{NodeName, RoleName, RoleState, RoleValue};
 
 const MS: Duration = Duration::from_millis(1);
 const SECOND: Duration = Duration::from_secs(1);
-
-/// The seed's sequence of draws (xorshift64).
-struct Draws(u64);
-
-impl Draws {
-    fn new(seed: u64) -> Self {
-        Draws(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-
-    fn node(&mut self, sim: &Sim) -> usize {
-        self.below(sim.len() as u64) as usize
-    }
-
-    fn millis(&mut self, max: u64) -> Duration {
-        MS * self.below(max + 1) as u32
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// One seed's cluster and schedule.
 struct Schedule {

@@ -6,8 +6,12 @@
 
 use std::time::Duration;
 
-use polity::sim::{Faults, Sim, SimConfig, for_each_seed, sweep_seeds};
+use polity::sim::{Draws, Sim, SimConfig, for_each_seed, sweep_seeds};
+
+#[path = "common/trouble.rs"]
+mod trouble;
 use polity::{Completion, LamportTime, RoleError, RoleName};
+use trouble::{campaign_unless_holding, heal_all, lossy, stir};
 
 const SECOND: Duration = Duration::from_secs(1);
 const MS: Duration = Duration::from_millis(1);
@@ -43,12 +47,9 @@ fn transfer_result(
 /// A campaign ends once won: every running node that does not hold `role` campaigns
 /// for it (again), so that any of them can be handed it.
 fn campaign_again(sim: &mut Sim, role: &RoleName) {
-    for node in 0..sim.len() {
-        let holds = |core: &polity::Core| core.held_roles().iter().any(|(r, ..)| r == role);
-        if sim.core(node).is_some_and(|core| !holds(core)) {
-            sim.campaign(node, role);
-        }
-    }
+    campaign_unless_holding(sim, role, |sim, node| {
+        sim.campaign(node, role);
+    });
 }
 
 #[test]
@@ -172,53 +173,20 @@ fn transfers_under_faults_never_make_two_holders() {
     for_each_seed("transfers_under_faults", sweep_seeds(300), |seed| {
         let (mut sim, role) = held_by_one(seed, 5, &[0, 1, 2, 3, 4])?;
         let renew = sim.config(0).renew_interval;
-        let mut pick = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut next = move || {
-            pick ^= pick << 13;
-            pick ^= pick >> 7;
-            pick ^= pick << 17;
-            pick
-        };
-        sim.set_faults(Faults {
-            loss: 0.05,
-            duplicate: 0.05,
-            max_delay: 20 * MS,
-            ..Faults::default()
-        });
+        let mut draws = Draws::new(seed);
+        sim.set_faults(lossy());
         for step in 0..12 {
-            sim.run_for(renew.mul_f64((next() % 1000) as f64 / 1000.0));
-            match next() % 6 {
-                0 => {
-                    let cut = (next() % 5) as usize;
-                    let rest: Vec<usize> = (0..5).filter(|&n| n != cut).collect();
-                    sim.partition(&[cut], &rest);
-                }
-                1 => sim.heal(),
-                2 if step % 4 == 2 => {
-                    let node = (next() % 5) as usize;
-                    if sim.is_running(node) {
-                        sim.crash(node);
-                    } else {
-                        sim.restart(node);
-                    }
-                }
-                _ => {}
-            }
+            sim.run_for(renew.mul_f64(draws.below(1000) as f64 / 1000.0));
+            stir(&mut sim, &mut draws, 6, step % 4 == 2);
             let holders = sim.holders(&role);
             for &(holder, _) in &holders {
-                let target = (next() % 5) as usize;
+                let target = draws.node(&sim);
                 let _ = sim.transfer(holder, &role, target);
             }
             campaign_again(&mut sim, &role);
-            sim.run_for(Duration::from_millis(100 + next() % 400));
+            sim.run_for(MS * 100 + draws.millis(399));
         }
-        sim.heal();
-        sim.set_faults(Faults::default());
-        for node in 0..5 {
-            if !sim.is_running(node) {
-                sim.restart(node);
-            }
-        }
+        heal_all(&mut sim);
         campaign_again(&mut sim, &role);
         // Transfers still waiting for an answer end within an election timeout.
         sim.run_for(2 * sim.config(0).election_timeout);
@@ -229,7 +197,7 @@ fn transfers_under_faults_never_make_two_holders() {
         campaign_again(&mut sim, &role);
         sim.run_for(sim.config(0).lease);
         let (holder, _) = sim.holders(&role)[0];
-        let target = (holder + 1 + (next() % 4) as usize) % 5;
+        let target = (holder + 1 + draws.below(4) as usize) % 5;
         // A node restarted late may be news to the holder still: it is then refused as
         // unreachable, with the role kept, and asked again.
         let mut outcome = None;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use polity::RoleName;
-use polity::sim::{Sim, SimConfig, for_each_seed, sweep_seeds};
+use polity::sim::{Draws, Sim, SimConfig, for_each_seed, sweep_seeds};
 
 const MS: Duration = Duration::from_millis(1);
 const SECOND: Duration = Duration::from_secs(1);
@@ -46,13 +46,8 @@ fn withdrawals_crossing_in_a_minority_never_let_a_lower_term_win_later() {
             let _ = sim.resign(holder, &role);
         }
         sim.partition(&[3], &[2, 4]);
-        let mut pick = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut draw = |n: u64| {
-            pick ^= pick << 13;
-            pick ^= pick >> 7;
-            pick ^= pick << 17;
-            pick % n
-        };
+        let mut draws = Draws::new(seed);
+        let mut draw = |n: u64| draws.below(n);
         let lease = sim.config(0).lease;
         for _ in 0..3 {
             sim.elect(2, &role);

@@ -22,10 +22,12 @@
 
 mod checker;
 mod clock;
+mod draws;
 mod network;
 mod seeds;
 mod simulator;
 
+pub use draws::Draws;
 pub use network::Faults;
 pub use seeds::{for_each_seed, sweep_seeds};
 pub use simulator::{Sim, SimConfig};

@@ -62,6 +62,34 @@ fn poll(what: &str, args: &[&str], done: impl Fn(&Run) -> bool) -> Run {
     }
 }
 
+/// Starts `polity ARGS` in the background, its standard output piped; it is killed when
+/// the guard is dropped.
+fn spawn_polity(args: &[&str]) -> Guard {
+    let child = Command::new(POLITY)
+        .args(args)
+        .env_remove("POLITY_HTTP_ADDR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the polity binary runs");
+    Guard(child)
+}
+
+/// Polls `polity query ROLE` at `http` until `holder` holds the role; returns its term.
+fn term_once_held_by(http: &str, role: &str, holder: &str) -> u64 {
+    let prefix = format!("{role} {holder} ");
+    let what = format!("{holder} to hold {role}");
+    let held = poll(&what, &["query", role, "--http", http], |run| {
+        run.code == 0 && run.stdout.starts_with(&prefix)
+    });
+    held.stdout
+        .split(' ')
+        .nth(2)
+        .and_then(|term| term.parse().ok())
+        .unwrap_or_else(|| panic!("no term in {held:?}"))
+}
+
 /// Checks `done` every 50 ms until it holds; panics with `what` after [`BOUND`].
 fn wait_for(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + BOUND;
