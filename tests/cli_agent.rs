@@ -121,16 +121,8 @@ fn three_agents_elect_query_watch_resign_recall_and_force_leave() {
     assert_eq!(members["population"], 3);
 
     // watch: the current state, then each change, one line each.
-    let mut watch = Command::new(POLITY)
-        .args(["watch", "w", "--http", &c])
-        .env_remove("POLITY_HTTP_ADDR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the polity binary runs");
-    let watched = Lines::new(watch.stdout.take().expect("stdout is piped"));
-    let watch = Guard(watch);
+    let mut watch = spawn_polity(&["watch", "w", "--http", &c]);
+    let watched = Lines::new(watch.0.stdout.take().expect("stdout is piped"));
     assert_eq!(watched.next().as_deref(), Some("w - - vacant"));
     let won = polity(&["elect", "w", "--http", &b]);
     assert_eq!(won.code, 0, "{won:?}");
