@@ -382,6 +382,7 @@ impl Roles {
             }
             Announcement::Recalled { role, term } => {
                 self.learn(out, role, |v| v.recalled(*term));
+                self.voters.update(out, role, |v| v.close_through(*term));
                 if self.held.get(role).is_some_and(|h| h.term <= *term) {
                     self.step_down(out, role, LossReason::Recalled);
                 }

@@ -279,6 +279,14 @@ impl Voter {
             && self.confirmed_through.is_none_or(|c| c <= term)
     }
 
+    /// A quorum recalled `term`: renewals of it (and of anything older) are refused from
+    /// now on, as if this voter had answered the recall. A voter that never promised the
+    /// term would otherwise acknowledge its renewals as a newcomer and keep a recalled
+    /// holder in office. The lease itself runs to its end.
+    pub(crate) fn close_through(&mut self, term: LamportTime) {
+        self.closed_through = self.closed_through.max(Some(term));
+    }
+
     /// Whether the live lease has been recalled.
     pub(crate) fn is_recalled(&self, now: Instant) -> bool {
         self.live_lease(now)
