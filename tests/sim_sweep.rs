@@ -271,6 +271,19 @@ fn sweep(seed: u64, fixed_electorate: bool) -> Result<(), String> {
     schedule.heal_and_settle()
 }
 
+/// Schedules that once left a member's view behind the holder for good: a vote that
+/// lapsed moved a view past the tenure it knew (seeds 258 and 29738), and a recall
+/// answered by voters that had never promised the term left the holder a quorum of
+/// them (3764, 9979 and 29475).
+#[test]
+fn schedules_that_once_left_a_view_behind_now_agree() {
+    for seed in [258, 29738, 3764, 9979, 29475] {
+        for_each_seed("views_left_behind", seed..seed + 1, |seed| {
+            sweep(seed, false)
+        });
+    }
+}
+
 #[test]
 fn a_wide_sweep_with_the_dynamic_electorate_keeps_one_holder_per_role() {
     for_each_seed("wide_dynamic", sweep_seeds(40), |seed| sweep(seed, false));
