@@ -24,6 +24,7 @@ SWEEPS=(
     "sim_sweep a_wide_sweep_with_a_fixed_electorate_keeps_one_holder_per_role"
     "sim_transfers transfers_under_faults_never_make_two_holders"
     "sim_preferences preferences_under_faults_never_make_two_holders_and_settle_on_the_preferred_node"
+    "sim_slots slots_under_faults_hold_one_node_each_and_are_all_filled_once_healed"
 )
 
 echo "== building the sweeps (release)"

@@ -216,7 +216,7 @@ fn every_datagram_a_cluster_sends_passes_the_checks() {
     );
     assert!(c.cores[0].held_roles().is_empty(), "n0 stepped down");
     // n2 holds a warden; once its voters keep that held set, winning the compactor
-    // sends them only the change. Then it resigns the compactor.
+    // sends them only the change.
     let warden = role("warden");
     c.cores[2].elect(c.now, warden.clone());
     c.run_until(at(7_000), |d| seen.record(d));
@@ -234,7 +234,30 @@ fn every_datagram_a_cluster_sends_passes_the_checks() {
         ] if *id == elect => *term,
         other => panic!("n2's election: {other:?}"),
     };
-    assert_eq!(c.cores[2].resign(c.now, &compactor), Ok(term));
+    // n1 waits for the compactor and n2 hands it over: the offer, the answer and a
+    // release naming n1. Then n1 resigns it.
+    let waits = c.cores[1].campaign(c.now, compactor.clone());
+    c.run_until(at(7_600), |d| seen.record(d));
+    let transfer = c.cores[2].transfer(c.now, compactor.clone(), &name("n1"));
+    c.run_until(at(7_700), |d| seen.record(d));
+    assert_eq!(
+        completions(&mut c.cores[2]),
+        [Completion::Transfer {
+            id: transfer,
+            result: Ok(term)
+        }]
+    );
+    let taken = match completions(&mut c.cores[1]).as_slice() {
+        [
+            Completion::Elect {
+                id,
+                result: Ok(taken),
+                ..
+            },
+        ] if *id == waits => *taken,
+        other => panic!("n1's campaign: {other:?}"),
+    };
+    assert_eq!(c.cores[1].resign(c.now, &compactor), Ok(taken));
     assert!(c.cores[2].resign(c.now, &warden).is_ok());
     c.run_until(at(8_000), |d| seen.record(d));
     for core in &c.cores {

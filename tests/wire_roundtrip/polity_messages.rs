@@ -229,15 +229,6 @@ fn every_body() -> Vec<Body> {
             successor: Some(longest_node.clone()),
             transfer: true,
         },
-        Body::TransferOffer {
-            role: longest_role.clone(),
-            term: LamportTime(u64::MAX),
-        },
-        Body::TransferReply {
-            role: longest_role.clone(),
-            term: LamportTime(u64::MAX),
-            campaigning: true,
-        },
         Body::Withdraw {
             role: role(&"w".repeat(MAX_ROLE_NAME_LEN)),
             term: LamportTime(u64::MAX),
@@ -293,6 +284,15 @@ fn every_body() -> Vec<Body> {
         Body::AskAnnouncement {
             role: role(&"a".repeat(MAX_ROLE_NAME_LEN)),
             term: LamportTime(u64::MAX),
+        },
+        Body::TransferOffer {
+            role: role(&"t".repeat(MAX_ROLE_NAME_LEN)),
+            term: LamportTime(u64::MAX),
+        },
+        Body::TransferReply {
+            role: role(&"t".repeat(MAX_ROLE_NAME_LEN)),
+            term: LamportTime(u64::MAX),
+            campaigning: true,
         },
     ];
     let variants: Vec<usize> = all.iter().map(body_variant).collect();
