@@ -7,11 +7,14 @@
 #![cfg(feature = "sim")]
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::time::Duration;
 
 use polity::sim::{Draws, Sim, SimConfig, for_each_seed, sweep_seeds};
 use polity::{RequestId, RoleName};
 
+// Not every sweep uses every helper.
+#[allow(dead_code)]
 #[path = "common/trouble.rs"]
 mod trouble;
 use trouble::{heal_all, lossy, stir};
@@ -43,10 +46,10 @@ fn tend(sim: &mut Sim, slots: &[RoleName], seeking: &mut BTreeMap<(usize, usize)
         match held.split_first() {
             None => {
                 for (index, slot) in slots.iter().enumerate() {
-                    if !seeking.contains_key(&(node, index)) {
-                        if let Some(id) = sim.campaign(node, slot) {
-                            seeking.insert((node, index), id);
-                        }
+                    if let Entry::Vacant(entry) = seeking.entry((node, index))
+                        && let Some(id) = sim.campaign(node, slot)
+                    {
+                        entry.insert(id);
                     }
                 }
             }
