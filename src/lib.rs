@@ -151,9 +151,7 @@
 //! holder: only once that node answers that it campaigns for the role, and then every
 //! voter keeps its vote for it for an election timeout. A node that does not campaign
 //! ([`RoleError::NotCandidate`]) or does not answer ([`RoleError::Unreachable`]) is
-//! refused, and the role stays held. [`NodeHandle::campaign_with_priority`] does it on
-//! its own, as client-go's `preferredHolder`: a holder of a lower priority hands the role
-//! to a candidate that has waited for [`Config::preference_delay`] without a pause.
+//! refused, and the role stays held.
 //!
 //! ```
 //! use std::time::Duration;
@@ -186,6 +184,38 @@
 //! assert!(b_holds.term() > held.term());
 //! # a.shutdown().await;
 //! # b.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! **Preferring a node.** [`NodeHandle::campaign_with_priority`] does the same on its
+//! own, as client-go's `preferredHolder`: a holder of a lower priority hands the role to
+//! a candidate that has waited for [`Config::preference_delay`] without a pause.
+//!
+//! ```
+//! use std::time::Duration;
+//! use polity::{Config, Node, NodeName, RoleName, RoleValue};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let start = |name: &str, join: Vec<std::net::SocketAddr>| {
+//!     let mut config = Config::fast(NodeName::new(name).expect("a valid name"));
+//!     config.bind = "127.0.0.1:0".parse().expect("an address");
+//!     config.join = join;
+//!     Node::start(config)
+//! };
+//! let small = start("small", vec![]).await?;
+//! let big = start("big", vec![small.local_addr()]).await?;
+//! let role = RoleName::new("scheduler")?;
+//! let first = tokio::time::timeout(Duration::from_secs(10), small.campaign(role.clone())).await??;
+//!
+//! // The big box prefers itself: the small one hands the role over once it has waited.
+//! let preferred = big.campaign_with_priority(role.clone(), RoleValue::EMPTY, 10);
+//! let second = tokio::time::timeout(Duration::from_secs(10), preferred).await??;
+//! assert!(second.term() > first.term());
+//! assert!(first.is_lost());
+//! # small.shutdown().await;
+//! # big.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
