@@ -316,6 +316,18 @@ fn unknown_flags_are_refused_with_exit_2() {
     assert!(run.stderr.contains("--bogus"), "{run:?}");
     let run = polity(&["agent", "--name", "a", "--bogus"]);
     assert_eq!(run.code, 2, "{run:?}");
+    // A preference delay shorter than the election timeout (60 ms with fast).
+    let run = polity(&[
+        "agent",
+        "--name",
+        "a",
+        "--profile",
+        "fast",
+        "--preference-delay",
+        "10ms",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("preference_delay"), "{run:?}");
 }
 
 #[test]

@@ -56,7 +56,7 @@ fn a_config_file_alone_starts_an_agent_and_flags_override_it() {
     std::fs::write(
         &config,
         format!(
-            "name = \"a\"\nbind = \"127.0.0.1:0\"\nprofile = \"fast\"\n\
+            "name = \"a\"\nbind = \"127.0.0.1:0\"\nprofile = \"fast\"\npreference-delay = \"2s\"\n\
              http = \"unix:{}\"\n\n[tags]\nzone = \"eu-1\"\n",
             socket.display()
         ),
@@ -102,6 +102,7 @@ fn a_config_file_alone_starts_an_agent_and_flags_override_it() {
         &format!("join = [\"{}\"]", a.udp),
         "zone = \"eu-1\"",
         "retry-interval = \"5s\"",
+        "preference-delay = \"2s\"",
     ] {
         assert!(shown.stdout.lines().any(|l| l == line), "{line}: {shown:?}");
     }

@@ -107,6 +107,12 @@ pub struct NodeArgs {
     /// every member votes.
     #[arg(long, value_delimiter = ',')]
     pub electorate: Option<Vec<NodeName>>,
+    /// How long a candidate of a higher priority (`campaign --priority`, `elect --wait
+    /// --priority`) must wait for a role without a pause before a holder of this node
+    /// hands it over (ms or s). Default two leases (3 s with lan); from the election
+    /// timeout (a fifth of a lease) to 1 h.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub preference_delay: Option<Duration>,
     /// Votes needed: majority, simple-majority (50% + 1, at least 3) or percent:P:MIN.
     #[arg(long, default_value = "majority")]
     pub quorum: QuorumArg,
@@ -171,6 +177,9 @@ impl NodeArgs {
             .as_ref()
             .map(|names| names.iter().cloned().collect());
         config.quorum = self.quorum.func.clone();
+        if let Some(delay) = self.preference_delay {
+            config.preference_delay = delay;
+        }
         config.cluster_label = self.cluster_label.clone();
         for (key, value) in &self.tags {
             config.tags.insert(key, value).map_err(|e| e.to_string())?;

@@ -47,6 +47,8 @@ pub struct ConfigFile {
     electorate: Option<Vec<NodeName>>,
     #[serde(default, with = "text", skip_serializing_if = "Option::is_none")]
     quorum: Option<QuorumArg>,
+    #[serde(default, with = "interval", skip_serializing_if = "Option::is_none")]
+    preference_delay: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     state_dir: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +116,13 @@ impl ConfigFile {
             &given,
         );
         set(&mut node.quorum, self.quorum, "quorum", &given);
+        let delay = self.preference_delay.map(Some);
+        set(
+            &mut node.preference_delay,
+            delay,
+            "preference_delay",
+            &given,
+        );
         set(
             &mut node.state_dir,
             self.state_dir.map(Some),
@@ -155,6 +164,7 @@ impl ConfigFile {
             profile: Some(node.profile),
             electorate: node.electorate.clone(),
             quorum: Some(node.quorum.clone()),
+            preference_delay: node.preference_delay,
             state_dir: node.state_dir.clone(),
             keyring: node.keyring.clone(),
             cluster_label: Some(node.cluster_label.clone()),
