@@ -159,14 +159,6 @@ impl Membership {
         })
     }
 
-    /// The newest identity of `name`, if that member is alive (SWIM's suspicion is not a
-    /// state here: a suspect is alive until it is declared down).
-    pub(crate) fn alive(&self, name: &NodeName) -> Option<&NodeId> {
-        self.lookup(name)
-            .filter(|(_, status)| *status == MemberStatus::Alive)
-            .map(|(id, _)| id)
-    }
-
     /// Counts `id` as down from `now`, unless its name is known already: a restarted
     /// node remembers the electorate it had, so it cannot undercount the population.
     pub(crate) fn remember(&mut self, id: &NodeId, now: Instant) {

@@ -19,11 +19,11 @@ use rand::seq::IteratorRandom;
 use super::campaign::{Waiter, rank_key};
 use super::preference::Waiting;
 use super::rounds::{Asked, RenewAnswer, chunks};
-use super::transfer::reservation;
 use super::voter::Chunk;
 use super::{Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
 use crate::core::Event;
+use crate::core::membership::MemberStatus;
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::role_value::RoleValue;
 use crate::wire::{Announcement, Body, SetPart};
@@ -549,7 +549,11 @@ impl Roles {
             self.held.get(role).and_then(|held| {
                 held.successor(
                     since,
-                    |name| ctx.membership.alive(name).is_some(),
+                    |name| {
+                        ctx.membership
+                            .lookup(name)
+                            .is_some_and(|(_, status)| status == MemberStatus::Alive)
+                    },
                     |name| rank_key(role, name),
                 )
             })
@@ -568,7 +572,8 @@ impl Roles {
                 },
             ));
         }
-        let reserve = reservation(ctx, successor.as_ref(), transfer);
+        let until = ctx.now + ctx.config.election_timeout;
+        let reserve = successor.as_ref().filter(|_| transfer).map(|s| (s, until));
         self.voters.release(out, role, ctx.me.name(), term, reserve);
         out.announcements.push(Announcement::Resigned {
             role: role.clone(),

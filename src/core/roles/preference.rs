@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::campaign::rank_key;
 use super::{Ctx, Outbox, Roles};
+use crate::core::membership::MemberStatus;
 use crate::identity::{NodeName, RoleName};
 
 /// How a candidate has asked a holder for a vote.
@@ -73,7 +74,9 @@ impl Roles {
                 .iter()
                 .filter(|(name, asked)| {
                     asked.preferred(now, held.priority, delay, gap)
-                        && ctx.membership.alive(name).is_some()
+                        && ctx.membership.lookup(name).is_some_and(|(_, status)| {
+                            matches!(status, MemberStatus::Alive | MemberStatus::Suspect)
+                        })
                 })
                 .max_by_key(|(name, asked)| {
                     (asked.priority, std::cmp::Reverse(rank_key(&role, name)))

@@ -8,10 +8,10 @@
 
 use super::{Completion, Ctx, LossReason, Outbox, RequestId, RoleError, RoleTimer, Roles};
 use crate::clock::LamportTime;
+use crate::core::membership::MemberStatus;
 use crate::identity::{NodeId, NodeName, RoleName};
 use crate::wire::Body;
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 /// How many times the offer is sent before the target counts as unreachable: it travels
 /// over UDP, and one loss should not fail a transfer.
@@ -29,17 +29,6 @@ pub(crate) struct Transfer {
 
 /// The transfers this node has asked for, by request.
 pub(crate) type Transfers = BTreeMap<RequestId, Transfer>;
-
-/// What a voter reserves on a release naming `successor`: its vote, until an election
-/// timeout from now, if the release is a `transfer`'s; nothing otherwise.
-pub(super) fn reservation<'a>(
-    ctx: &Ctx<'_>,
-    successor: Option<&'a NodeName>,
-    transfer: bool,
-) -> Option<(&'a NodeName, Instant)> {
-    let until = ctx.now + ctx.config.election_timeout;
-    successor.filter(|_| transfer).map(|name| (name, until))
-}
 
 impl Roles {
     /// Hands `role`, held here, to `to`: completes with the term given up once `to`
@@ -67,10 +56,14 @@ impl Roles {
             out.completions.push(fail(error));
             return id;
         }
-        let Some(target) = ctx.membership.alive(to).cloned() else {
-            let error = RoleError::Unreachable { node: to.clone() };
-            out.completions.push(fail(error));
-            return id;
+        let target = match ctx.membership.lookup(to) {
+            // A suspect may well be alive: the offer finds out.
+            Some((target, MemberStatus::Alive | MemberStatus::Suspect)) => target.clone(),
+            _ => {
+                let error = RoleError::Unreachable { node: to.clone() };
+                out.completions.push(fail(error));
+                return id;
+            }
         };
         let transfer = Transfer {
             role,

@@ -425,7 +425,8 @@ impl Roles {
         successor: Option<NodeName>,
         transfer: bool,
     ) {
-        let reserve = super::transfer::reservation(ctx, successor.as_ref(), transfer);
+        let until = ctx.now + ctx.config.election_timeout;
+        let reserve = successor.as_ref().filter(|_| transfer).map(|s| (s, until));
         let news = self.voters.release(out, &role, from.name(), term, reserve);
         if news {
             self.learn(out, &role, |v| v.ended(term));
